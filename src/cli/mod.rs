@@ -1,0 +1,129 @@
+//! The command line: parse what was typed, call the library, map the result to an exit
+//! status. Exit status: 0 success; 1 a run failed (I/O, simulation); 2 bad input (usage or
+//! model); 3 `solve` cannot answer this model.
+
+mod check;
+mod output;
+mod run;
+mod solve;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::{LoadError, Model};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_BAD_INPUT: i32 = 2;
+pub const EXIT_CANNOT_SOLVE: i32 = 3;
+
+const AFTER_HELP: &str = "\
+Exit status: 0 success; 1 a run failed (I/O, simulation); 2 bad input (usage or model file,
+with file:line:col and the key); 3 `solve` cannot answer this model.
+
+The model file format is described in MODEL-SPEC.md and, in brief, in the README.";
+
+/// How available will a data pipeline on Kubernetes be over a year, and what would make
+/// it better? hasim simulates many years of the pipeline (failures, Kubernetes restarts,
+/// nodes) and reports availability `1 - X/Y` with confidence intervals.
+#[derive(Debug, Parser)]
+#[command(name = "hasim", version, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Simulate many years of the model and report availability, downtime, outages, SLO.
+    Run(run::RunArgs),
+    /// Steady-state availability without simulation (an analytic cross-check).
+    Solve(solve::SolveArgs),
+    /// Validate a model and print it resolved: units in seconds, defaults filled in.
+    Check(check::CheckArgs),
+}
+
+/// The model and its overrides, shared by every command.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// The model file (TOML; see MODEL-SPEC.md).
+    pub model: PathBuf,
+    /// Override a model value: `--set stages.C.replicas=3` (repeatable). VALUE is TOML
+    /// (`3`, `true`, `"5s"`, `{ dist = "exponential", mean = "30d" }`) or a bare string.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+}
+
+impl ModelArgs {
+    fn load(&self) -> Result<Model, CliError> {
+        Model::load(&self.model, &self.sets).map_err(|e| match e {
+            LoadError::Io { .. } => CliError::Failed(e.to_string()),
+            LoadError::Model(m) => CliError::BadInput(m.to_string()),
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// What a command can end with, other than success.
+#[derive(Debug)]
+pub enum CliError {
+    BadInput(String),
+    Failed(String),
+    CannotSolve(String),
+}
+
+impl CliError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            CliError::BadInput(_) => EXIT_BAD_INPUT,
+            CliError::Failed(_) => EXIT_FAILED,
+            CliError::CannotSolve(_) => EXIT_CANNOT_SOLVE,
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            CliError::BadInput(m) | CliError::Failed(m) | CliError::CannotSolve(m) => m,
+        }
+    }
+}
+
+/// Runs the command line and returns the exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    let result = match &cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Solve(a) => solve::solve(a),
+        Command::Check(a) => check::check(a),
+    };
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("hasim: {}", e.message());
+            e.exit_code()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

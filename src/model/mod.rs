@@ -1,0 +1,803 @@
+//! Model files: read, override, validate — once — into a [`Model`] that cannot be wrong.
+//!
+//! The contract is `MODEL-SPEC.md`. The TOML text is parsed into a tree that keeps every
+//! value's line and column ([`tree`]), `--set` overrides are applied to that tree, and the
+//! tree is then read into the types below. Every refusal is a [`ModelError`] naming the
+//! file, the line and the dotted key (for `--set`, the path). All durations are seconds.
+
+pub mod tree;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::dist::{Dist, Family};
+use crate::units::{Seconds, YEAR};
+pub use tree::{ModelError, Origin};
+use tree::{Ctx, Field, Table};
+
+/// A validated model.
+#[derive(Clone, Debug, Serialize)]
+pub struct Model {
+    pub name: String,
+    /// The file the model was read from, as given.
+    #[serde(skip)]
+    pub file: String,
+    pub simulation: Simulation,
+    pub system: System,
+    pub nodes: Vec<NodeSpec>,
+    #[serde(serialize_with = "stages_as_table")]
+    pub stages: Vec<Stage>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Simulation {
+    /// Y: the length of one simulated history.
+    pub horizon: Seconds,
+    pub replications: u64,
+    pub seed: u64,
+    /// The level of every interval printed.
+    pub confidence: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct System {
+    /// Indices into [`Model::stages`].
+    #[serde(skip)]
+    pub read_path: Vec<usize>,
+    #[serde(rename = "read_path")]
+    pub read_path_names: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeSpec {
+    pub name: String,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<NodeFailure>,
+}
+
+/// How a node fails: time to failure while up, and how long it stays down.
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeFailure {
+    pub every: Dist,
+    pub recovery: Dist,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Source,
+    Collector,
+    Store,
+    Reader,
+    Component,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    External,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Stage {
+    #[serde(skip)]
+    pub name: String,
+    pub role: Role,
+    pub kind: Kind,
+    pub replicas: u32,
+    pub min_ready: u32,
+    /// Indices into [`Model::nodes`]; replica `i` is on `nodes[i % len]`.
+    #[serde(skip)]
+    pub nodes: Vec<usize>,
+    #[serde(rename = "nodes")]
+    pub node_names: Vec<String>,
+    /// At most this many restarts at once; 0 = no limit.
+    pub repair_crews: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<Dist>,
+    #[serde(serialize_with = "backoff_as_toml")]
+    pub backoff: Option<Backoff>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probes: Option<Probes>,
+    pub failures: Vec<FailureMode>,
+    /// Metrics per second while up (sources).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+}
+
+/// CrashLoopBackOff: `delay(n) = min(initial·2^(n−1), cap)`, `delay(0) = 0`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Backoff {
+    pub profile: BackoffProfile,
+    pub initial: Seconds,
+    pub cap: Seconds,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackoffProfile {
+    /// 10 s doubling to 300 s (kubelet default; k8s-facts.md §1).
+    Classic,
+    /// 1 s doubling to 60 s (`ReduceDefaultCrashLoopBackOffDecay`; k8s-facts.md §1).
+    Reduced,
+}
+
+impl Backoff {
+    pub fn new(profile: BackoffProfile, cap: Option<Seconds>) -> Self {
+        let (initial, default_cap): (Seconds, Seconds) = match profile {
+            BackoffProfile::Classic => (10.0, 300.0),
+            BackoffProfile::Reduced => (1.0, 60.0),
+        };
+        let cap = cap.unwrap_or(default_cap);
+        // Kubernetes: the initial delay equals the cap when the cap is below it.
+        Backoff { profile, initial: initial.min(cap), cap }
+    }
+
+    /// The wait before restart number `n` (0-based) of one container.
+    #[inline]
+    pub fn delay(&self, n: u32) -> Seconds {
+        if n == 0 {
+            0.0
+        } else {
+            (self.initial * 2f64.powi((n - 1).min(1023) as i32)).min(self.cap)
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Probes {
+    pub liveness: Probe,
+}
+
+/// A liveness probe; defaults are Kubernetes' (k8s-facts.md §1).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Probe {
+    pub period: Seconds,
+    pub failure_threshold: u32,
+    pub timeout: Seconds,
+}
+
+impl Probe {
+    /// Kubernetes defaults: period 10 s, failure threshold 3, timeout 1 s.
+    pub const DEFAULT: Probe = Probe { period: 10.0, failure_threshold: 3, timeout: 1.0 };
+
+    /// Detection delay for `U` uniform in [0, 1): `U·period + (threshold−1)·period + timeout`.
+    #[inline]
+    pub fn detection_delay(&self, u: f64) -> Seconds {
+        (u + f64::from(self.failure_threshold - 1)) * self.period + self.timeout
+    }
+
+    pub fn mean_detection_delay(&self) -> Seconds {
+        self.detection_delay(0.5)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FailureMode {
+    pub name: String,
+    /// Time to failure, drawn each time the replica becomes ready.
+    pub every: Dist,
+    pub detect: Detect,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Detect {
+    /// The container exits: noticed at once.
+    #[serde(serialize_with = "detect_exit")]
+    Exit,
+    /// A hang found by the liveness probe.
+    #[serde(serialize_with = "detect_liveness")]
+    Liveness,
+    /// Noticed after one draw.
+    After(Dist),
+}
+
+fn detect_exit<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("exit")
+}
+fn detect_liveness<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("liveness")
+}
+
+fn stages_as_table<S: serde::Serializer>(stages: &[Stage], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(stages.len()))?;
+    for st in stages {
+        m.serialize_entry(&st.name, st)?;
+    }
+    m.end()
+}
+
+fn backoff_as_toml<S: serde::Serializer>(b: &Option<Backoff>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    match b {
+        None => s.serialize_bool(false),
+        Some(b) => {
+            let mut m = s.serialize_map(Some(2))?;
+            m.serialize_entry("profile", &b.profile)?;
+            m.serialize_entry("cap", &b.cap)?;
+            m.end()
+        }
+    }
+}
+
+impl Stage {
+    /// Whether a replica of this stage can ever go down.
+    pub fn can_fail(&self, model_nodes: &[NodeSpec]) -> bool {
+        !self.failures.is_empty() || self.nodes.iter().any(|n| model_nodes[*n].failure.is_some())
+    }
+
+    /// The node replica `i` runs on, if the stage is on nodes.
+    pub fn node_of(&self, replica: u32) -> Option<usize> {
+        (!self.nodes.is_empty()).then(|| self.nodes[replica as usize % self.nodes.len()])
+    }
+
+    pub fn liveness(&self) -> Option<&Probe> {
+        self.probes.as_ref().map(|p| &p.liveness)
+    }
+}
+
+impl Model {
+    /// Reads a model file and applies `--set` overrides.
+    pub fn load(path: &Path, sets: &[String]) -> Result<Model, LoadError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LoadError::Io { path: path.to_path_buf(), source: e })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(Self::from_str(&path.display().to_string(), &text, &base, sets)?)
+    }
+
+    /// Reads model text; `file` names it in errors, `base` resolves relative sample files.
+    pub fn from_str(file: &str, text: &str, base: &Path, sets: &[String]) -> Result<Model, ModelError> {
+        let mut root = tree::parse(file, text)?;
+        for s in sets {
+            tree::apply_set(&mut root, file, s)?;
+        }
+        let ctx = Ctx { file };
+        Reader { ctx, base: base.to_path_buf() }.model(&root)
+    }
+
+    pub fn stage_index(&self, name: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s.name == name)
+    }
+
+    /// The resolved model as TOML: units normalised to seconds, defaults filled in.
+    pub fn to_resolved_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot print the model: {e}\n"))
+    }
+}
+
+/// Why a model could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+struct Reader<'a> {
+    ctx: Ctx<'a>,
+    base: PathBuf,
+}
+
+const ROOT_KEYS: &[&str] = &["name", "simulation", "system", "nodes", "stages"];
+
+impl Reader<'_> {
+    fn model(&self, root: &tree::Node) -> Result<Model, ModelError> {
+        let mut t = Table::new(self.ctx, String::new(), root)?;
+        let name = match t.get("name") {
+            Some(f) => f.str()?.to_string(),
+            None => Path::new(self.ctx.file)
+                .file_stem()
+                .map_or_else(|| "model".to_string(), |s| s.to_string_lossy().into_owned()),
+        };
+        let simulation = match t.get("simulation") {
+            Some(f) => self.simulation(f)?,
+            None => Simulation { horizon: YEAR, replications: 10_000, seed: 1, confidence: 0.95 },
+        };
+        let nodes = match t.get("nodes") {
+            Some(f) => self.nodes(f)?,
+            None => vec![],
+        };
+        let stages_field = t.require("stages")?;
+        let stages = self.stages(stages_field, &nodes)?;
+        let system_field = t.require("system")?;
+        let system = self.system(system_field, &stages)?;
+        debug_assert!(ROOT_KEYS.iter().all(|k| !k.is_empty()));
+        t.finish()?;
+        Ok(Model { name, file: self.ctx.file.to_string(), simulation, system, nodes, stages })
+    }
+
+    fn simulation(&self, f: Field<'_>) -> Result<Simulation, ModelError> {
+        let mut t = f.table()?;
+        let horizon = t.get("horizon").map_or(Ok(YEAR), |f| f.positive_duration())?;
+        let replications = match t.get("replications") {
+            Some(f) => match f.u64()? {
+                0 => return Err(f.error("must be at least 1")),
+                n => n,
+            },
+            None => 10_000,
+        };
+        let seed = t.get("seed").map_or(Ok(1), |f| f.u64())?;
+        let confidence = match t.get("confidence") {
+            Some(f) => open_unit(&f)?,
+            None => 0.95,
+        };
+        t.finish()?;
+        Ok(Simulation { horizon, replications, seed, confidence })
+    }
+
+    fn system(&self, f: Field<'_>, stages: &[Stage]) -> Result<System, ModelError> {
+        let mut t = f.table()?;
+        t.not_supported("flow")?;
+        t.not_supported("freshness")?;
+        let rp = t.require("read_path")?;
+        let items = rp.array()?;
+        if items.is_empty() {
+            return Err(rp.error("needs at least one stage"));
+        }
+        let mut read_path = vec![];
+        let mut read_path_names = vec![];
+        for item in items {
+            let name = item.str()?;
+            let i = stages
+                .iter()
+                .position(|s| s.name == name)
+                .ok_or_else(|| item.error(format!("unknown stage \"{name}\"")))?;
+            if read_path.contains(&i) {
+                return Err(item.error(format!("stage \"{name}\" is listed twice")));
+            }
+            read_path.push(i);
+            read_path_names.push(name.to_string());
+        }
+        let slo = match t.get("slo") {
+            Some(f) => Some(open_unit(&f)?),
+            None => None,
+        };
+        t.finish()?;
+        Ok(System { read_path, read_path_names, slo })
+    }
+
+    fn nodes(&self, f: Field<'_>) -> Result<Vec<NodeSpec>, ModelError> {
+        let mut nodes: Vec<NodeSpec> = vec![];
+        for item in f.array()? {
+            let mut t = item.table()?;
+            let name_f = t.require("name")?;
+            let name = name_f.str()?.to_string();
+            if nodes.iter().any(|n| n.name == name) {
+                return Err(name_f.error(format!("two nodes are named \"{name}\"")));
+            }
+            let every = match t.get("every") {
+                Some(f) => Some(self.dist(f, Need::Positive)?),
+                None => None,
+            };
+            let failure = match (every, t.has("recovery")) {
+                (Some(every), true) => {
+                    let recovery = self.dist(t.get("recovery").expect("present"), Need::NonNegative)?;
+                    Some(NodeFailure { every, recovery })
+                }
+                (Some(_), false) => return Err(t.missing("recovery")),
+                (None, true) => {
+                    let f = t.get("recovery").expect("present");
+                    return Err(f.error("a node with recovery needs every (its time to failure)"));
+                }
+                (None, false) => None,
+            };
+            t.finish()?;
+            nodes.push(NodeSpec { name, failure });
+        }
+        Ok(nodes)
+    }
+
+    fn stages(&self, f: Field<'_>, nodes: &[NodeSpec]) -> Result<Vec<Stage>, ModelError> {
+        let mut t = f.table()?;
+        let entries = t.entries();
+        if entries.is_empty() {
+            return Err(f.error("needs at least one stage"));
+        }
+        let mut stages = vec![];
+        for (name, field) in entries {
+            stages.push(self.stage(name, field, nodes)?);
+        }
+        Ok(stages)
+    }
+
+    fn stage(&self, name: String, f: Field<'_>, model_nodes: &[NodeSpec]) -> Result<Stage, ModelError> {
+        let mut t = f.table()?;
+        for key in ["recreate", "shutdown", "eviction_delay", "operator_response", "maintenance", "retention", "buffer", "cache"] {
+            t.not_supported(key)?;
+        }
+        let role = match t.get("role") {
+            Some(f) => match f.str()? {
+                "source" => Role::Source,
+                "collector" => Role::Collector,
+                "store" => Role::Store,
+                "reader" => Role::Reader,
+                "component" => Role::Component,
+                other => {
+                    return Err(f.error(format!(
+                        "unknown role \"{other}\" (source, collector, store, reader or component)"
+                    )));
+                }
+            },
+            None => Role::Component,
+        };
+        let kind = match t.get("kind") {
+            Some(f) => match f.str()? {
+                "deployment" => Kind::Deployment,
+                "statefulset" => Kind::StatefulSet,
+                "daemonset" => Kind::DaemonSet,
+                "external" => Kind::External,
+                other => {
+                    return Err(f.error(format!(
+                        "unknown kind \"{other}\" (deployment, statefulset, daemonset or external)"
+                    )));
+                }
+            },
+            None => Kind::Deployment,
+        };
+        let mut nodes = vec![];
+        let mut node_names = vec![];
+        if let Some(nf) = t.get("nodes") {
+            for item in nf.array()? {
+                let n = item.str()?;
+                let i = model_nodes
+                    .iter()
+                    .position(|m| m.name == n)
+                    .ok_or_else(|| item.error(format!("unknown node \"{n}\"")))?;
+                nodes.push(i);
+                node_names.push(n.to_string());
+            }
+        }
+        let replicas = match (t.get("replicas"), kind) {
+            (Some(f), Kind::DaemonSet) => {
+                let r = at_least_one(&f)?;
+                if r as usize != nodes.len() {
+                    return Err(f.error(format!(
+                        "a daemonset has one replica per node in nodes ({}), found {r}",
+                        nodes.len()
+                    )));
+                }
+                r
+            }
+            (Some(f), _) => at_least_one(&f)?,
+            (None, Kind::DaemonSet) => {
+                if nodes.is_empty() {
+                    return Err(t.missing("nodes"));
+                }
+                nodes.len() as u32
+            }
+            (None, _) => 1,
+        };
+        let min_ready = match t.get("min_ready") {
+            Some(f) => {
+                let m = at_least_one(&f)?;
+                if m > replicas {
+                    return Err(f.error(format!("min_ready ({m}) is above replicas ({replicas})")));
+                }
+                m
+            }
+            None => 1,
+        };
+        let repair_crews = match t.get("repair_crews") {
+            Some(f) => u32::try_from(f.u64()?).map_err(|_| f.error("too large"))?,
+            None => 0,
+        };
+        let probes = match t.get("probes") {
+            Some(f) => {
+                let mut pt = f.table()?;
+                let liveness = match pt.get("liveness") {
+                    Some(lf) => Some(self.probe(lf)?),
+                    None => None,
+                };
+                pt.finish()?;
+                liveness.map(|liveness| Probes { liveness })
+            }
+            None => None,
+        };
+        let failures = self.failures(&mut t, probes.is_some())?;
+        let backoff = match t.get("backoff") {
+            Some(f) => self.backoff(f)?,
+            None if kind == Kind::External => None,
+            None => Some(Backoff::new(BackoffProfile::Classic, None)),
+        };
+        let rate = match t.get("rate") {
+            Some(f) if role == Role::Source => {
+                let r = f.f64()?;
+                if r <= 0.0 {
+                    return Err(f.error(format!("must be a positive rate (metrics/s), found {r}")));
+                }
+                Some(r)
+            }
+            Some(f) => return Err(f.error("only a stage with role = \"source\" has a rate")),
+            None => None,
+        };
+        let restart = match t.get("restart") {
+            Some(f) => Some(self.dist(f, Need::NonNegative)?),
+            None => None,
+        };
+        let mut stage = Stage {
+            name,
+            role,
+            kind,
+            replicas,
+            min_ready,
+            nodes,
+            node_names,
+            repair_crews,
+            restart,
+            backoff,
+            probes,
+            failures,
+            rate,
+        };
+        if stage.restart.is_none() && stage.can_fail(model_nodes) {
+            return Err(t.missing("restart"));
+        }
+        if stage.nodes.is_empty() {
+            stage.node_names.clear();
+        }
+        t.finish()?;
+        Ok(stage)
+    }
+
+    fn failures(&self, t: &mut Table<'_>, has_liveness: bool) -> Result<Vec<FailureMode>, ModelError> {
+        if t.has("failure") && t.has("failures") {
+            let f = t.get("failures").expect("present");
+            return Err(f.error("give either failure or [[failures]], not both"));
+        }
+        if let Some(f) = t.get("failure") {
+            let every = self.dist(f, Need::Positive)?;
+            return Ok(vec![FailureMode { name: "crash".into(), every, detect: Detect::Exit }]);
+        }
+        let Some(ff) = t.get("failures") else { return Ok(vec![]) };
+        let mut modes: Vec<FailureMode> = vec![];
+        for item in ff.array()? {
+            let mut mt = item.table()?;
+            mt.not_supported("persists")?;
+            let name_f = mt.require("name")?;
+            let name = name_f.str()?.to_string();
+            if modes.iter().any(|m| m.name == name) {
+                return Err(name_f.error(format!("two failure modes are named \"{name}\"")));
+            }
+            let every = self.dist(mt.require("every")?, Need::Positive)?;
+            let detect = match mt.get("detect") {
+                None => Detect::Exit,
+                Some(df) => match &df.node.value {
+                    tree::Value::Str(s) if s == "exit" => Detect::Exit,
+                    tree::Value::Str(s) if s == "liveness" => {
+                        if !has_liveness {
+                            return Err(df.error(
+                                "detect = \"liveness\" needs a liveness probe: add probes = { liveness = {} }",
+                            ));
+                        }
+                        Detect::Liveness
+                    }
+                    _ => Detect::After(self.dist(df, Need::NonNegative)?),
+                },
+            };
+            mt.finish()?;
+            modes.push(FailureMode { name, every, detect });
+        }
+        Ok(modes)
+    }
+
+    fn probe(&self, f: Field<'_>) -> Result<Probe, ModelError> {
+        let mut t = f.table()?;
+        let d = Probe::DEFAULT;
+        let period = t.get("period").map_or(Ok(d.period), |f| f.positive_duration())?;
+        let timeout = t.get("timeout").map_or(Ok(d.timeout), |f| f.positive_duration())?;
+        let failure_threshold = match t.get("failure_threshold") {
+            Some(f) => at_least_one(&f)?,
+            None => d.failure_threshold,
+        };
+        t.finish()?;
+        Ok(Probe { period, failure_threshold, timeout })
+    }
+
+    fn backoff(&self, f: Field<'_>) -> Result<Option<Backoff>, ModelError> {
+        if let tree::Value::Bool(b) = f.node.value {
+            return Ok(b.then(|| Backoff::new(BackoffProfile::Classic, None)));
+        }
+        let mut t = f.table().map_err(|_| f.error("expected true, false or { profile, cap }"))?;
+        let profile = match t.get("profile") {
+            Some(pf) => match pf.str()? {
+                "classic" => BackoffProfile::Classic,
+                "reduced" => BackoffProfile::Reduced,
+                other => return Err(pf.error(format!("unknown profile \"{other}\" (classic or reduced)"))),
+            },
+            None => BackoffProfile::Classic,
+        };
+        let cap = match t.get("cap") {
+            Some(cf) => Some(cf.positive_duration()?),
+            None => None,
+        };
+        t.finish()?;
+        Ok(Some(Backoff::new(profile, cap)))
+    }
+
+    /// A distribution: a bare duration (fixed) or a table.
+    fn dist(&self, f: Field<'_>, need: Need) -> Result<Dist, ModelError> {
+        let d = match &f.node.value {
+            tree::Value::Table(_) => self.dist_table(f.clone())?,
+            _ => Dist::fixed(f.duration()?),
+        };
+        let zero_atom = match &d.family {
+            Family::Fixed { value } => *value == 0.0,
+            Family::Uniform { max, .. } => *max == 0.0,
+            Family::Empirical { samples } => samples.contains(&0.0),
+            _ => false,
+        } && d.shift == 0.0;
+        match need {
+            Need::Positive if zero_atom => Err(f.error("must be positive: a draw here can be zero")),
+            _ if d.lower_bound() < 0.0 => Err(f.error("must not be negative")),
+            _ => Ok(d),
+        }
+    }
+
+    fn dist_table(&self, f: Field<'_>) -> Result<Dist, ModelError> {
+        let mut t = f.table()?;
+        t.not_supported("calibration")?;
+        let family_f = t.require("dist")?;
+        let family = family_f.str()?.to_string();
+        let family_err = family_f.error(format!(
+            "unknown distribution \"{family}\" (exponential, fixed, uniform, lognormal, weibull, gamma or empirical)"
+        ));
+        let forms: &[&[&str]] = match family.as_str() {
+            "exponential" => &[&["mean"]],
+            "fixed" => &[&["value"]],
+            "uniform" => &[&["min", "max"]],
+            "lognormal" => &[&["median", "sigma"], &["mean", "cv"], &["mu", "sigma"]],
+            "weibull" => &[&["shape", "scale"], &["shape", "mean"]],
+            "gamma" => &[&["shape", "mean"], &["shape", "scale"]],
+            "empirical" => &[&["samples"], &["file"]],
+            _ => return Err(family_err),
+        };
+        let shift = match t.get("shift") {
+            Some(sf) => Some(sf.nonnegative_duration()?),
+            None => None,
+        };
+        const PARAMS: &[&str] = &["mean", "value", "min", "max", "median", "sigma", "cv", "mu", "shape", "scale", "samples", "file"];
+        let present: Vec<&str> = PARAMS.iter().copied().filter(|k| t.has(k)).collect();
+        let Some(form) = forms.iter().find(|form| {
+            form.len() == present.len() && form.iter().all(|k| present.contains(k))
+        }) else {
+            let wanted: Vec<String> = forms.iter().map(|f| f.join(" + ")).collect();
+            let found = if present.is_empty() { "no parameters".to_string() } else { present.join(" + ") };
+            return Err(t.ctx.error(
+                t.origin,
+                &t.path,
+                format!("{family} takes {}; found {found}", wanted.join(" or ")),
+            ));
+        };
+        let origin = t.origin.clone();
+        let path = t.path.clone();
+        let dur = |t: &mut Table<'_>, k: &str| t.get(k).expect("in form").positive_duration();
+        let num = |t: &mut Table<'_>, k: &str| -> Result<f64, ModelError> {
+            let f = t.get(k).expect("in form");
+            let v = f.f64()?;
+            if k != "mu" && v <= 0.0 {
+                return Err(f.error(format!("must be positive, found {v}")));
+            }
+            Ok(v)
+        };
+        let built = match (family.as_str(), *form) {
+            ("exponential", _) => Dist::exponential(dur(&mut t, "mean")?),
+            ("fixed", _) => Ok(Dist::fixed(t.get("value").expect("in form").nonnegative_duration()?)),
+            ("uniform", _) => {
+                let min = t.get("min").expect("in form").nonnegative_duration()?;
+                let max = t.get("max").expect("in form").nonnegative_duration()?;
+                Dist::uniform(min, max)
+            }
+            ("lognormal", ["median", _]) => {
+                let m = dur(&mut t, "median")?;
+                Dist::lognormal_median(m, num(&mut t, "sigma")?)
+            }
+            ("lognormal", ["mean", _]) => {
+                let m = dur(&mut t, "mean")?;
+                Dist::lognormal_mean_cv(m, num(&mut t, "cv")?)
+            }
+            ("lognormal", _) => {
+                let mu = num(&mut t, "mu")?;
+                Dist::lognormal(mu, num(&mut t, "sigma")?)
+            }
+            ("weibull", [_, "scale"]) => {
+                let k = num(&mut t, "shape")?;
+                Dist::weibull(k, dur(&mut t, "scale")?)
+            }
+            ("weibull", _) => {
+                let k = num(&mut t, "shape")?;
+                Dist::weibull_mean(k, dur(&mut t, "mean")?)
+            }
+            ("gamma", [_, "scale"]) => {
+                let k = num(&mut t, "shape")?;
+                Dist::gamma(k, dur(&mut t, "scale")?)
+            }
+            ("gamma", _) => {
+                let k = num(&mut t, "shape")?;
+                Dist::gamma(k, dur(&mut t, "mean")? / k)
+            }
+            ("empirical", ["samples"]) => {
+                let sf = t.get("samples").expect("in form");
+                let values = sf.array()?.iter().map(|x| x.nonnegative_duration()).collect::<Result<Vec<_>, _>>()?;
+                Ok(Dist::empirical(values).map_err(|m| sf.error(m))?)
+            }
+            ("empirical", _) => {
+                let ff = t.get("file").expect("in form");
+                let samples = self.samples_file(&ff)?;
+                Ok(Dist::empirical(samples).map_err(|m| ff.error(m))?)
+            }
+            _ => unreachable!("every family's forms are matched above"),
+        };
+        let d = built.map_err(|m| t.ctx.error(&origin, &path, m))?;
+        t.finish()?;
+        match shift {
+            Some(s) => d.with_shift(s).map_err(|m| t_err(self.ctx, &origin, &path, m)),
+            None => Ok(d),
+        }
+    }
+
+    /// One column of seconds, an optional header line, `#` comments and blank lines.
+    fn samples_file(&self, f: &Field<'_>) -> Result<Vec<Seconds>, ModelError> {
+        let rel = f.str()?;
+        let path = self.base.join(rel);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| f.error(format!("cannot read {}: {e}", path.display())))?;
+        let mut out = vec![];
+        for (i, line) in text.lines().enumerate() {
+            let cell = line.split(',').next().unwrap_or("").trim();
+            if cell.is_empty() || cell.starts_with('#') {
+                continue;
+            }
+            match cell.parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => out.push(v),
+                Ok(v) => return Err(f.error(format!("{}:{}: {v} is not a duration in seconds", path.display(), i + 1))),
+                Err(_) if out.is_empty() && i == first_content_line(&text) => continue, // header
+                Err(_) => {
+                    return Err(f.error(format!("{}:{}: \"{cell}\" is not a number of seconds", path.display(), i + 1)));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn first_content_line(text: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let c = l.trim();
+            !c.is_empty() && !c.starts_with('#')
+        })
+        .unwrap_or(0)
+}
+
+fn t_err(ctx: Ctx<'_>, origin: &Origin, path: &str, m: String) -> ModelError {
+    ctx.error(origin, path, m)
+}
+
+#[derive(Clone, Copy)]
+enum Need {
+    /// Draws must be above zero (times to failure).
+    Positive,
+    /// Draws may be zero.
+    NonNegative,
+}
+
+fn at_least_one(f: &Field<'_>) -> Result<u32, ModelError> {
+    match f.u64()? {
+        0 => Err(f.error("must be at least 1")),
+        n => u32::try_from(n).map_err(|_| f.error("too large")),
+    }
+}
+
+fn open_unit(f: &Field<'_>) -> Result<f64, ModelError> {
+    let v = f.f64()?;
+    if v > 0.0 && v < 1.0 { Ok(v) } else { Err(f.error(format!("must be strictly between 0 and 1, found {v}"))) }
+}

@@ -1,0 +1,163 @@
+//! Many histories in parallel, with numbers that do not depend on the thread count.
+//!
+//! Replication `i` draws all of its randomness from [`crate::sim::history_rng`]`(seed, i)`.
+//! Replications are cut into fixed chunks of [`CHUNK`] consecutive indices; a chunk is
+//! simulated by one thread, folding its histories into a [`Tally`] in index order; chunks
+//! are merged into the run's tally in index order. Chunks run in waves of a bounded size,
+//! so memory does not grow with the number of replications, and the result is identical
+//! whatever the number of threads.
+
+use rayon::prelude::*;
+
+use crate::model::Model;
+use crate::sim::{Outcome, Simulator};
+use crate::stats::{Histogram, Moments};
+
+/// Replications per chunk (the unit of work and of ordered merging).
+pub const CHUNK: u64 = 500;
+
+/// Everything a run accumulates; merge tallies in replication order.
+#[derive(Clone, Debug)]
+pub struct Tally {
+    pub horizon: f64,
+    /// Per-history unavailability X/Y.
+    pub unavailability: Moments,
+    /// Per-history X in seconds, for quantiles.
+    pub downtime: Histogram,
+    pub outages: Moments,
+    /// Histories with at least one outage.
+    pub with_outage: u64,
+    /// Histories that met the SLO (when the model has one).
+    pub slo_met: u64,
+    slo_max_downtime: Option<f64>,
+    pub stage_unavailability: Vec<Moments>,
+    pub stage_failures: Vec<Moments>,
+    pub events: u64,
+}
+
+impl Tally {
+    pub fn new(model: &Model) -> Self {
+        let n = model.stages.len();
+        let horizon = model.simulation.horizon;
+        Tally {
+            horizon,
+            unavailability: Moments::default(),
+            downtime: Histogram::new(horizon),
+            outages: Moments::default(),
+            with_outage: 0,
+            slo_met: 0,
+            slo_max_downtime: model.system.slo.map(|slo| (1.0 - slo) * horizon),
+            stage_unavailability: vec![Moments::default(); n],
+            stage_failures: vec![Moments::default(); n],
+            events: 0,
+        }
+    }
+
+    pub fn push(&mut self, o: &Outcome<'_>) {
+        self.unavailability.push(o.downtime / self.horizon);
+        self.downtime.push(o.downtime);
+        self.outages.push(o.outages as f64);
+        self.with_outage += u64::from(o.outages > 0);
+        if let Some(max) = self.slo_max_downtime {
+            self.slo_met += u64::from(o.downtime <= max);
+        }
+        for (m, d) in self.stage_unavailability.iter_mut().zip(o.stage_downtime) {
+            m.push(d / self.horizon);
+        }
+        for (m, f) in self.stage_failures.iter_mut().zip(o.stage_failures) {
+            m.push(*f as f64);
+        }
+        self.events += o.events;
+    }
+
+    pub fn merge(&mut self, o: &Tally) {
+        self.unavailability.merge(&o.unavailability);
+        self.downtime.merge(&o.downtime);
+        self.outages.merge(&o.outages);
+        self.with_outage += o.with_outage;
+        self.slo_met += o.slo_met;
+        for (a, b) in self.stage_unavailability.iter_mut().zip(&o.stage_unavailability) {
+            a.merge(b);
+        }
+        for (a, b) in self.stage_failures.iter_mut().zip(&o.stage_failures) {
+            a.merge(b);
+        }
+        self.events += o.events;
+    }
+
+    pub fn replications(&self) -> u64 {
+        self.unavailability.n
+    }
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct RunPlan {
+    pub seed: u64,
+    /// Replication indices `first .. first + count`.
+    pub first: u64,
+    pub count: u64,
+    /// Worker threads; 0 = one per core.
+    pub threads: usize,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot start {threads} worker threads: {source}")]
+    Threads { threads: usize, source: rayon::ThreadPoolBuildError },
+}
+
+/// The merged tally and the number of threads that produced it.
+pub struct RunOutput {
+    pub tally: Tally,
+    pub threads: usize,
+}
+
+/// Simulates `plan.count` histories; `progress` is called with the number done so far.
+pub fn simulate(model: &Model, plan: &RunPlan, progress: &(dyn Fn(u64) + Sync)) -> Result<RunOutput, RunError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(plan.threads)
+        .build()
+        .map_err(|source| RunError::Threads { threads: plan.threads, source })?;
+    let threads = pool.current_num_threads();
+    let end = plan.first + plan.count;
+    // Chunks are aligned to absolute replication indices, so shards of a run cut the
+    // same chunks as the whole run.
+    let chunks: Vec<(u64, u64)> = {
+        let mut v = vec![];
+        let mut a = plan.first;
+        while a < end {
+            let b = ((a / CHUNK + 1) * CHUNK).min(end);
+            v.push((a, b));
+            a = b;
+        }
+        v
+    };
+    let wave = (threads * 16).max(1);
+    let mut total = Tally::new(model);
+    let mut done = 0;
+    pool.install(|| {
+        for batch in chunks.chunks(wave) {
+            let tallies: Vec<Tally> = batch
+                .par_iter()
+                .map_init(
+                    || Simulator::new(model),
+                    |sim, &(a, b)| {
+                        let mut t = Tally::new(model);
+                        for i in a..b {
+                            t.push(&sim.run(plan.seed, i));
+                        }
+                        t
+                    },
+                )
+                .collect();
+            for t in &tallies {
+                total.merge(t);
+                done += t.replications();
+            }
+            progress(done);
+        }
+    });
+    Ok(RunOutput { tally: total, threads })
+}

@@ -1,0 +1,294 @@
+//! The results of a run, as MODEL-SPEC.md "Results" names them, and their two renderings:
+//! the JSON contract and a table for people.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+use crate::model::Model;
+use crate::montecarlo::Tally;
+use crate::stats::{Histogram, Moments, wilson};
+use crate::units::{YEAR, format_duration};
+
+/// A mean with its interval.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+pub struct Estimate {
+    pub mean: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub std_err: f64,
+}
+
+impl Estimate {
+    fn of(m: &Moments, confidence: f64) -> Self {
+        let (ci_low, ci_high) = m.t_interval(confidence);
+        Estimate { mean: m.mean, ci_low, ci_high, std_err: m.std_err() }
+    }
+
+    /// `1 − x` for an estimate of `x`.
+    fn complement(self) -> Self {
+        Estimate { mean: 1.0 - self.mean, ci_low: 1.0 - self.ci_high, ci_high: 1.0 - self.ci_low, std_err: self.std_err }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Downtime {
+    pub mean: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+    /// Relative resolution of the quantiles (half a bin).
+    pub quantile_resolution: f64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Outages {
+    pub mean: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// Fraction of histories with at least one outage.
+    pub p_any: f64,
+    /// Mean length of one outage (total X over total outages), seconds.
+    pub mean_length_seconds: f64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Slo {
+    pub target: f64,
+    pub p_meet: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// The most downtime a history may have and meet the target, seconds.
+    pub max_downtime_seconds: f64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct StageResult {
+    #[serde(skip)]
+    pub name: String,
+    pub availability: Estimate,
+    pub failures: Estimate,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Perf {
+    pub wall_seconds: f64,
+    pub years_per_second: f64,
+    pub events: u64,
+    pub threads: usize,
+}
+
+/// Everything `hasim run` prints.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub model: String,
+    pub replications: u64,
+    pub horizon_seconds: f64,
+    pub seed: u64,
+    pub confidence: f64,
+    pub availability: Estimate,
+    pub downtime_seconds: Downtime,
+    pub outages: Outages,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo: Option<Slo>,
+    #[serde(serialize_with = "stages_by_name")]
+    pub stages: Vec<StageResult>,
+    pub warnings: Vec<String>,
+    pub perf: Perf,
+}
+
+fn stages_by_name<S: Serializer>(stages: &[StageResult], s: S) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(Some(stages.len()))?;
+    for st in stages {
+        m.serialize_entry(&st.name, st)?;
+    }
+    m.end()
+}
+
+impl RunReport {
+    pub fn new(model: &Model, seed: u64, tally: &Tally, perf: Perf) -> Self {
+        let c = model.simulation.confidence;
+        let n = tally.replications();
+        let horizon = model.simulation.horizon;
+        let availability = Estimate::of(&tally.unavailability, c).complement();
+        let downtime = Estimate::of(&tally.unavailability, c);
+        let total_outages = tally.outages.mean * n as f64;
+        let outages = Estimate::of(&tally.outages, c);
+        let mut warnings = vec![];
+        if n < 2 {
+            warnings.push("one replication gives no interval: raise --replications".to_string());
+        }
+        if tally.with_outage < 30 {
+            warnings.push(format!(
+                "only {} of {n} histories saw an outage: the interval on availability is unreliable; \
+                 raise --replications (about {} would give 30 such histories)",
+                tally.with_outage,
+                if tally.with_outage == 0 {
+                    "many more".to_string()
+                } else {
+                    format!("{}", (30.0 * n as f64 / tally.with_outage as f64).ceil() as u64)
+                }
+            ));
+        }
+        let slo = model.system.slo.map(|target| {
+            let (ci_low, ci_high) = wilson(tally.slo_met, n, c);
+            Slo {
+                target,
+                p_meet: tally.slo_met as f64 / n as f64,
+                ci_low,
+                ci_high,
+                max_downtime_seconds: (1.0 - target) * horizon,
+            }
+        });
+        let stages = model
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(i, s)| StageResult {
+                name: s.name.clone(),
+                availability: Estimate::of(&tally.stage_unavailability[i], c).complement(),
+                failures: Estimate::of(&tally.stage_failures[i], c),
+            })
+            .collect();
+        RunReport {
+            model: model.name.clone(),
+            replications: n,
+            horizon_seconds: horizon,
+            seed,
+            confidence: c,
+            availability,
+            downtime_seconds: Downtime {
+                mean: downtime.mean * horizon,
+                ci_low: downtime.ci_low * horizon,
+                ci_high: downtime.ci_high * horizon,
+                p50: tally.downtime.quantile(0.50),
+                p95: tally.downtime.quantile(0.95),
+                p99: tally.downtime.quantile(0.99),
+                max: tally.downtime.max(),
+                quantile_resolution: ((1.0 + Histogram::REL_WIDTH).sqrt() - 1.0),
+            },
+            outages: Outages {
+                mean: outages.mean,
+                ci_low: outages.ci_low,
+                ci_high: outages.ci_high,
+                p_any: tally.with_outage as f64 / n as f64,
+                mean_length_seconds: if total_outages > 0.0 {
+                    downtime.mean * horizon * n as f64 / total_outages
+                } else {
+                    0.0
+                },
+            },
+            slo,
+            stages,
+            warnings,
+            perf,
+        }
+    }
+
+    /// The JSON of MODEL-SPEC.md, one object.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report always serialises") + "\n"
+    }
+
+    /// A table for people.
+    pub fn to_table(&self) -> String {
+        let mut o = String::new();
+        let pct = (self.confidence * 100.0).round();
+        let years = self.horizon_seconds / YEAR;
+        let _ = writeln!(o, "{}", self.model);
+        let _ = writeln!(
+            o,
+            "{} histories of {} ({} y each), seed {}\n",
+            self.replications,
+            format_duration(self.horizon_seconds),
+            trim(years),
+            self.seed
+        );
+        let a = &self.availability;
+        let _ = writeln!(
+            o,
+            "availability 1 - X/Y   {}   ({pct}% CI {} .. {}, {})",
+            fmt_avail(a.mean),
+            fmt_avail(a.ci_low),
+            fmt_avail(a.ci_high),
+            nines(a.mean)
+        );
+        let d = &self.downtime_seconds;
+        let _ = writeln!(
+            o,
+            "downtime X per history mean {}  p50 {}  p95 {}  p99 {}  max {}",
+            format_duration(d.mean),
+            format_duration(d.p50),
+            format_duration(d.p95),
+            format_duration(d.p99),
+            format_duration(d.max)
+        );
+        let _ = writeln!(
+            o,
+            "outages per history    {:.3}  (mean length {}; {:.1}% of histories have one)",
+            self.outages.mean,
+            format_duration(self.outages.mean_length_seconds),
+            self.outages.p_any * 100.0
+        );
+        if let Some(s) = &self.slo {
+            let _ = writeln!(
+                o,
+                "SLO {}                 P(meet) {:.4}  ({pct}% CI {:.4} .. {:.4}; at most {} down)",
+                s.target,
+                s.p_meet,
+                s.ci_low,
+                s.ci_high,
+                format_duration(s.max_downtime_seconds)
+            );
+        }
+        let _ = writeln!(o, "\n{:<12} {:>14} {:>12} {:>14}", "stage", "availability", "down/year", "failures");
+        for s in &self.stages {
+            let down_per_year = (1.0 - s.availability.mean) * YEAR;
+            let _ = writeln!(
+                o,
+                "{:<12} {:>14} {:>12} {:>14.3}",
+                s.name,
+                fmt_avail(s.availability.mean),
+                format_duration(down_per_year),
+                s.failures.mean
+            );
+        }
+        for w in &self.warnings {
+            let _ = writeln!(o, "\nwarning: {w}");
+        }
+        let _ = writeln!(
+            o,
+            "\n{} events in {:.2} s on {} threads: {:.0} simulated years/s",
+            self.perf.events, self.perf.wall_seconds, self.perf.threads, self.perf.years_per_second
+        );
+        o
+    }
+}
+
+fn trim(x: f64) -> String {
+    let s = format!("{x:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// An availability with enough digits to show its nines.
+pub fn fmt_avail(a: f64) -> String {
+    if !a.is_finite() {
+        return "n/a".into();
+    }
+    let u = 1.0 - a;
+    let digits = if u <= 0.0 { 6 } else { ((-u.log10()).ceil() as usize + 3).clamp(4, 12) };
+    format!("{a:.digits$}")
+}
+
+/// "3.2 nines" and downtime per year, how people read availability.
+pub fn nines(a: f64) -> String {
+    let u = 1.0 - a;
+    if u <= 0.0 {
+        return "no downtime seen".into();
+    }
+    format!("{:.2} nines, {} down per year", -u.log10(), format_duration(u * YEAR))
+}

@@ -1,0 +1,234 @@
+//! Streaming, mergeable statistics with deterministic results.
+//!
+//! - [`Moments`]: count, mean and sum of squared deviations (Welford's update; Chan et
+//!   al.'s pairwise merge). The result depends on the order of updates and merges, so the
+//!   Monte Carlo driver always folds replications in index order within fixed chunks and
+//!   merges chunks in index order: the same numbers on any number of threads.
+//! - [`Histogram`]: fixed log-spaced bins, so that quantiles are deterministic and
+//!   mergeable. Bin 0 holds exact zeros; above [`Histogram::FLOOR`] seconds each bin is
+//!   [`Histogram::REL_WIDTH`] wide relatively, so a reported quantile (the geometric
+//!   middle of its bin, clamped to the observed range) is within ±0.25 % of the true one.
+//! - Intervals: Student's t on the per-history values; Wilson's score interval for
+//!   proportions.
+
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+
+/// Count, mean and M2 (sum of squared deviations from the mean).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Moments {
+    pub n: u64,
+    pub mean: f64,
+    pub m2: f64,
+}
+
+impl Moments {
+    #[inline]
+    pub fn push(&mut self, x: f64) {
+        self.n += 1;
+        let d = x - self.mean;
+        self.mean += d / self.n as f64;
+        self.m2 += d * (x - self.mean);
+    }
+
+    /// Chan, Golub and LeVeque's pairwise combination.
+    pub fn merge(&mut self, o: &Moments) {
+        if o.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = *o;
+            return;
+        }
+        let n = self.n + o.n;
+        let d = o.mean - self.mean;
+        let (na, nb) = (self.n as f64, o.n as f64);
+        self.mean += d * nb / n as f64;
+        self.m2 += o.m2 + d * d * na * nb / n as f64;
+        self.n = n;
+    }
+
+    /// Sample variance (n − 1 in the denominator).
+    pub fn variance(&self) -> f64 {
+        if self.n < 2 { f64::NAN } else { self.m2 / (self.n - 1) as f64 }
+    }
+
+    pub fn std_err(&self) -> f64 {
+        (self.variance() / self.n as f64).sqrt()
+    }
+
+    /// The two-sided Student-t interval on the mean at `confidence`.
+    pub fn t_interval(&self, confidence: f64) -> (f64, f64) {
+        if self.n < 2 {
+            return (f64::NAN, f64::NAN);
+        }
+        let h = t_quantile(confidence, self.n - 1) * self.std_err();
+        (self.mean - h, self.mean + h)
+    }
+}
+
+/// The `(1 + confidence)/2` quantile of Student's t with `dof` degrees of freedom.
+pub fn t_quantile(confidence: f64, dof: u64) -> f64 {
+    let p = (1.0 + confidence) / 2.0;
+    match StudentsT::new(0.0, 1.0, dof as f64) {
+        Ok(t) => t.inverse_cdf(p),
+        Err(_) => f64::NAN,
+    }
+}
+
+/// The `(1 + confidence)/2` quantile of the standard normal.
+pub fn z_quantile(confidence: f64) -> f64 {
+    Normal::standard().inverse_cdf((1.0 + confidence) / 2.0)
+}
+
+/// Wilson's score interval for `k` successes in `n` trials.
+pub fn wilson(k: u64, n: u64, confidence: f64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let z = z_quantile(confidence);
+    let (n, p) = (n as f64, k as f64 / n as f64);
+    let z2 = z * z;
+    let denom = 1.0 + z2 / n;
+    let center = (p + z2 / (2.0 * n)) / denom;
+    let half = z / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((center - half).max(0.0), (center + half).min(1.0))
+}
+
+/// A fixed-bin histogram of non-negative values (seconds) up to `max_value`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Histogram {
+    counts: Vec<u64>,
+    min: f64,
+    max: f64,
+    n: u64,
+}
+
+impl Histogram {
+    /// Values at or below this (but above 0) share bin 1.
+    pub const FLOOR: f64 = 1e-3;
+    /// Relative bin width.
+    pub const REL_WIDTH: f64 = 0.005;
+
+    pub fn new(max_value: f64) -> Self {
+        let bins = 2 + Self::log_index(max_value.max(Self::FLOOR)) + 1;
+        Histogram { counts: vec![0; bins], min: f64::INFINITY, max: f64::NEG_INFINITY, n: 0 }
+    }
+
+    #[inline]
+    fn log_index(x: f64) -> usize {
+        ((x / Self::FLOOR).ln() / Self::REL_WIDTH.ln_1p()).floor().max(0.0) as usize
+    }
+
+    #[inline]
+    fn bin(&self, x: f64) -> usize {
+        if x <= 0.0 { 0 } else { (1 + Self::log_index(x)).min(self.counts.len() - 1) }
+    }
+
+    #[inline]
+    pub fn push(&mut self, x: f64) {
+        let b = self.bin(x);
+        self.counts[b] += 1;
+        self.n += 1;
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+    }
+
+    pub fn merge(&mut self, o: &Histogram) {
+        debug_assert_eq!(self.counts.len(), o.counts.len());
+        for (a, b) in self.counts.iter_mut().zip(&o.counts) {
+            *a += b;
+        }
+        self.n += o.n;
+        self.min = self.min.min(o.min);
+        self.max = self.max.max(o.max);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+
+    pub fn max(&self) -> f64 {
+        if self.n == 0 { f64::NAN } else { self.max }
+    }
+
+    /// The smallest bin value `v` with at least `q·n` values at or below it: the geometric
+    /// middle of that bin, clamped to the observed range; 0 for the zero bin.
+    pub fn quantile(&self, q: f64) -> f64 {
+        if self.n == 0 {
+            return f64::NAN;
+        }
+        let target = ((q * self.n as f64).ceil() as u64).clamp(1, self.n);
+        let mut seen = 0;
+        for (b, c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= target {
+                if b == 0 {
+                    return 0.0;
+                }
+                let lo = Self::FLOOR * (1.0 + Self::REL_WIDTH).powi(b as i32 - 1);
+                let mid = lo * (1.0 + Self::REL_WIDTH).sqrt();
+                return mid.clamp(self.min, self.max);
+            }
+        }
+        self.max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_moments_equal_one_pass() {
+        let xs: Vec<f64> = (0..1000).map(|i| ((i * 37) % 101) as f64 * 0.5).collect();
+        let mut all = Moments::default();
+        xs.iter().for_each(|x| all.push(*x));
+        let mut a = Moments::default();
+        let mut b = Moments::default();
+        xs[..300].iter().for_each(|x| a.push(*x));
+        xs[300..].iter().for_each(|x| b.push(*x));
+        a.merge(&b);
+        assert_eq!(a.n, all.n);
+        assert!((a.mean - all.mean).abs() < 1e-12);
+        assert!((a.variance() - all.variance()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn t_and_z_quantiles_match_tables() {
+        // Published two-sided 95 % critical values: t(9) = 2.262, t(29) = 2.045, z = 1.960.
+        assert!((t_quantile(0.95, 9) - 2.2622).abs() < 1e-4);
+        assert!((t_quantile(0.95, 29) - 2.0452).abs() < 1e-4);
+        assert!((z_quantile(0.95) - 1.95996).abs() < 1e-5);
+    }
+
+    #[test]
+    fn wilson_matches_a_worked_example() {
+        // 81 successes in 263 trials at 95 %: Wilson interval 0.2553 to 0.3662
+        // (Newcombe 1998, "Two-sided confidence intervals for the single proportion").
+        let (lo, hi) = wilson(81, 263, 0.95);
+        assert!((lo - 0.2553).abs() < 1e-4, "{lo}");
+        assert!((hi - 0.3662).abs() < 1e-4, "{hi}");
+        let (lo, hi) = wilson(0, 10, 0.95);
+        assert_eq!(lo, 0.0);
+        assert!(hi > 0.2 && hi < 0.35);
+    }
+
+    #[test]
+    fn histogram_quantiles_are_within_resolution() {
+        let mut h = Histogram::new(1e6);
+        for i in 1..=1000 {
+            h.push(i as f64);
+        }
+        for (q, exact) in [(0.5, 500.0), (0.95, 950.0), (0.99, 990.0)] {
+            let v = h.quantile(q);
+            assert!((v / exact - 1.0).abs() <= 0.0026, "q{q}: {v} vs {exact}");
+        }
+        assert_eq!(h.quantile(1.0), 1000.0);
+        let mut z = Histogram::new(10.0);
+        z.push(0.0);
+        z.push(0.0);
+        z.push(5.0);
+        assert_eq!(z.quantile(0.5), 0.0);
+        assert_eq!(z.quantile(0.99), 5.0);
+    }
+}

@@ -1,0 +1,106 @@
+//! Units: durations are seconds as `f64` everywhere inside hasim.
+//!
+//! A duration in a model is a string with a unit (`"250ms"`, `"5s"`, `"3m"`, `"1.5h"`,
+//! `"30d"`, `"2w"`, `"1y"`, a year being 365 days) or a bare number of seconds.
+
+/// A length of time in seconds. Inside the simulator every time and duration is this.
+pub type Seconds = f64;
+
+pub const MINUTE: Seconds = 60.0;
+pub const HOUR: Seconds = 3600.0;
+pub const DAY: Seconds = 86_400.0;
+pub const WEEK: Seconds = 7.0 * DAY;
+/// The year of `1 - X/Y`: 365 days.
+pub const YEAR: Seconds = 365.0 * DAY;
+
+/// Parses a duration string such as `"1.5h"` into seconds. A string without a unit is
+/// refused, so that `"5"` is never silently read as 5 seconds or 5 minutes.
+pub fn parse_duration(text: &str) -> Result<Seconds, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| c.is_ascii_alphabetic())
+        .ok_or_else(|| format!("expected a duration with a unit like \"5s\", found \"{text}\""))?;
+    let (number, unit) = t.split_at(split);
+    let factor = match unit.trim() {
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" | "min" => MINUTE,
+        "h" => HOUR,
+        "d" => DAY,
+        "w" => WEEK,
+        "y" => YEAR,
+        other => {
+            return Err(format!(
+                "unknown unit \"{other}\" in \"{text}\" (use ms, s, m, h, d, w or y)"
+            ));
+        }
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a duration like \"5s\", found \"{text}\""))?;
+    if !value.is_finite() {
+        return Err(format!("duration \"{text}\" is not finite"));
+    }
+    Ok(value * factor)
+}
+
+/// Formats seconds for people: the largest unit that keeps the number at least 1.
+pub fn format_duration(s: Seconds) -> String {
+    let a = s.abs();
+    let (v, unit) = if a == 0.0 {
+        return "0s".to_string();
+    } else if a < 1.0 {
+        (s * 1e3, "ms")
+    } else if a < MINUTE {
+        (s, "s")
+    } else if a < HOUR {
+        (s / MINUTE, "m")
+    } else if a < DAY {
+        (s / HOUR, "h")
+    } else if a < YEAR {
+        (s / DAY, "d")
+    } else {
+        (s / YEAR, "y")
+    };
+    let digits = if v.abs() >= 100.0 {
+        0
+    } else if v.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{v:.digits$}{unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_unit() {
+        assert_eq!(parse_duration("250ms").unwrap(), 0.25);
+        assert_eq!(parse_duration("5s").unwrap(), 5.0);
+        assert_eq!(parse_duration("3m").unwrap(), 180.0);
+        assert_eq!(parse_duration("1.5h").unwrap(), 5400.0);
+        assert_eq!(parse_duration("30d").unwrap(), 2_592_000.0);
+        assert_eq!(parse_duration("2w").unwrap(), 1_209_600.0);
+        assert_eq!(parse_duration("1y").unwrap(), 31_536_000.0);
+    }
+
+    #[test]
+    fn refuses_missing_or_unknown_units() {
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("fives").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn formats_for_people() {
+        assert_eq!(format_duration(0.0), "0s");
+        assert_eq!(format_duration(0.25), "250ms");
+        assert_eq!(format_duration(90.0), "1.50m");
+        assert_eq!(format_duration(2.0 * DAY), "2.00d");
+    }
+}
