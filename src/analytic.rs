@@ -61,7 +61,10 @@ impl Notes {
 type ExtraMode = (Seconds, Seconds);
 
 pub fn solve(model: &Model) -> Result<Solution, SolveError> {
-    let mut notes = Notes { exact: true, notes: vec![] };
+    let mut notes = Notes {
+        exact: true,
+        notes: vec![],
+    };
     let mut availability = 1.0;
     let mut stage_avail = std::collections::BTreeMap::new();
     // Nodes whose loss takes a read-path stage down, and the stages they take.
@@ -71,11 +74,16 @@ pub fn solve(model: &Model) -> Result<Solution, SolveError> {
         let mut critical: Vec<(usize, u32)> = vec![];
         for &si in &model.system.read_path {
             let s = &model.stages[si];
-            let on_node = (0..s.replicas).filter(|r| s.node_of(*r) == Some(ni)).count() as u32;
+            let on_node = (0..s.replicas)
+                .filter(|r| s.node_of(*r) == Some(ni))
+                .count() as u32;
             if on_node == 0 {
                 continue;
             }
-            let restart = s.restart.as_ref().expect("validated: a stage on a failing node has restart");
+            let restart = s
+                .restart
+                .as_ref()
+                .expect("validated: a stage on a failing node has restart");
             if on_node > s.replicas - s.min_ready {
                 // Replicas that must restart after the node is back before the stage is up.
                 critical.push((si, on_node - (s.replicas - s.min_ready)));
@@ -98,7 +106,11 @@ pub fn solve(model: &Model) -> Result<Solution, SolveError> {
             let s = &model.stages[si];
             let restart = s.restart.as_ref().expect("checked above");
             fixed &= matches!(restart.family, crate::dist::Family::Fixed { .. });
-            let rounds = if s.repair_crews == 0 { 1 } else { needed.div_ceil(s.repair_crews) };
+            let rounds = if s.repair_crews == 0 {
+                1
+            } else {
+                needed.div_ceil(s.repair_crews)
+            };
             back_after = back_after.max(f64::from(rounds) * restart.mean());
             if !s.failures.is_empty() {
                 notes.approx(format!(
@@ -132,7 +144,13 @@ pub fn solve(model: &Model) -> Result<Solution, SolveError> {
         .enumerate()
         .filter(|(_, n)| n.failure.is_some())
         .filter(|(ni, _)| {
-            model.system.read_path.iter().filter(|si| model.stages[**si].nodes.contains(ni)).count() > 1
+            model
+                .system
+                .read_path
+                .iter()
+                .filter(|si| model.stages[**si].nodes.contains(ni))
+                .count()
+                > 1
         })
         .map(|(_, n)| n.name.as_str())
         .collect();
@@ -142,7 +160,12 @@ pub fn solve(model: &Model) -> Result<Solution, SolveError> {
             shared.join(", ")
         ));
     }
-    Ok(Solution { availability, exact: notes.exact, notes: notes.notes, stages: stage_avail })
+    Ok(Solution {
+        availability,
+        exact: notes.exact,
+        notes: notes.notes,
+        stages: stage_avail,
+    })
 }
 
 /// `E[min(N, r)] = ∫₀ʳ P(N > t) dt` for a time to failure `N`.
@@ -173,7 +196,10 @@ fn replica_cycle(s: &Stage, notes: &mut Notes) -> (Seconds, Seconds) {
     let mttf = if s.failures.len() == 1 {
         s.failures[0].every.mean()
     } else {
-        if s.failures.iter().any(|m| m.every.exponential_mean().is_none()) {
+        if s.failures
+            .iter()
+            .any(|m| m.every.exponential_mean().is_none())
+        {
             notes.approx(format!(
                 "stage {}: the earliest of several non-exponential failure modes is approximated by their summed rates",
                 s.name
@@ -194,7 +220,10 @@ fn replica_cycle(s: &Stage, notes: &mut Notes) -> (Seconds, Seconds) {
             d * r / total
         })
         .sum();
-    let restart = s.restart.as_ref().expect("validated: a stage that fails has restart");
+    let restart = s
+        .restart
+        .as_ref()
+        .expect("validated: a stage that fails has restart");
     let backoff = mean_backoff(s, restart, notes);
     (mttf, detect + backoff + restart.mean())
 }
@@ -211,7 +240,13 @@ fn mean_backoff(s: &Stage, restart: &Dist, notes: &mut Notes) -> Seconds {
             -(-t * total).exp_m1()
         }
     };
-    if restart.lower_bound() + s.failures.iter().map(|m| m.every.lower_bound()).fold(f64::INFINITY, f64::min) > window {
+    if restart.lower_bound()
+        + s.failures
+            .iter()
+            .map(|m| m.every.lower_bound())
+            .fold(f64::INFINITY, f64::min)
+        > window
+    {
         return 0.0;
     }
     // p = P(R + F <= window) = ∫ F_F(window − r) dF_R(r).
@@ -251,15 +286,30 @@ fn mean_backoff(s: &Stage, restart: &Dist, notes: &mut Notes) -> Seconds {
     e
 }
 
-fn stage_availability(s: &Stage, extra: &[ExtraMode], notes: &mut Notes) -> Result<f64, SolveError> {
+fn stage_availability(
+    s: &Stage,
+    extra: &[ExtraMode],
+    notes: &mut Notes,
+) -> Result<f64, SolveError> {
     if s.failures.is_empty() && extra.is_empty() {
         return Ok(1.0);
     }
     let (mut mttf, mut down) = if s.failures.is_empty() {
         (f64::INFINITY, 0.0)
     } else {
-        replica_cycle(s, notes)
+        let (mttf, down) = replica_cycle(s, notes);
+        if !(mttf.is_finite() && down.is_finite()) {
+            return Err(SolveError(format!(
+                "stage {}: the mean time to failure or to restart is not finite (up {mttf} s, down {down} s)",
+                s.name
+            )));
+        }
+        (mttf, down)
     };
+    if down == 0.0 {
+        // Instant repair: never down.
+        return Ok(1.0);
+    }
     if !extra.is_empty() {
         // Fold the node modes in by rates: an approximation already noted.
         let mut rate = if mttf.is_finite() { 1.0 / mttf } else { 0.0 };
@@ -281,9 +331,14 @@ fn stage_availability(s: &Stage, extra: &[ExtraMode], notes: &mut Notes) -> Resu
     // Shared crews: a birth–death chain on the number of failed replicas.
     let all_exp = !s.failures.is_empty()
         && extra.is_empty()
-        && s.failures.iter().all(|m| m.every.exponential_mean().is_some() && matches!(m.detect, Detect::Exit))
+        && s.failures
+            .iter()
+            .all(|m| m.every.exponential_mean().is_some() && matches!(m.detect, Detect::Exit))
         && s.backoff.is_none()
-        && s.restart.as_ref().and_then(Dist::exponential_mean).is_some();
+        && s.restart
+            .as_ref()
+            .and_then(Dist::exponential_mean)
+            .is_some();
     if !all_exp {
         notes.approx(format!(
             "stage {}: {} crews for {} replicas with non-exponential times, detection or back-off: solved as a \
@@ -293,9 +348,6 @@ fn stage_availability(s: &Stage, extra: &[ExtraMode], notes: &mut Notes) -> Resu
     }
     let lambda = 1.0 / mttf;
     let mu = 1.0 / down;
-    if !(lambda.is_finite() && mu.is_finite() && mu > 0.0) {
-        return Err(SolveError(format!("stage {}: restarts take no time on average", s.name)));
-    }
     let c = s.repair_crews;
     let mut pi = vec![1.0f64];
     for j in 1..=n {

@@ -24,13 +24,34 @@ use crate::units::Seconds;
 /// A distribution family with its parameters, ready to sample.
 #[derive(Clone, Debug)]
 pub enum Family {
-    Fixed { value: Seconds },
-    Exponential { mean: Seconds },
-    Uniform { min: Seconds, max: Seconds },
-    LogNormal { mu: f64, sigma: f64, sampler: LogNormal<f64> },
-    Weibull { shape: f64, scale: Seconds, sampler: Weibull<f64> },
-    Gamma { shape: f64, scale: Seconds, sampler: Gamma<f64> },
-    Empirical { samples: Arc<[Seconds]> },
+    Fixed {
+        value: Seconds,
+    },
+    Exponential {
+        mean: Seconds,
+    },
+    Uniform {
+        min: Seconds,
+        max: Seconds,
+    },
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+        sampler: LogNormal<f64>,
+    },
+    Weibull {
+        shape: f64,
+        scale: Seconds,
+        sampler: Weibull<f64>,
+    },
+    Gamma {
+        shape: f64,
+        scale: Seconds,
+        sampler: Gamma<f64>,
+    },
+    Empirical {
+        samples: Arc<[Seconds]>,
+    },
 }
 
 /// A distribution of durations in seconds: a family plus a constant `shift`.
@@ -45,19 +66,30 @@ pub type ParamError = String;
 
 impl Dist {
     pub fn fixed(value: Seconds) -> Self {
-        Dist { family: Family::Fixed { value }, shift: 0.0 }
+        Dist {
+            family: Family::Fixed { value },
+            shift: 0.0,
+        }
     }
 
     pub fn exponential(mean: Seconds) -> Result<Self, ParamError> {
         positive("mean", mean)?;
-        Ok(Dist { family: Family::Exponential { mean }, shift: 0.0 })
+        Ok(Dist {
+            family: Family::Exponential { mean },
+            shift: 0.0,
+        })
     }
 
     pub fn uniform(min: Seconds, max: Seconds) -> Result<Self, ParamError> {
         if !(min.is_finite() && max.is_finite() && min >= 0.0 && max >= min) {
-            return Err(format!("uniform needs 0 <= min <= max, found min {min}, max {max}"));
+            return Err(format!(
+                "uniform needs 0 <= min <= max, found min {min}, max {max}"
+            ));
         }
-        Ok(Dist { family: Family::Uniform { min, max }, shift: 0.0 })
+        Ok(Dist {
+            family: Family::Uniform { min, max },
+            shift: 0.0,
+        })
     }
 
     pub fn lognormal(mu: f64, sigma: f64) -> Result<Self, ParamError> {
@@ -66,7 +98,10 @@ impl Dist {
             return Err(format!("mu must be finite, found {mu}"));
         }
         let sampler = LogNormal::new(mu, sigma).map_err(|e| e.to_string())?;
-        Ok(Dist { family: Family::LogNormal { mu, sigma, sampler }, shift: 0.0 })
+        Ok(Dist {
+            family: Family::LogNormal { mu, sigma, sampler },
+            shift: 0.0,
+        })
     }
 
     pub fn lognormal_median(median: Seconds, sigma: f64) -> Result<Self, ParamError> {
@@ -85,20 +120,37 @@ impl Dist {
         positive("shape", shape)?;
         positive("scale", scale)?;
         let sampler = Weibull::new(scale, shape).map_err(|e| e.to_string())?;
-        Ok(Dist { family: Family::Weibull { shape, scale, sampler }, shift: 0.0 })
+        Ok(Dist {
+            family: Family::Weibull {
+                shape,
+                scale,
+                sampler,
+            },
+            shift: 0.0,
+        })
     }
 
     pub fn weibull_mean(shape: f64, mean: Seconds) -> Result<Self, ParamError> {
         positive("shape", shape)?;
         positive("mean", mean)?;
-        Self::weibull(shape, mean / statrs::function::gamma::gamma(1.0 + 1.0 / shape))
+        Self::weibull(
+            shape,
+            mean / statrs::function::gamma::gamma(1.0 + 1.0 / shape),
+        )
     }
 
     pub fn gamma(shape: f64, scale: Seconds) -> Result<Self, ParamError> {
         positive("shape", shape)?;
         positive("scale", scale)?;
         let sampler = Gamma::new(shape, scale).map_err(|e| e.to_string())?;
-        Ok(Dist { family: Family::Gamma { shape, scale, sampler }, shift: 0.0 })
+        Ok(Dist {
+            family: Family::Gamma {
+                shape,
+                scale,
+                sampler,
+            },
+            shift: 0.0,
+        })
     }
 
     pub fn empirical(samples: Vec<Seconds>) -> Result<Self, ParamError> {
@@ -106,14 +158,23 @@ impl Dist {
             return Err("an empirical distribution needs at least one sample".into());
         }
         if let Some(bad) = samples.iter().find(|s| !(s.is_finite() && **s >= 0.0)) {
-            return Err(format!("samples must be finite and not negative, found {bad}"));
+            return Err(format!(
+                "samples must be finite and not negative, found {bad}"
+            ));
         }
-        Ok(Dist { family: Family::Empirical { samples: samples.into() }, shift: 0.0 })
+        Ok(Dist {
+            family: Family::Empirical {
+                samples: samples.into(),
+            },
+            shift: 0.0,
+        })
     }
 
     pub fn with_shift(mut self, shift: Seconds) -> Result<Self, ParamError> {
         if !(shift.is_finite() && shift >= 0.0) {
-            return Err(format!("shift must be a duration of at least 0, found {shift}"));
+            return Err(format!(
+                "shift must be a duration of at least 0, found {shift}"
+            ));
         }
         self.shift = shift;
         Ok(self)
@@ -154,9 +215,7 @@ impl Dist {
                     scale * statrs::function::gamma::gamma(1.0 + 1.0 / shape)
                 }
                 Family::Gamma { shape, scale, .. } => shape * scale,
-                Family::Empirical { samples } => {
-                    samples.iter().sum::<f64>() / samples.len() as f64
-                }
+                Family::Empirical { samples } => samples.iter().sum::<f64>() / samples.len() as f64,
             }
     }
 
@@ -176,9 +235,11 @@ impl Dist {
                     (y - min) / (max - min)
                 }
             }
-            Family::LogNormal { mu, sigma, .. } => statrs::distribution::LogNormal::new(*mu, *sigma)
-                .map(|d| d.cdf(y))
-                .unwrap_or(f64::NAN),
+            Family::LogNormal { mu, sigma, .. } => {
+                statrs::distribution::LogNormal::new(*mu, *sigma)
+                    .map(|d| d.cdf(y))
+                    .unwrap_or(f64::NAN)
+            }
             Family::Weibull { shape, scale, .. } => {
                 statrs::distribution::Weibull::new(*shape, *scale)
                     .map(|d| d.cdf(y))
@@ -209,7 +270,9 @@ impl Dist {
             + match &self.family {
                 Family::Fixed { value } => *value,
                 Family::Uniform { min, .. } => *min,
-                Family::Empirical { samples } => samples.iter().copied().fold(f64::INFINITY, f64::min),
+                Family::Empirical { samples } => {
+                    samples.iter().copied().fold(f64::INFINITY, f64::min)
+                }
                 _ => 0.0,
             }
     }
@@ -284,8 +347,16 @@ mod tests {
         let s: f64 = (0..n).map(|_| d.sample(&mut rng)).sum();
         let m = s / n as f64;
         let se = (variance / n as f64).sqrt();
-        assert!((m - mean).abs() < 5.0 * se, "{}: sample mean {m}, expected {mean}", d.name());
-        assert!((d.mean() - mean).abs() < 1e-9 * mean.max(1.0), "{}: mean()", d.name());
+        assert!(
+            (m - mean).abs() < 5.0 * se,
+            "{}: sample mean {m}, expected {mean}",
+            d.name()
+        );
+        assert!(
+            (d.mean() - mean).abs() < 1e-9 * mean.max(1.0),
+            "{}: mean()",
+            d.name()
+        );
     }
 
     #[test]
@@ -304,8 +375,16 @@ mod tests {
         // gamma shape 3, scale 2: mean 6, variance 12.
         check_mean(&Dist::gamma(3.0, 2.0).unwrap(), 6.0, 12.0);
         // empirical {1, 2, 6}: mean 3, variance 14/3.
-        check_mean(&Dist::empirical(vec![1.0, 2.0, 6.0]).unwrap(), 3.0, 14.0 / 3.0);
-        check_mean(&Dist::fixed(5.0).with_shift(1.0).unwrap(), 6.0, 0.0 + 1e-300);
+        check_mean(
+            &Dist::empirical(vec![1.0, 2.0, 6.0]).unwrap(),
+            3.0,
+            14.0 / 3.0,
+        );
+        check_mean(
+            &Dist::fixed(5.0).with_shift(1.0).unwrap(),
+            6.0,
+            0.0 + 1e-300,
+        );
     }
 
     #[test]

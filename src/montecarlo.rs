@@ -76,7 +76,11 @@ impl Tally {
         self.outages.merge(&o.outages);
         self.with_outage += o.with_outage;
         self.slo_met += o.slo_met;
-        for (a, b) in self.stage_unavailability.iter_mut().zip(&o.stage_unavailability) {
+        for (a, b) in self
+            .stage_unavailability
+            .iter_mut()
+            .zip(&o.stage_unavailability)
+        {
             a.merge(b);
         }
         for (a, b) in self.stage_failures.iter_mut().zip(&o.stage_failures) {
@@ -105,7 +109,10 @@ pub struct RunPlan {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("cannot start {threads} worker threads: {source}")]
-    Threads { threads: usize, source: rayon::ThreadPoolBuildError },
+    Threads {
+        threads: usize,
+        source: rayon::ThreadPoolBuildError,
+    },
 }
 
 /// The merged tally and the number of threads that produced it.
@@ -115,11 +122,18 @@ pub struct RunOutput {
 }
 
 /// Simulates `plan.count` histories; `progress` is called with the number done so far.
-pub fn simulate(model: &Model, plan: &RunPlan, progress: &(dyn Fn(u64) + Sync)) -> Result<RunOutput, RunError> {
+pub fn simulate(
+    model: &Model,
+    plan: &RunPlan,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<RunOutput, RunError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(plan.threads)
         .build()
-        .map_err(|source| RunError::Threads { threads: plan.threads, source })?;
+        .map_err(|source| RunError::Threads {
+            threads: plan.threads,
+            source,
+        })?;
     let threads = pool.current_num_threads();
     let end = plan.first + plan.count;
     // Chunks are aligned to absolute replication indices, so shards of a run cut the
@@ -159,5 +173,8 @@ pub fn simulate(model: &Model, plan: &RunPlan, progress: &(dyn Fn(u64) + Sync)) 
             progress(done);
         }
     });
-    Ok(RunOutput { tally: total, threads })
+    Ok(RunOutput {
+        tally: total,
+        threads,
+    })
 }

@@ -23,12 +23,22 @@ pub struct Estimate {
 impl Estimate {
     fn of(m: &Moments, confidence: f64) -> Self {
         let (ci_low, ci_high) = m.t_interval(confidence);
-        Estimate { mean: m.mean, ci_low, ci_high, std_err: m.std_err() }
+        Estimate {
+            mean: m.mean,
+            ci_low,
+            ci_high,
+            std_err: m.std_err(),
+        }
     }
 
     /// `1 − x` for an estimate of `x`.
     fn complement(self) -> Self {
-        Estimate { mean: 1.0 - self.mean, ci_low: 1.0 - self.ci_high, ci_high: 1.0 - self.ci_low, std_err: self.std_err }
+        Estimate {
+            mean: 1.0 - self.mean,
+            ci_low: 1.0 - self.ci_high,
+            ci_high: 1.0 - self.ci_low,
+            std_err: self.std_err,
+        }
     }
 }
 
@@ -245,7 +255,11 @@ impl RunReport {
                 format_duration(s.max_downtime_seconds)
             );
         }
-        let _ = writeln!(o, "\n{:<12} {:>14} {:>12} {:>14}", "stage", "availability", "down/year", "failures");
+        let _ = writeln!(
+            o,
+            "\n{:<12} {:>14} {:>12} {:>14}",
+            "stage", "availability", "down/year", "failures"
+        );
         for s in &self.stages {
             let down_per_year = (1.0 - s.availability.mean) * YEAR;
             let _ = writeln!(
@@ -280,7 +294,11 @@ pub fn fmt_avail(a: f64) -> String {
         return "n/a".into();
     }
     let u = 1.0 - a;
-    let digits = if u <= 0.0 { 6 } else { ((-u.log10()).ceil() as usize + 3).clamp(4, 12) };
+    let digits = if u <= 0.0 {
+        6
+    } else {
+        ((-u.log10()).ceil() as usize + 3).clamp(4, 12)
+    };
     format!("{a:.digits$}")
 }
 
@@ -290,5 +308,9 @@ pub fn nines(a: f64) -> String {
     if u <= 0.0 {
         return "no downtime seen".into();
     }
-    format!("{:.2} nines, {} down per year", -u.log10(), format_duration(u * YEAR))
+    format!(
+        "{:.2} nines, {} down per year",
+        -u.log10(),
+        format_duration(u * YEAR)
+    )
 }

@@ -49,7 +49,11 @@ impl Moments {
 
     /// Sample variance (n − 1 in the denominator).
     pub fn variance(&self) -> f64 {
-        if self.n < 2 { f64::NAN } else { self.m2 / (self.n - 1) as f64 }
+        if self.n < 2 {
+            f64::NAN
+        } else {
+            self.m2 / (self.n - 1) as f64
+        }
     }
 
     pub fn std_err(&self) -> f64 {
@@ -91,7 +95,9 @@ pub fn wilson(k: u64, n: u64, confidence: f64) -> (f64, f64) {
     let denom = 1.0 + z2 / n;
     let center = (p + z2 / (2.0 * n)) / denom;
     let half = z / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    ((center - half).max(0.0), (center + half).min(1.0))
+    let lo = if k == 0 { 0.0 } else { (center - half).max(0.0) };
+    let hi = if k as f64 == n { 1.0 } else { (center + half).min(1.0) };
+    (lo, hi)
 }
 
 /// A fixed-bin histogram of non-negative values (seconds) up to `max_value`.
@@ -111,17 +117,28 @@ impl Histogram {
 
     pub fn new(max_value: f64) -> Self {
         let bins = 2 + Self::log_index(max_value.max(Self::FLOOR)) + 1;
-        Histogram { counts: vec![0; bins], min: f64::INFINITY, max: f64::NEG_INFINITY, n: 0 }
+        Histogram {
+            counts: vec![0; bins],
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            n: 0,
+        }
     }
 
     #[inline]
     fn log_index(x: f64) -> usize {
-        ((x / Self::FLOOR).ln() / Self::REL_WIDTH.ln_1p()).floor().max(0.0) as usize
+        ((x / Self::FLOOR).ln() / Self::REL_WIDTH.ln_1p())
+            .floor()
+            .max(0.0) as usize
     }
 
     #[inline]
     fn bin(&self, x: f64) -> usize {
-        if x <= 0.0 { 0 } else { (1 + Self::log_index(x)).min(self.counts.len() - 1) }
+        if x <= 0.0 {
+            0
+        } else {
+            (1 + Self::log_index(x)).min(self.counts.len() - 1)
+        }
     }
 
     #[inline]
@@ -152,12 +169,16 @@ impl Histogram {
     }
 
     /// The smallest bin value `v` with at least `q·n` values at or below it: the geometric
-    /// middle of that bin, clamped to the observed range; 0 for the zero bin.
+    /// middle of that bin, clamped to the observed range; 0 for the zero bin; the exact
+    /// maximum when only the largest value qualifies.
     pub fn quantile(&self, q: f64) -> f64 {
         if self.n == 0 {
             return f64::NAN;
         }
         let target = ((q * self.n as f64).ceil() as u64).clamp(1, self.n);
+        if target == self.n {
+            return self.max;
+        }
         let mut seen = 0;
         for (b, c) in self.counts.iter().enumerate() {
             seen += c;

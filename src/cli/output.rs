@@ -29,9 +29,9 @@ impl Sink {
             Sink::Stdout => {
                 let mut out = io::stdout().lock();
                 match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-                    Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-                        Err(CliError::Failed(format!("cannot write to standard output: {e}")))
-                    }
+                    Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(CliError::Failed(
+                        format!("cannot write to standard output: {e}"),
+                    )),
                     _ => Ok(()),
                 }
             }

@@ -36,11 +36,18 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     let model = args.model.load()?;
     let replications = args.replications.unwrap_or(model.simulation.replications);
     if replications == 0 {
-        return Err(CliError::BadInput("--replications must be at least 1".into()));
+        return Err(CliError::BadInput(
+            "--replications must be at least 1".into(),
+        ));
     }
     let seed = args.seed.unwrap_or(model.simulation.seed);
     let sink = Sink::open(args.out.as_deref())?;
-    let plan = RunPlan { seed, first: 0, count: replications, threads: args.threads };
+    let plan = RunPlan {
+        seed,
+        first: 0,
+        count: replications,
+        threads: args.threads,
+    };
     let started = Instant::now();
     let bar: Mutex<Option<ProgressBar>> = Mutex::new(None);
     let progress = |done: u64| {
@@ -50,15 +57,19 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         }
         let mut b = bar.lock().unwrap_or_else(|e| e.into_inner());
         let pb = b.get_or_insert_with(|| {
-            let pb = ProgressBar::with_draw_target(Some(replications), ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} histories, {eta} left") {
+            let pb =
+                ProgressBar::with_draw_target(Some(replications), ProgressDrawTarget::stderr());
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:40} {pos}/{len} histories, {eta} left")
+            {
                 pb.set_style(style);
             }
             pb
         });
         pb.set_position(done);
     };
-    let out = montecarlo::simulate(&model, &plan, &progress).map_err(|e| CliError::Failed(e.to_string()))?;
+    let out = montecarlo::simulate(&model, &plan, &progress)
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     if let Some(pb) = bar.into_inner().unwrap_or_else(|e| e.into_inner()) {
         pb.finish_and_clear();
     }

@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::dist::{Dist, Family};
 use crate::units::{Seconds, YEAR};
-pub use tree::{ModelError, Origin};
 use tree::{Ctx, Field, Table};
+pub use tree::{ModelError, Origin};
 
 /// A validated model.
 #[derive(Clone, Debug, Serialize)]
@@ -136,7 +136,11 @@ impl Backoff {
         };
         let cap = cap.unwrap_or(default_cap);
         // Kubernetes: the initial delay equals the cap when the cap is below it.
-        Backoff { profile, initial: initial.min(cap), cap }
+        Backoff {
+            profile,
+            initial: initial.min(cap),
+            cap,
+        }
     }
 
     /// The wait before restart number `n` (0-based) of one container.
@@ -165,7 +169,11 @@ pub struct Probe {
 
 impl Probe {
     /// Kubernetes defaults: period 10 s, failure threshold 3, timeout 1 s.
-    pub const DEFAULT: Probe = Probe { period: 10.0, failure_threshold: 3, timeout: 1.0 };
+    pub const DEFAULT: Probe = Probe {
+        period: 10.0,
+        failure_threshold: 3,
+        timeout: 1.0,
+    };
 
     /// Detection delay for `U` uniform in [0, 1): `U·period + (threshold−1)·period + timeout`.
     #[inline]
@@ -247,20 +255,36 @@ impl Stage {
 impl Model {
     /// Reads a model file and applies `--set` overrides.
     pub fn load(path: &Path, sets: &[String]) -> Result<Model, LoadError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| LoadError::Io { path: path.to_path_buf(), source: e })?;
+        let text = std::fs::read_to_string(path).map_err(|e| LoadError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Ok(Self::from_str(&path.display().to_string(), &text, &base, sets)?)
+        Ok(Self::from_str(
+            &path.display().to_string(),
+            &text,
+            &base,
+            sets,
+        )?)
     }
 
     /// Reads model text; `file` names it in errors, `base` resolves relative sample files.
-    pub fn from_str(file: &str, text: &str, base: &Path, sets: &[String]) -> Result<Model, ModelError> {
+    pub fn from_str(
+        file: &str,
+        text: &str,
+        base: &Path,
+        sets: &[String],
+    ) -> Result<Model, ModelError> {
         let mut root = tree::parse(file, text)?;
         for s in sets {
             tree::apply_set(&mut root, file, s)?;
         }
         let ctx = Ctx { file };
-        Reader { ctx, base: base.to_path_buf() }.model(&root)
+        Reader {
+            ctx,
+            base: base.to_path_buf(),
+        }
+        .model(&root)
     }
 
     pub fn stage_index(&self, name: &str) -> Option<usize> {
@@ -277,7 +301,10 @@ impl Model {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Model(#[from] ModelError),
 }
@@ -300,7 +327,12 @@ impl Reader<'_> {
         };
         let simulation = match t.get("simulation") {
             Some(f) => self.simulation(f)?,
-            None => Simulation { horizon: YEAR, replications: 10_000, seed: 1, confidence: 0.95 },
+            None => Simulation {
+                horizon: YEAR,
+                replications: 10_000,
+                seed: 1,
+                confidence: 0.95,
+            },
         };
         let nodes = match t.get("nodes") {
             Some(f) => self.nodes(f)?,
@@ -312,12 +344,21 @@ impl Reader<'_> {
         let system = self.system(system_field, &stages)?;
         debug_assert!(ROOT_KEYS.iter().all(|k| !k.is_empty()));
         t.finish()?;
-        Ok(Model { name, file: self.ctx.file.to_string(), simulation, system, nodes, stages })
+        Ok(Model {
+            name,
+            file: self.ctx.file.to_string(),
+            simulation,
+            system,
+            nodes,
+            stages,
+        })
     }
 
     fn simulation(&self, f: Field<'_>) -> Result<Simulation, ModelError> {
         let mut t = f.table()?;
-        let horizon = t.get("horizon").map_or(Ok(YEAR), |f| f.positive_duration())?;
+        let horizon = t
+            .get("horizon")
+            .map_or(Ok(YEAR), |f| f.positive_duration())?;
         let replications = match t.get("replications") {
             Some(f) => match f.u64()? {
                 0 => return Err(f.error("must be at least 1")),
@@ -331,7 +372,12 @@ impl Reader<'_> {
             None => 0.95,
         };
         t.finish()?;
-        Ok(Simulation { horizon, replications, seed, confidence })
+        Ok(Simulation {
+            horizon,
+            replications,
+            seed,
+            confidence,
+        })
     }
 
     fn system(&self, f: Field<'_>, stages: &[Stage]) -> Result<System, ModelError> {
@@ -362,7 +408,11 @@ impl Reader<'_> {
             None => None,
         };
         t.finish()?;
-        Ok(System { read_path, read_path_names, slo })
+        Ok(System {
+            read_path,
+            read_path_names,
+            slo,
+        })
     }
 
     fn nodes(&self, f: Field<'_>) -> Result<Vec<NodeSpec>, ModelError> {
@@ -380,7 +430,8 @@ impl Reader<'_> {
             };
             let failure = match (every, t.has("recovery")) {
                 (Some(every), true) => {
-                    let recovery = self.dist(t.get("recovery").expect("present"), Need::NonNegative)?;
+                    let recovery =
+                        self.dist(t.get("recovery").expect("present"), Need::NonNegative)?;
                     Some(NodeFailure { every, recovery })
                 }
                 (Some(_), false) => return Err(t.missing("recovery")),
@@ -409,9 +460,23 @@ impl Reader<'_> {
         Ok(stages)
     }
 
-    fn stage(&self, name: String, f: Field<'_>, model_nodes: &[NodeSpec]) -> Result<Stage, ModelError> {
+    fn stage(
+        &self,
+        name: String,
+        f: Field<'_>,
+        model_nodes: &[NodeSpec],
+    ) -> Result<Stage, ModelError> {
         let mut t = f.table()?;
-        for key in ["recreate", "shutdown", "eviction_delay", "operator_response", "maintenance", "retention", "buffer", "cache"] {
+        for key in [
+            "recreate",
+            "shutdown",
+            "eviction_delay",
+            "operator_response",
+            "maintenance",
+            "retention",
+            "buffer",
+            "cache",
+        ] {
             t.not_supported(key)?;
         }
         let role = match t.get("role") {
@@ -548,16 +613,26 @@ impl Reader<'_> {
         Ok(stage)
     }
 
-    fn failures(&self, t: &mut Table<'_>, has_liveness: bool) -> Result<Vec<FailureMode>, ModelError> {
+    fn failures(
+        &self,
+        t: &mut Table<'_>,
+        has_liveness: bool,
+    ) -> Result<Vec<FailureMode>, ModelError> {
         if t.has("failure") && t.has("failures") {
             let f = t.get("failures").expect("present");
             return Err(f.error("give either failure or [[failures]], not both"));
         }
         if let Some(f) = t.get("failure") {
             let every = self.dist(f, Need::Positive)?;
-            return Ok(vec![FailureMode { name: "crash".into(), every, detect: Detect::Exit }]);
+            return Ok(vec![FailureMode {
+                name: "crash".into(),
+                every,
+                detect: Detect::Exit,
+            }]);
         }
-        let Some(ff) = t.get("failures") else { return Ok(vec![]) };
+        let Some(ff) = t.get("failures") else {
+            return Ok(vec![]);
+        };
         let mut modes: Vec<FailureMode> = vec![];
         for item in ff.array()? {
             let mut mt = item.table()?;
@@ -584,7 +659,11 @@ impl Reader<'_> {
                 },
             };
             mt.finish()?;
-            modes.push(FailureMode { name, every, detect });
+            modes.push(FailureMode {
+                name,
+                every,
+                detect,
+            });
         }
         Ok(modes)
     }
@@ -592,26 +671,40 @@ impl Reader<'_> {
     fn probe(&self, f: Field<'_>) -> Result<Probe, ModelError> {
         let mut t = f.table()?;
         let d = Probe::DEFAULT;
-        let period = t.get("period").map_or(Ok(d.period), |f| f.positive_duration())?;
-        let timeout = t.get("timeout").map_or(Ok(d.timeout), |f| f.positive_duration())?;
+        let period = t
+            .get("period")
+            .map_or(Ok(d.period), |f| f.positive_duration())?;
+        let timeout = t
+            .get("timeout")
+            .map_or(Ok(d.timeout), |f| f.positive_duration())?;
         let failure_threshold = match t.get("failure_threshold") {
             Some(f) => at_least_one(&f)?,
             None => d.failure_threshold,
         };
         t.finish()?;
-        Ok(Probe { period, failure_threshold, timeout })
+        Ok(Probe {
+            period,
+            failure_threshold,
+            timeout,
+        })
     }
 
     fn backoff(&self, f: Field<'_>) -> Result<Option<Backoff>, ModelError> {
         if let tree::Value::Bool(b) = f.node.value {
             return Ok(b.then(|| Backoff::new(BackoffProfile::Classic, None)));
         }
-        let mut t = f.table().map_err(|_| f.error("expected true, false or { profile, cap }"))?;
+        let mut t = f
+            .table()
+            .map_err(|_| f.error("expected true, false or { profile, cap }"))?;
         let profile = match t.get("profile") {
             Some(pf) => match pf.str()? {
                 "classic" => BackoffProfile::Classic,
                 "reduced" => BackoffProfile::Reduced,
-                other => return Err(pf.error(format!("unknown profile \"{other}\" (classic or reduced)"))),
+                other => {
+                    return Err(
+                        pf.error(format!("unknown profile \"{other}\" (classic or reduced)"))
+                    );
+                }
             },
             None => BackoffProfile::Classic,
         };
@@ -636,7 +729,9 @@ impl Reader<'_> {
             _ => false,
         } && d.shift == 0.0;
         match need {
-            Need::Positive if zero_atom => Err(f.error("must be positive: a draw here can be zero")),
+            Need::Positive if zero_atom => {
+                Err(f.error("must be positive: a draw here can be zero"))
+            }
             _ if d.lower_bound() < 0.0 => Err(f.error("must not be negative")),
             _ => Ok(d),
         }
@@ -664,13 +759,21 @@ impl Reader<'_> {
             Some(sf) => Some(sf.nonnegative_duration()?),
             None => None,
         };
-        const PARAMS: &[&str] = &["mean", "value", "min", "max", "median", "sigma", "cv", "mu", "shape", "scale", "samples", "file"];
+        const PARAMS: &[&str] = &[
+            "mean", "value", "min", "max", "median", "sigma", "cv", "mu", "shape", "scale",
+            "samples", "file",
+        ];
         let present: Vec<&str> = PARAMS.iter().copied().filter(|k| t.has(k)).collect();
-        let Some(form) = forms.iter().find(|form| {
-            form.len() == present.len() && form.iter().all(|k| present.contains(k))
-        }) else {
+        let Some(form) = forms
+            .iter()
+            .find(|form| form.len() == present.len() && form.iter().all(|k| present.contains(k)))
+        else {
             let wanted: Vec<String> = forms.iter().map(|f| f.join(" + ")).collect();
-            let found = if present.is_empty() { "no parameters".to_string() } else { present.join(" + ") };
+            let found = if present.is_empty() {
+                "no parameters".to_string()
+            } else {
+                present.join(" + ")
+            };
             return Err(t.ctx.error(
                 t.origin,
                 &t.path,
@@ -690,7 +793,9 @@ impl Reader<'_> {
         };
         let built = match (family.as_str(), *form) {
             ("exponential", _) => Dist::exponential(dur(&mut t, "mean")?),
-            ("fixed", _) => Ok(Dist::fixed(t.get("value").expect("in form").nonnegative_duration()?)),
+            ("fixed", _) => Ok(Dist::fixed(
+                t.get("value").expect("in form").nonnegative_duration()?,
+            )),
             ("uniform", _) => {
                 let min = t.get("min").expect("in form").nonnegative_duration()?;
                 let max = t.get("max").expect("in form").nonnegative_duration()?;
@@ -726,7 +831,11 @@ impl Reader<'_> {
             }
             ("empirical", ["samples"]) => {
                 let sf = t.get("samples").expect("in form");
-                let values = sf.array()?.iter().map(|x| x.nonnegative_duration()).collect::<Result<Vec<_>, _>>()?;
+                let values = sf
+                    .array()?
+                    .iter()
+                    .map(|x| x.nonnegative_duration())
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok(Dist::empirical(values).map_err(|m| sf.error(m))?)
             }
             ("empirical", _) => {
@@ -739,7 +848,9 @@ impl Reader<'_> {
         let d = built.map_err(|m| t.ctx.error(&origin, &path, m))?;
         t.finish()?;
         match shift {
-            Some(s) => d.with_shift(s).map_err(|m| t_err(self.ctx, &origin, &path, m)),
+            Some(s) => d
+                .with_shift(s)
+                .map_err(|m| t_err(self.ctx, &origin, &path, m)),
             None => Ok(d),
         }
     }
@@ -758,10 +869,20 @@ impl Reader<'_> {
             }
             match cell.parse::<f64>() {
                 Ok(v) if v.is_finite() && v >= 0.0 => out.push(v),
-                Ok(v) => return Err(f.error(format!("{}:{}: {v} is not a duration in seconds", path.display(), i + 1))),
+                Ok(v) => {
+                    return Err(f.error(format!(
+                        "{}:{}: {v} is not a duration in seconds",
+                        path.display(),
+                        i + 1
+                    )));
+                }
                 Err(_) if out.is_empty() && i == first_content_line(&text) => continue, // header
                 Err(_) => {
-                    return Err(f.error(format!("{}:{}: \"{cell}\" is not a number of seconds", path.display(), i + 1)));
+                    return Err(f.error(format!(
+                        "{}:{}: \"{cell}\" is not a number of seconds",
+                        path.display(),
+                        i + 1
+                    )));
                 }
             }
         }
@@ -799,5 +920,9 @@ fn at_least_one(f: &Field<'_>) -> Result<u32, ModelError> {
 
 fn open_unit(f: &Field<'_>) -> Result<f64, ModelError> {
     let v = f.f64()?;
-    if v > 0.0 && v < 1.0 { Ok(v) } else { Err(f.error(format!("must be strictly between 0 and 1, found {v}"))) }
+    if v > 0.0 && v < 1.0 {
+        Ok(v)
+    } else {
+        Err(f.error(format!("must be strictly between 0 and 1, found {v}")))
+    }
 }

@@ -33,7 +33,15 @@ impl fmt::Display for ModelError {
             Origin::File { line, col } => {
                 write!(f, "{}:{line}:{col}: ", self.file)?;
             }
-            Origin::Set { path } => write!(f, "{}: --set {path}: ", self.file)?,
+            Origin::Set { path } => {
+                // The key names the value inside the override when it is deeper.
+                let shown = if self.key.starts_with(path.as_str()) {
+                    &self.key
+                } else {
+                    path
+                };
+                return write!(f, "{}: --set {shown}: {}", self.file, self.message);
+            }
         }
         if !self.key.is_empty() {
             write!(f, "{}: ", self.key)?;
@@ -116,7 +124,12 @@ pub fn parse(file: &str, text: &str) -> Result<Node, ModelError> {
                 lines.origin(text, s.start)
             });
             let message = format!("bad TOML: {}", e.message().trim());
-            Err(ModelError { file: file.to_string(), origin, key: String::new(), message })
+            Err(ModelError {
+                file: file.to_string(),
+                origin,
+                key: String::new(),
+                message,
+            })
         }
     }
 }
@@ -144,11 +157,16 @@ fn convert(v: &DeValue<'_>, offset: usize, text: &str, lines: &Lines) -> Node {
         DeValue::Boolean(b) => Value::Bool(*b),
         DeValue::Datetime(d) => Value::Datetime(d.to_string()),
         DeValue::Array(a) => Value::Array(
-            a.iter().map(|x| convert(x.get_ref(), x.span().start, text, lines)).collect(),
+            a.iter()
+                .map(|x| convert(x.get_ref(), x.span().start, text, lines))
+                .collect(),
         ),
         DeValue::Table(t) => convert_table(t, text, lines),
     };
-    Node { value, origin: lines.origin(text, offset) }
+    Node {
+        value,
+        origin: lines.origin(text, offset),
+    }
 }
 
 /// Applies `--set PATH=VALUE`. VALUE is read as a TOML value (`3`, `true`, `"5s"`,
@@ -157,7 +175,9 @@ fn convert(v: &DeValue<'_>, offset: usize, text: &str, lines: &Lines) -> Node {
 pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), ModelError> {
     let err = |path: &str, message: String| ModelError {
         file: file.to_string(),
-        origin: Origin::Set { path: path.to_string() },
+        origin: Origin::Set {
+            path: path.to_string(),
+        },
         key: String::new(),
         message,
     };
@@ -168,7 +188,9 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
     if path.is_empty() || path.split('.').any(str::is_empty) {
         return Err(err(path, "the path has an empty segment".into()));
     }
-    let origin = Origin::Set { path: path.to_string() };
+    let origin = Origin::Set {
+        path: path.to_string(),
+    };
     let new = match DeTable::parse(&format!("v = {raw}")) {
         Ok(t) => {
             let lines = Lines::new("");
@@ -177,7 +199,10 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
             reorigin(&mut node, &origin);
             node
         }
-        Err(_) => Node { value: Value::Str(raw.trim().to_string()), origin: origin.clone() },
+        Err(_) => Node {
+            value: Value::Str(raw.trim().to_string()),
+            origin: origin.clone(),
+        },
     };
     let segments: Vec<&str> = path.split('.').collect();
     let mut cur = root;
@@ -193,7 +218,10 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
                         entries.push(Entry {
                             key: seg.to_string(),
                             key_origin: origin.clone(),
-                            node: Node { value: Value::Table(vec![]), origin: origin.clone() },
+                            node: Node {
+                                value: Value::Table(vec![]),
+                                origin: origin.clone(),
+                            },
                         });
                         entries.len() - 1
                     }
@@ -206,13 +234,20 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
                     .map_err(|_| err(path, format!("{so_far}: expected an array index")))?;
                 let len = items.len();
                 items.get_mut(idx).ok_or_else(|| {
-                    err(path, format!("{so_far}: index {idx} is past the end ({len} items)"))
+                    err(
+                        path,
+                        format!("{so_far}: index {idx} is past the end ({len} items)"),
+                    )
                 })?
             }
             other => {
                 return Err(err(
                     path,
-                    format!("{}: is {}, not a table", segments[..i].join("."), other.type_name()),
+                    format!(
+                        "{}: is {}, not a table",
+                        segments[..i].join("."),
+                        other.type_name()
+                    ),
                 ));
             }
         };
@@ -273,10 +308,18 @@ pub struct Table<'a> {
 impl<'a> Table<'a> {
     pub fn new(ctx: Ctx<'a>, path: String, node: &'a Node) -> Result<Self, ModelError> {
         match &node.value {
-            Value::Table(entries) => {
-                Ok(Table { ctx, path, origin: &node.origin, entries, used: vec![false; entries.len()] })
-            }
-            other => Err(ctx.error(&node.origin, &path, format!("expected a table, found {}", other.type_name()))),
+            Value::Table(entries) => Ok(Table {
+                ctx,
+                path,
+                origin: &node.origin,
+                entries,
+                used: vec![false; entries.len()],
+            }),
+            other => Err(ctx.error(
+                &node.origin,
+                &path,
+                format!("expected a table, found {}", other.type_name()),
+            )),
         }
     }
 
@@ -284,7 +327,11 @@ impl<'a> Table<'a> {
     pub fn get(&mut self, key: &str) -> Option<Field<'a>> {
         let i = self.entries.iter().position(|e| e.key == key)?;
         self.used[i] = true;
-        Some(Field { ctx: self.ctx, path: self.child_path(key), node: &self.entries[i].node })
+        Some(Field {
+            ctx: self.ctx,
+            path: self.child_path(key),
+            node: &self.entries[i].node,
+        })
     }
 
     /// Whether `key` is present (without taking it).
@@ -304,7 +351,11 @@ impl<'a> Table<'a> {
     }
 
     pub fn child_path(&self, key: &str) -> String {
-        if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
     }
 
     /// Refuses `key` as not built yet, if present.
@@ -312,7 +363,11 @@ impl<'a> Table<'a> {
         match self.entries.iter().position(|e| e.key == key) {
             Some(i) => {
                 let path = self.child_path(&self.entries[i].key);
-                Err(self.ctx.error(&self.entries[i].key_origin, &path, format!("not supported yet: {path}")))
+                Err(self.ctx.error(
+                    &self.entries[i].key_origin,
+                    &path,
+                    format!("not supported yet: {path}"),
+                ))
             }
             None => Ok(()),
         }
@@ -323,7 +378,16 @@ impl<'a> Table<'a> {
         self.used.iter_mut().for_each(|u| *u = true);
         self.entries
             .iter()
-            .map(|e| (e.key.clone(), Field { ctx: self.ctx, path: self.child_path(&e.key), node: &e.node }))
+            .map(|e| {
+                (
+                    e.key.clone(),
+                    Field {
+                        ctx: self.ctx,
+                        path: self.child_path(&e.key),
+                        node: &e.node,
+                    },
+                )
+            })
             .collect()
     }
 
@@ -332,7 +396,9 @@ impl<'a> Table<'a> {
         match self.used.iter().position(|u| !u) {
             Some(i) => {
                 let path = self.child_path(&self.entries[i].key);
-                Err(self.ctx.error(&self.entries[i].key_origin, &path, "unknown key"))
+                Err(self
+                    .ctx
+                    .error(&self.entries[i].key_origin, &path, "unknown key"))
             }
             None => Ok(()),
         }
@@ -345,7 +411,10 @@ impl<'a> Field<'a> {
     }
 
     fn wrong(&self, expected: &str) -> ModelError {
-        self.error(format!("expected {expected}, found {}", self.node.value.type_name()))
+        self.error(format!(
+            "expected {expected}, found {}",
+            self.node.value.type_name()
+        ))
     }
 
     pub fn table(&self) -> Result<Table<'a>, ModelError> {
@@ -373,13 +442,19 @@ impl<'a> Field<'a> {
             Value::Float(f) => *f,
             _ => return Err(self.wrong("a number")),
         };
-        if v.is_finite() { Ok(v) } else { Err(self.error(format!("expected a finite number, found {v}"))) }
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(self.error(format!("expected a finite number, found {v}")))
+        }
     }
 
     pub fn u64(&self) -> Result<u64, ModelError> {
         match &self.node.value {
             Value::Int(i) if *i >= 0 => Ok(*i as u64),
-            Value::Int(i) => Err(self.error(format!("expected a whole number of at least 0, found {i}"))),
+            Value::Int(i) => {
+                Err(self.error(format!("expected a whole number of at least 0, found {i}")))
+            }
             _ => Err(self.wrong("a whole number")),
         }
     }
@@ -389,7 +464,11 @@ impl<'a> Field<'a> {
             Value::Array(items) => Ok(items
                 .iter()
                 .enumerate()
-                .map(|(i, n)| Field { ctx: self.ctx, path: format!("{}.{i}", self.path), node: n })
+                .map(|(i, n)| Field {
+                    ctx: self.ctx,
+                    path: format!("{}.{i}", self.path),
+                    node: n,
+                })
                 .collect()),
             _ => Err(self.wrong("an array")),
         }
@@ -407,13 +486,21 @@ impl<'a> Field<'a> {
     /// A duration that must be above zero.
     pub fn positive_duration(&self) -> Result<f64, ModelError> {
         let d = self.duration()?;
-        if d > 0.0 { Ok(d) } else { Err(self.error(format!("must be a positive duration, found {d} s"))) }
+        if d > 0.0 {
+            Ok(d)
+        } else {
+            Err(self.error(format!("must be a positive duration, found {d} s")))
+        }
     }
 
     /// A duration of at least zero.
     pub fn nonnegative_duration(&self) -> Result<f64, ModelError> {
         let d = self.duration()?;
-        if d >= 0.0 { Ok(d) } else { Err(self.error(format!("must not be negative, found {d} s"))) }
+        if d >= 0.0 {
+            Ok(d)
+        } else {
+            Err(self.error(format!("must not be negative, found {d} s")))
+        }
     }
 }
 
@@ -424,9 +511,13 @@ mod tests {
     #[test]
     fn remembers_lines_and_columns() {
         let root = parse("m.toml", "a = 1\n[b]\nc = \"x\"\n").unwrap();
-        let Value::Table(entries) = &root.value else { panic!() };
+        let Value::Table(entries) = &root.value else {
+            panic!()
+        };
         assert_eq!(entries[0].node.origin, Origin::File { line: 1, col: 5 });
-        let Value::Table(inner) = &entries[1].node.value else { panic!() };
+        let Value::Table(inner) = &entries[1].node.value else {
+            panic!()
+        };
         assert_eq!(inner[0].key_origin, Origin::File { line: 3, col: 1 });
         assert_eq!(inner[0].node.origin, Origin::File { line: 3, col: 5 });
     }
@@ -445,8 +536,26 @@ mod tests {
         apply_set(&mut root, "m.toml", "f.0.y={ a = 1 }").unwrap();
         let ctx = Ctx { file: "m.toml" };
         let mut t = Table::new(ctx, String::new(), &root).unwrap();
-        assert_eq!(t.get("s").unwrap().table().unwrap().get("x").unwrap().str().unwrap(), "5s");
-        let tz = t.get("t").unwrap().table().unwrap().get("z").unwrap().u64().unwrap();
+        assert_eq!(
+            t.get("s")
+                .unwrap()
+                .table()
+                .unwrap()
+                .get("x")
+                .unwrap()
+                .str()
+                .unwrap(),
+            "5s"
+        );
+        let tz = t
+            .get("t")
+            .unwrap()
+            .table()
+            .unwrap()
+            .get("z")
+            .unwrap()
+            .u64()
+            .unwrap();
         assert_eq!(tz, 3);
         assert!(apply_set(&mut root, "m.toml", "s.x.q=1").is_err());
         assert!(apply_set(&mut root, "m.toml", "f.9.y=1").is_err());

@@ -48,9 +48,14 @@ pub fn history_rng(seed: u64, index: u64) -> HistoryRng {
     let mut a = seed ^ 0x6A09_E667_F3BC_C909;
     let mut b = index ^ 0xBB67_AE85_84CA_A73B;
     let mut bytes = [0u8; 32];
-    for (k, word) in [splitmix64(&mut a), splitmix64(&mut a), splitmix64(&mut b), splitmix64(&mut b)]
-        .iter()
-        .enumerate()
+    for (k, word) in [
+        splitmix64(&mut a),
+        splitmix64(&mut a),
+        splitmix64(&mut b),
+        splitmix64(&mut b),
+    ]
+    .iter()
+    .enumerate()
     {
         bytes[k * 8..k * 8 + 8].copy_from_slice(&word.to_le_bytes());
     }
@@ -122,7 +127,10 @@ impl Plan {
             .nodes
             .iter()
             .map(|n| NodePlan {
-                failure: n.failure.as_ref().map(|f| (f.every.clone(), f.recovery.clone())),
+                failure: n
+                    .failure
+                    .as_ref()
+                    .map(|f| (f.every.clone(), f.recovery.clone())),
                 replicas: vec![],
             })
             .collect();
@@ -142,10 +150,19 @@ impl Plan {
                 restart: s.restart.clone(),
                 backoff: s.backoff,
                 liveness: s.liveness().copied(),
-                modes: s.failures.iter().map(|m| (m.every.clone(), m.detect.clone())).collect(),
+                modes: s
+                    .failures
+                    .iter()
+                    .map(|m| (m.every.clone(), m.detect.clone()))
+                    .collect(),
             });
         }
-        Plan { horizon: model.simulation.horizon, stages, replica_stage, nodes }
+        Plan {
+            horizon: model.simulation.horizon,
+            stages,
+            replica_stage,
+            nodes,
+        }
     }
 }
 
@@ -218,21 +235,31 @@ impl Simulator {
         let stages = plan
             .stages
             .iter()
-            .map(|s| StageState { waiting: std::collections::VecDeque::with_capacity(s.replicas as usize), ..Default::default() })
+            .map(|s| StageState {
+                waiting: std::collections::VecDeque::with_capacity(s.replicas as usize),
+                ..Default::default()
+            })
             .collect();
-        let nodes = plan.nodes.iter().map(|_| NodeState { up: true, generation: 0 }).collect();
+        let nodes = plan
+            .nodes
+            .iter()
+            .map(|_| NodeState {
+                up: true,
+                generation: 0,
+            })
+            .collect();
         let n_stages = plan.stages.len();
         Simulator {
             queue: EventQueue::with_capacity(2 * (n_replicas + plan.nodes.len()) + 8),
             replicas: vec![
                 Replica {
-                state: ReplicaState::Ready,
-                generation: 0,
-                restarts: 0,
-                fail_time: 0.0,
-                last_start: 0.0,
-                queued_start: Start::Fresh,
-            };
+                    state: ReplicaState::Ready,
+                    generation: 0,
+                    restarts: 0,
+                    fail_time: 0.0,
+                    last_start: 0.0,
+                    queued_start: Start::Fresh,
+                };
                 n_replicas
             ],
             stages,
@@ -439,7 +466,9 @@ impl Simulator {
                 return;
             }
             Detect::Liveness => {
-                let probe = plan.liveness.expect("validated: liveness detection has a probe");
+                let probe = plan
+                    .liveness
+                    .expect("validated: liveness detection has a probe");
                 probe.detection_delay(unit_interval(&mut self.rng))
             }
             Detect::After(d) => d.sample(&mut self.rng),
@@ -493,7 +522,10 @@ impl Simulator {
             rep.restarts += 1;
         }
         let g = rep.generation;
-        let d = self.plan.stages[s].restart.as_ref().expect("validated: a stage that can fail has restart");
+        let d = self.plan.stages[s]
+            .restart
+            .as_ref()
+            .expect("validated: a stage that can fail has restart");
         let t = d.sample(&mut self.rng);
         self.queue.schedule(t, EventKind::RestartDone, r, g, 0);
     }
@@ -510,7 +542,9 @@ impl Simulator {
     /// Starts queued restarts while crews are free.
     fn dispatch_crews(&mut self, s: usize) {
         while self.stages[s].busy_crews < self.plan.stages[s].crews {
-            let Some(next) = self.stages[s].waiting.pop_front() else { break };
+            let Some(next) = self.stages[s].waiting.pop_front() else {
+                break;
+            };
             let start = self.replicas[next as usize].queued_start;
             self.start_restart(next, start);
         }
@@ -524,7 +558,9 @@ impl Simulator {
             let state = self.replicas[r as usize].state;
             match state {
                 ReplicaState::Ready => self.leave_ready(r),
-                ReplicaState::Restarting if self.plan.stages[s].crews > 0 => self.stages[s].busy_crews -= 1,
+                ReplicaState::Restarting if self.plan.stages[s].crews > 0 => {
+                    self.stages[s].busy_crews -= 1
+                }
                 ReplicaState::Queued => self.stages[s].waiting.retain(|q| *q != r),
                 _ => {}
             }
@@ -538,10 +574,14 @@ impl Simulator {
                 self.dispatch_crews(s);
             }
         }
-        let (_, recovery) = self.plan.nodes[n].failure.as_ref().expect("only failing nodes fail");
+        let (_, recovery) = self.plan.nodes[n]
+            .failure
+            .as_ref()
+            .expect("only failing nodes fail");
         let t = recovery.sample(&mut self.rng);
         let g = self.nodes[n].generation;
-        self.queue.schedule(t, EventKind::NodeRecover, n as u32, g, 0);
+        self.queue
+            .schedule(t, EventKind::NodeRecover, n as u32, g, 0);
     }
 
     fn node_recover(&mut self, n: usize) {
@@ -551,7 +591,10 @@ impl Simulator {
             self.replicas[r as usize].restarts = 0;
             self.request_restart(r, Start::Fresh);
         }
-        let (every, _) = self.plan.nodes[n].failure.as_ref().expect("only failing nodes recover");
+        let (every, _) = self.plan.nodes[n]
+            .failure
+            .as_ref()
+            .expect("only failing nodes recover");
         let t = every.sample(&mut self.rng);
         let g = self.nodes[n].generation;
         self.queue.schedule(t, EventKind::NodeFail, n as u32, g, 0);

@@ -52,7 +52,10 @@ impl PartialOrd for Event {
 impl Ord for Event {
     /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest event first.
     fn cmp(&self, other: &Self) -> Ordering {
-        other.time.total_cmp(&self.time).then_with(|| other.seq.cmp(&self.seq))
+        other
+            .time
+            .total_cmp(&self.time)
+            .then_with(|| other.seq.cmp(&self.seq))
     }
 }
 
@@ -65,7 +68,11 @@ pub struct EventQueue {
 
 impl EventQueue {
     pub fn with_capacity(n: usize) -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(n), next_seq: 0, now: 0.0 }
+        EventQueue {
+            heap: BinaryHeap::with_capacity(n),
+            next_seq: 0,
+            now: 0.0,
+        }
     }
 
     /// Empties the queue and sets the clock to 0 (the allocation is kept).
@@ -83,11 +90,28 @@ impl EventQueue {
 
     /// Schedules an event `delay` seconds from now; `delay` must not be negative.
     #[inline]
-    pub fn schedule(&mut self, delay: f64, kind: EventKind, target: u32, generation: u32, aux: u32) {
-        debug_assert!(delay >= 0.0, "scheduling {kind:?} into the past ({delay} s)");
+    pub fn schedule(
+        &mut self,
+        delay: f64,
+        kind: EventKind,
+        target: u32,
+        generation: u32,
+        aux: u32,
+    ) {
+        debug_assert!(
+            delay >= 0.0,
+            "scheduling {kind:?} into the past ({delay} s)"
+        );
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Event { time: self.now + delay, seq, kind, target, generation, aux });
+        self.heap.push(Event {
+            time: self.now + delay,
+            seq,
+            kind,
+            target,
+            generation,
+            aux,
+        });
     }
 
     /// Pops the earliest event and advances the clock to it.

@@ -1,0 +1,545 @@
+//! The command line as a user meets it: exit statuses, messages, output formats.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+fn hasim() -> Command {
+    Command::cargo_bin("hasim").unwrap()
+}
+
+struct Scratch {
+    dir: TempDir,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Scratch {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+const VALID: &str = r#"name = "valid"
+[simulation]
+horizon = "30d"
+replications = 50
+[system]
+read_path = ["C"]
+[stages.C]
+kind = "statefulset"
+replicas = 1
+failure = { dist = "exponential", mean = "5d" }
+restart = "1h"
+"#;
+
+/// `hasim check` refuses `text` with exit 2 and one message naming file:line and `key`.
+fn refuses(text: &str, line: usize, key: &str) -> String {
+    let s = Scratch::new();
+    let path = s.file("m.toml", text);
+    let out = hasim().arg("check").arg(&path).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing on stdout for a refused model"
+    );
+    let loc = format!("{}:{line}:", path.display());
+    assert!(err.contains(&loc), "expected {loc} in: {err}");
+    assert!(err.contains(key), "expected key {key} in: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one message: {err}");
+    err
+}
+
+fn with(replace: &str, by: &str) -> String {
+    assert!(VALID.contains(replace), "{replace}");
+    VALID.replacen(replace, by, 1)
+}
+
+#[test]
+fn accepts_the_valid_model() {
+    let s = Scratch::new();
+    let path = s.file("m.toml", VALID);
+    hasim().arg("check").arg(&path).assert().success();
+}
+
+#[test]
+fn refuses_bad_toml() {
+    refuses(&with("replicas = 1", "replicas = = 1"), 9, "bad TOML");
+}
+
+#[test]
+fn refuses_an_unknown_key() {
+    refuses(
+        &with("replicas = 1", "replica = 1"),
+        9,
+        "stages.C.replica: unknown key",
+    );
+    refuses(
+        &with("horizon = \"30d\"", "horizon = \"30d\"\nhorizn = 3"),
+        4,
+        "simulation.horizn",
+    );
+    let e = refuses(
+        &with(
+            "restart = \"1h\"",
+            "restart = { dist = \"fixed\", value = \"1h\", sigma = 1 }",
+        ),
+        11,
+        "stages.C.restart",
+    );
+    assert!(e.contains("fixed takes value"), "{e}");
+}
+
+#[test]
+fn refuses_a_missing_required_key() {
+    refuses(
+        &with("restart = \"1h\"\n", ""),
+        7,
+        "stages.C.restart: missing required key",
+    );
+    refuses(
+        &with("read_path = [\"C\"]", "slo = 0.9"),
+        5,
+        "system.read_path: missing required key",
+    );
+    refuses(
+        &with(
+            "failure = { dist = \"exponential\", mean = \"5d\" }",
+            "failure = { mean = \"5d\" }",
+        ),
+        10,
+        "stages.C.failure.dist",
+    );
+}
+
+#[test]
+fn refuses_zero_or_negative_durations_and_rates() {
+    refuses(
+        &with("horizon = \"30d\"", "horizon = \"0s\""),
+        3,
+        "simulation.horizon",
+    );
+    refuses(
+        &with("mean = \"5d\"", "mean = \"-5d\""),
+        10,
+        "stages.C.failure.mean",
+    );
+    refuses(
+        &with(
+            "failure = { dist = \"exponential\", mean = \"5d\" }",
+            "failure = \"0s\"",
+        ),
+        10,
+        "stages.C.failure",
+    );
+    refuses(
+        &with("restart = \"1h\"", "restart = \"-1h\""),
+        11,
+        "stages.C.restart",
+    );
+    refuses(
+        &with("replicas = 1", "replicas = 1\nrole = \"source\"\nrate = 0"),
+        11,
+        "stages.C.rate",
+    );
+    refuses(
+        &with("horizon = \"30d\"", "horizon = \"30 parsecs\""),
+        3,
+        "simulation.horizon",
+    );
+}
+
+#[test]
+fn refuses_replicas_or_min_ready_below_one() {
+    refuses(
+        &with("replicas = 1", "replicas = 0"),
+        9,
+        "stages.C.replicas",
+    );
+    refuses(
+        &with("replicas = 1", "replicas = 1\nmin_ready = 0"),
+        10,
+        "stages.C.min_ready",
+    );
+}
+
+#[test]
+fn refuses_min_ready_above_replicas() {
+    let e = refuses(
+        &with("replicas = 1", "replicas = 2\nmin_ready = 3"),
+        10,
+        "stages.C.min_ready",
+    );
+    assert!(e.contains("above replicas"), "{e}");
+}
+
+#[test]
+fn refuses_unknown_stages_and_nodes() {
+    refuses(
+        &with("read_path = [\"C\"]", "read_path = [\"C\", \"X\"]"),
+        6,
+        "system.read_path",
+    );
+    refuses(
+        &with("replicas = 1", "replicas = 1\nnodes = [\"nowhere\"]"),
+        10,
+        "stages.C.nodes",
+    );
+}
+
+#[test]
+fn refuses_both_failure_forms_and_duplicate_modes() {
+    let both = format!("{VALID}[[stages.C.failures]]\nname = \"x\"\nevery = \"1d\"\n");
+    refuses(&both, 12, "stages.C.failures");
+    let dup = with("failure = { dist = \"exponential\", mean = \"5d\" }\n", "")
+        + "[[stages.C.failures]]\nname = \"x\"\nevery = \"1d\"\n[[stages.C.failures]]\nname = \"x\"\nevery = \"2d\"\n";
+    let e = refuses(&dup, 15, "stages.C.failures.1.name");
+    assert!(e.contains("two failure modes"), "{e}");
+}
+
+#[test]
+fn refuses_unknown_distributions_and_wrong_parameter_sets() {
+    refuses(
+        &with("dist = \"exponential\"", "dist = \"poisson\""),
+        10,
+        "stages.C.failure.dist",
+    );
+    let e = refuses(
+        &with("mean = \"5d\"", "mean = \"5d\", sigma = 1"),
+        10,
+        "stages.C.failure",
+    );
+    assert!(
+        e.contains("exponential takes mean; found mean + sigma"),
+        "{e}"
+    );
+    let e = refuses(
+        &with(
+            "restart = \"1h\"",
+            "restart = { dist = \"lognormal\", median = \"5s\" }",
+        ),
+        11,
+        "stages.C.restart",
+    );
+    assert!(
+        e.contains("median + sigma or mean + cv or mu + sigma"),
+        "{e}"
+    );
+}
+
+#[test]
+fn refuses_liveness_detection_without_a_probe() {
+    let m = with("failure = { dist = \"exponential\", mean = \"5d\" }\n", "")
+        + "[[stages.C.failures]]\nname = \"hang\"\nevery = \"1d\"\ndetect = \"liveness\"\n";
+    let e = refuses(&m, 14, "stages.C.failures.0.detect");
+    assert!(e.contains("liveness probe"), "{e}");
+}
+
+#[test]
+fn refuses_confidence_or_slo_outside_the_open_unit_interval() {
+    refuses(
+        &with("replications = 50", "replications = 50\nconfidence = 1.0"),
+        5,
+        "simulation.confidence",
+    );
+    refuses(
+        &with("read_path = [\"C\"]", "read_path = [\"C\"]\nslo = 0"),
+        7,
+        "system.slo",
+    );
+}
+
+#[test]
+fn refuses_features_not_built_yet() {
+    for (line_text, key) in [
+        ("read_path = [\"C\"]\nflow = [\"C\"]", "system.flow"),
+        (
+            "read_path = [\"C\"]\nfreshness = \"3m\"",
+            "system.freshness",
+        ),
+    ] {
+        let e = refuses(&with("read_path = [\"C\"]", line_text), 7, key);
+        assert!(e.contains(&format!("not supported yet: {key}")), "{e}");
+    }
+    for (extra, key) in [
+        ("recreate = \"10s\"", "stages.C.recreate"),
+        ("shutdown = \"2s\"", "stages.C.shutdown"),
+        (
+            "buffer = { limit = 10, drain_rate = 1.0 }",
+            "stages.C.buffer",
+        ),
+        ("maintenance = { every = \"7d\" }", "stages.C.maintenance"),
+    ] {
+        let e = refuses(
+            &with("replicas = 1", &format!("replicas = 1\n{extra}")),
+            10,
+            key,
+        );
+        assert!(e.contains(&format!("not supported yet: {key}")), "{e}");
+    }
+    let e = refuses(
+        &with(
+            "restart = \"1h\"",
+            "restart = { calibration = \"c.toml\", name = \"x\" }",
+        ),
+        11,
+        "stages.C.restart.calibration",
+    );
+    assert!(e.contains("not supported yet"), "{e}");
+}
+
+#[test]
+fn set_overrides_and_names_its_path_in_errors() {
+    let s = Scratch::new();
+    let path = s.file("m.toml", VALID);
+    let out = hasim()
+        .args(["check", "--set", "stages.C.replicas=3"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("replicas = 3"));
+    let out = hasim()
+        .args(["check", "--set", "stages.C.replicas=0"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--set stages.C.replicas"), "{err}");
+    let out = hasim()
+        .args(["check", "--set", "stages.C.nonsense=1"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stages.C.nonsense: unknown key"));
+}
+
+#[test]
+fn empirical_samples_come_inline_or_from_a_file() {
+    let s = Scratch::new();
+    s.file("restarts.csv", "seconds\n4.1\n5.0\n# a comment\n6.2\n");
+    let m = with(
+        "restart = \"1h\"",
+        "restart = { dist = \"empirical\", file = \"restarts.csv\" }",
+    );
+    let path = s.file("m.toml", &m);
+    let out = hasim().arg("check").arg(&path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("samples = [4.1, 5.0, 6.2]"));
+    let m = with(
+        "restart = \"1h\"",
+        "restart = { dist = \"empirical\", file = \"missing.csv\" }",
+    );
+    let path = s.file("m2.toml", &m);
+    let out = hasim().arg("check").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let m = with(
+        "restart = \"1h\"",
+        "restart = { dist = \"empirical\", samples = [\"4s\", 5, \"1m\"], shift = \"1s\" }",
+    );
+    let path = s.file("m3.toml", &m);
+    hasim().arg("check").arg(&path).assert().success();
+}
+
+#[test]
+fn a_missing_model_file_is_an_io_failure() {
+    hasim()
+        .args(["run", "/nonexistent/model.toml"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    hasim().args(["run"]).assert().code(2);
+    hasim()
+        .args(["run", "models/seed.toml", "--format", "xml"])
+        .assert()
+        .code(2);
+    hasim().args(["frobnicate"]).assert().code(2);
+}
+
+#[test]
+fn help_explains_exit_statuses() {
+    let out = hasim().arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Exit status"), "{text}");
+    assert!(text.contains("run") && text.contains("solve") && text.contains("check"));
+}
+
+#[test]
+fn run_prints_the_json_contract() {
+    let out = hasim()
+        .args([
+            "run",
+            "models/seed.toml",
+            "--replications",
+            "300",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    for key in [
+        "model",
+        "replications",
+        "horizon_seconds",
+        "seed",
+        "availability",
+        "downtime_seconds",
+        "outages",
+        "stages",
+        "perf",
+        "slo",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    for key in ["mean", "ci_low", "ci_high", "std_err"] {
+        assert!(v["availability"][key].is_f64(), "availability.{key}");
+    }
+    for key in ["mean", "p50", "p95", "p99", "max"] {
+        assert!(
+            v["downtime_seconds"][key].is_f64(),
+            "downtime_seconds.{key}"
+        );
+    }
+    for key in ["target", "p_meet", "ci_low", "ci_high"] {
+        assert!(v["slo"][key].is_f64(), "slo.{key}");
+    }
+    assert!(v["outages"]["mean"].is_f64());
+    assert!(v["stages"]["C"]["availability"]["mean"].is_f64());
+    assert!(v["stages"]["C"]["failures"]["mean"].is_f64());
+    for key in ["wall_seconds", "years_per_second", "events", "threads"] {
+        assert!(v["perf"].get(key).is_some(), "perf.{key}");
+    }
+    assert_eq!(v["replications"], 300);
+    assert_eq!(v["horizon_seconds"], 31_536_000.0);
+}
+
+#[test]
+fn run_json_is_identical_on_one_and_two_threads() {
+    let run = |threads: &str, seed: &str| {
+        let out = hasim()
+            .args([
+                "run",
+                "models/seed.toml",
+                "-n",
+                "1200",
+                "--format",
+                "json",
+                "--threads",
+                threads,
+                "--seed",
+                seed,
+            ])
+            .output()
+            .unwrap();
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_object_mut().unwrap().remove("perf");
+        v
+    };
+    assert_eq!(run("1", "9"), run("2", "9"));
+    assert_ne!(run("2", "9"), run("2", "10"));
+}
+
+#[test]
+fn out_writes_a_file_and_fails_fast_on_a_bad_path() {
+    let s = Scratch::new();
+    let out = s.dir.path().join("r.json");
+    hasim()
+        .args([
+            "run",
+            "models/r1.toml",
+            "-n",
+            "100",
+            "--format",
+            "json",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["replications"], 100);
+    hasim()
+        .args([
+            "run",
+            "models/r1.toml",
+            "-n",
+            "100",
+            "--out",
+            "/nonexistent/dir/r.json",
+        ])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn table_output_reads_as_a_summary() {
+    let out = hasim()
+        .args(["run", "models/seed.toml", "-n", "200"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("availability 1 - X/Y"), "{text}");
+    assert!(text.contains("SLO"));
+}
+
+#[test]
+fn solve_prints_json_and_refuses_what_it_cannot_answer() {
+    let out = hasim()
+        .args(["solve", "models/r1.toml", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!((v["availability"].as_f64().unwrap() - 0.999_237_875).abs() < 5e-10);
+    assert_eq!(v["exact"], true);
+    assert!(v["notes"].as_array().unwrap().is_empty());
+    let s = Scratch::new();
+    // A Weibull shape of 0.001 has a mean time to failure of scale·Γ(1001): not finite.
+    let m = with(
+        "failure = { dist = \"exponential\", mean = \"5d\" }",
+        "failure = { dist = \"weibull\", shape = 0.001, scale = \"1h\" }",
+    );
+    let path = s.file("m.toml", &m);
+    hasim().arg("solve").arg(&path).assert().code(3);
+}
+
+#[test]
+fn check_prints_a_model_that_reads_back_the_same() {
+    let s = Scratch::new();
+    let out = hasim()
+        .args(["check", "models/seed.toml"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let resolved = String::from_utf8(out.stdout).unwrap();
+    let path = s.file("resolved.toml", &resolved);
+    let again = hasim().arg("check").arg(&path).output().unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(String::from_utf8(again.stdout).unwrap(), resolved);
+    assert!(Path::new("models/seed.toml").exists());
+}

@@ -1,0 +1,481 @@
+//! The simulator and the solver against answers worked out by hand.
+//!
+//! Every expected value below is a literal derived in the comment beside it, never from
+//! hasim's own formulas. Stochastic checks use fixed seeds and a tolerance of four
+//! standard errors of the run itself; deterministic models use an absolute tolerance.
+
+use std::path::Path;
+
+use hasim::analytic;
+use hasim::model::Model;
+use hasim::montecarlo::{RunPlan, Tally, simulate};
+use hasim::results::{Perf, RunReport};
+
+fn model(text: &str) -> Model {
+    Model::from_str("test.toml", text, Path::new("."), &[]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn tally(m: &Model, seed: u64, count: u64, threads: usize) -> Tally {
+    simulate(
+        m,
+        &RunPlan {
+            seed,
+            first: 0,
+            count,
+            threads,
+        },
+        &|_| {},
+    )
+    .unwrap()
+    .tally
+}
+
+fn report(m: &Model, seed: u64, count: u64, threads: usize) -> RunReport {
+    let t = tally(m, seed, count, threads);
+    RunReport::new(
+        m,
+        seed,
+        &t,
+        Perf {
+            wall_seconds: 0.0,
+            years_per_second: 0.0,
+            events: t.events,
+            threads,
+        },
+    )
+}
+
+/// Mean availability within four standard errors of `expected`.
+fn assert_availability(m: &Model, expected: f64, count: u64) {
+    let r = report(m, 11, count, 0);
+    let a = r.availability;
+    assert!(
+        (a.mean - expected).abs() <= 4.0 * a.std_err,
+        "{}: simulated {} ± {} (4 se), expected {expected}",
+        m.name,
+        a.mean,
+        4.0 * a.std_err
+    );
+    // The tolerance must be meaningful: tight enough to catch a wrong rule.
+    assert!(
+        a.std_err < 0.01 * (1.0 - expected).max(1e-6) * 10.0,
+        "test too weak: se {}",
+        a.std_err
+    );
+}
+
+fn assert_solves_to(m: &Model, expected: f64) {
+    let s = analytic::solve(m).unwrap();
+    assert!(s.exact, "{}: solve says inexact: {:?}", m.name, s.notes);
+    assert!(
+        (s.availability - expected).abs() < 1e-9,
+        "{}: solve {} vs {expected}",
+        m.name,
+        s.availability
+    );
+}
+
+/// One replica, exponential times: MTTF 5 d, MTTR 1 d, horizon 30 d.
+/// With λ = 0.2/d, μ = 1/d, (λ+μ)Y = 36, the exact finite-horizon mean unavailability is
+/// (λ/(λ+μ))·(1 − (1 − e^{−36})/36) = (1/6)·(1 − 0.0277777…) = 0.162037037…
+const ONE_EXP: &str = r#"
+name = "one exponential replica"
+[simulation]
+horizon = "30d"
+[system]
+read_path = ["C"]
+[stages.C]
+kind = "external"
+failure = { dist = "exponential", mean = "5d" }
+restart = { dist = "exponential", mean = "1d" }
+"#;
+const ONE_EXP_FINITE: f64 = 1.0 - 0.162_037_037_037_037;
+
+#[test]
+fn one_exponential_replica_matches_the_finite_horizon_formula() {
+    assert_availability(&model(ONE_EXP), ONE_EXP_FINITE, 40_000);
+}
+
+#[test]
+fn one_exponential_replica_solves_to_mttf_over_mttf_plus_mttr() {
+    // 5 d / (5 d + 1 d)
+    assert_solves_to(&model(ONE_EXP), 5.0 / 6.0);
+}
+
+/// Weibull failures (shape 2, mean 10 h), lognormal restarts (mean 1 h, cv 0.5): the
+/// steady state is MTTF/(MTTF+MTTR) = 10/11 whatever the shapes; a 20-year horizon makes
+/// the start-up bias negligible (well under one standard error).
+const NON_EXP: &str = r#"
+name = "one non-exponential replica"
+[simulation]
+horizon = "20y"
+[system]
+read_path = ["C"]
+[stages.C]
+kind = "external"
+failure = { dist = "weibull", shape = 2.0, mean = "10h" }
+restart = { dist = "lognormal", mean = "1h", cv = 0.5 }
+"#;
+
+#[test]
+fn non_exponential_replica_reaches_the_renewal_steady_state() {
+    assert_availability(&model(NON_EXP), 10.0 / 11.0, 1_000);
+}
+
+#[test]
+fn non_exponential_replica_solves_exactly() {
+    assert_solves_to(&model(NON_EXP), 10.0 / 11.0);
+}
+
+/// 2-of-3 with independent repair, replica availability a = 10/12 = 5/6 (Weibull and
+/// gamma, to show insensitivity). P(at least 2 up) = 3a²(1−a) + a³ = (75 + 125)/216.
+const TWO_OF_THREE: &str = r#"
+name = "2-of-3 independent"
+[simulation]
+horizon = "10y"
+[system]
+read_path = ["C"]
+[stages.C]
+kind = "external"
+replicas = 3
+min_ready = 2
+failure = { dist = "weibull", shape = 1.5, mean = "10h" }
+restart = { dist = "gamma", shape = 2.0, mean = "2h" }
+"#;
+
+#[test]
+fn k_of_n_with_independent_repair() {
+    assert_availability(&model(TWO_OF_THREE), 200.0 / 216.0, 1_000);
+    assert_solves_to(&model(TWO_OF_THREE), 200.0 / 216.0);
+}
+
+/// 1-of-2 with one repair crew, λ = 1/10 h, μ = 1/2 h. Birth–death chain on the number
+/// failed: π1 = π0·2λ/μ = 0.4, π2 = π1·λ/μ = 0.08; unavailability π2/(1 + 0.4 + 0.08)
+/// = 0.08/1.48, availability 1.4/1.48.
+const ONE_CREW: &str = r#"
+name = "1-of-2, one crew"
+[simulation]
+horizon = "10y"
+[system]
+read_path = ["C"]
+[stages.C]
+kind = "external"
+replicas = 2
+min_ready = 1
+repair_crews = 1
+failure = { dist = "exponential", mean = "10h" }
+restart = { dist = "exponential", mean = "2h" }
+"#;
+
+#[test]
+fn one_crew_birth_death_chain() {
+    assert_availability(&model(ONE_CREW), 1.4 / 1.48, 1_000);
+    assert_solves_to(&model(ONE_CREW), 1.4 / 1.48);
+}
+
+/// 2-of-3 with one crew: π1 = 3λ/μ = 0.6, π2 = π1·2λ/μ = 0.24, π3 = π2·λ/μ = 0.048;
+/// up with at most one failed: (1 + 0.6)/(1 + 0.6 + 0.24 + 0.048) = 1.6/1.888.
+#[test]
+fn two_of_three_with_one_crew() {
+    let m = model(&ONE_CREW.replace("replicas = 2\nmin_ready = 1", "replicas = 3\nmin_ready = 2"));
+    assert_availability(&m, 1.6 / 1.888, 1_000);
+    assert_solves_to(&m, 1.6 / 1.888);
+}
+
+/// C: one replica, 10 h / 1 h → 10/11. D: 1-of-2 independent, 5 h / 1 h → 1 − (1/6)² =
+/// 35/36. In series: 350/396.
+const SERIES: &str = r#"
+name = "series of groups"
+[simulation]
+horizon = "10y"
+[system]
+read_path = ["C", "D"]
+[stages.C]
+kind = "external"
+failure = { dist = "exponential", mean = "10h" }
+restart = { dist = "exponential", mean = "1h" }
+[stages.D]
+kind = "external"
+replicas = 2
+failure = { dist = "exponential", mean = "5h" }
+restart = { dist = "lognormal", mean = "1h", cv = 1.0 }
+"#;
+
+#[test]
+fn series_of_groups_multiplies() {
+    assert_availability(&model(SERIES), 350.0 / 396.0, 1_000);
+    assert_solves_to(&model(SERIES), 350.0 / 396.0);
+}
+
+/// One node (failures exponential, mean M = 10 h; recovery fixed 1 h) carries C (restart
+/// fixed 6 min) and D (fixed 12 min), which never fail by themselves. The node's next
+/// failure is drawn when it is back, so cycles are node-up + 1 h. Per cycle the path is
+/// down for the recovery plus R = 12 min after it, cut short if the node fails first:
+/// E[min(R, N)] = M(1 − e^{−R/M}) = 10 h·(1 − e^{−0.02}) = 0.198013267 h.
+/// Unavailability = (1 + 0.198013267)/(10 + 1) = 0.108910297; availability 0.891089703.
+const SHARED_NODE: &str = r#"
+name = "a node shared by two stages"
+[simulation]
+horizon = "10y"
+[system]
+read_path = ["C", "D"]
+[[nodes]]
+name = "n1"
+every = { dist = "exponential", mean = "10h" }
+recovery = "1h"
+[stages.C]
+kind = "statefulset"
+nodes = ["n1"]
+restart = "6m"
+[stages.D]
+nodes = ["n1"]
+restart = "12m"
+"#;
+const SHARED_NODE_AVAIL: f64 = 0.891_089_703_006_141;
+
+#[test]
+fn a_node_shared_by_two_stages() {
+    assert_availability(&model(SHARED_NODE), SHARED_NODE_AVAIL, 1_000);
+    assert_solves_to(&model(SHARED_NODE), SHARED_NODE_AVAIL);
+}
+
+fn deterministic(extra: &str, horizon: &str) -> Model {
+    model(&format!(
+        r#"
+name = "deterministic"
+[simulation]
+horizon = "{horizon}"
+[system]
+read_path = ["C"]
+[stages.C]
+{extra}
+"#
+    ))
+}
+
+fn single_history(m: &Model) -> (f64, f64) {
+    let r = report(m, 1, 3, 1);
+    // Deterministic: every history is the same.
+    let d = &r.downtime_seconds;
+    assert!(
+        (d.max - d.mean).abs() <= 1e-9 * d.max.max(1.0),
+        "{} vs {}",
+        d.max,
+        d.mean
+    );
+    (r.downtime_seconds.mean, r.outages.mean)
+}
+
+#[test]
+fn deterministic_times_give_exact_downtime() {
+    // Failures at 10 d and 21 d, each 1 d down; the next at 32 d is past 30 d.
+    let m = deterministic(
+        "backoff = false\nfailure = \"10d\"\nrestart = \"1d\"",
+        "30d",
+    );
+    let (x, outages) = single_history(&m);
+    assert!((x - 2.0 * 86_400.0).abs() < 1e-6, "{x}");
+    assert_eq!(outages, 2.0);
+    let r = report(&m, 1, 3, 1);
+    assert!((r.availability.mean - 28.0 / 30.0).abs() < 1e-12);
+}
+
+#[test]
+fn detection_delay_adds_to_each_outage() {
+    // Fail 10 d, noticed 2 h later, back 1 d after that (11 d 2 h); fail 21 d 2 h, back
+    // 22 d 4 h; the next failure (32 d 4 h) is past the horizon. X = 2 d 4 h.
+    let m = deterministic(
+        "backoff = false\nrestart = \"1d\"\n[[stages.C.failures]]\nname = \"hang\"\nevery = \"10d\"\ndetect = \"2h\"",
+        "30d",
+    );
+    let (x, _) = single_history(&m);
+    assert!((x - (2.0 * 86_400.0 + 4.0 * 3600.0)).abs() < 1e-6, "{x}");
+}
+
+#[test]
+fn an_outage_open_at_the_horizon_is_cut_and_counted() {
+    // Fails at 10 d, restart takes 30 d: down from 10 d to the 30 d horizon.
+    let m = deterministic(
+        "backoff = false\nfailure = \"10d\"\nrestart = \"30d\"",
+        "30d",
+    );
+    let (x, outages) = single_history(&m);
+    assert!((x - 20.0 * 86_400.0).abs() < 1e-6);
+    assert_eq!(outages, 1.0);
+}
+
+#[test]
+fn classic_backoff_doubles_for_a_repeating_crash() {
+    // Fails every 100 s after becoming ready, restart 5 s. Restart starts and delays:
+    // fail 100 → delay 0, up 105; fail 205 (105 s after the start at 100 ≤ 600) → 10 s,
+    // up 220; fail 320 → 20 s, up 345; fail 445 → 40 s, up 490; fail 590 → 80 s, up 675;
+    // fail 775 → 160 s, up 940; next fail 1040 > 1000. X = 5+15+25+45+85+165 = 340 s.
+    let m = deterministic(
+        "failure = \"100s\"\nrestart = \"5s\"\nbackoff = true",
+        "1000s",
+    );
+    let (x, outages) = single_history(&m);
+    assert!((x - 340.0).abs() < 1e-9, "{x}");
+    assert_eq!(outages, 6.0);
+}
+
+#[test]
+fn backoff_resets_after_twice_the_cap() {
+    // Fails 700 s after each start: always more than 2·300 s after the last start, so
+    // every restart is immediate: failures at 700, 1405, 2110, 2815; X = 4 × 5 s.
+    let m = deterministic("failure = \"700s\"\nrestart = \"5s\"", "3000s");
+    assert!((single_history(&m).0 - 20.0).abs() < 1e-9);
+    // 500 s after a start is within 600 s: 500 → 0, 1005 → 10, 1520 → 20, 2045 → 40,
+    // 2590 → 80 (up 2675); X = 5 + 15 + 25 + 45 + 85 = 175 s.
+    let m = deterministic("failure = \"500s\"\nrestart = \"5s\"", "3000s");
+    assert!((single_history(&m).0 - 175.0).abs() < 1e-9);
+}
+
+#[test]
+fn reduced_backoff_doubles_up_to_its_cap() {
+    // Reduced profile: 1 s doubling, cap 60 s, reset window 120 s. Fail 100 s after each
+    // ready, restart 5 s; each failure comes 105 s after the last restart began (≤ 120 s):
+    // fail 100 → 0 s, up 105; 205 → 1 s, up 211; 311 → 2, up 318; 418 → 4, up 427;
+    // 527 → 8, up 540; 640 → 16, up 661; 761 → 32, up 798; 898 → min(64, 60) = 60, up
+    // 963; next fail 1063 > 1000. X = 5+6+7+9+13+21+37+65 = 163 s in 8 outages.
+    let m = deterministic(
+        "failure = \"100s\"\nrestart = \"5s\"\nbackoff = { profile = \"reduced\", cap = \"60s\" }",
+        "1000s",
+    );
+    let (x, outages) = single_history(&m);
+    assert!((x - 163.0).abs() < 1e-9, "{x}");
+    assert_eq!(outages, 8.0);
+}
+
+#[test]
+fn liveness_detection_is_within_its_window() {
+    // A hang at 1000 s found by the default probe (10 s, 3, 1 s) after [21 s, 31 s),
+    // restart 5 s: X in [26, 36) for every history, mean 31 s.
+    let m = deterministic(
+        "backoff = false\nrestart = \"5s\"\nprobes = { liveness = {} }\n[[stages.C.failures]]\nname = \"hang\"\nevery = \"1000s\"\ndetect = \"liveness\"",
+        "1500s",
+    );
+    let r = report(&m, 5, 20_000, 0);
+    let d = &r.downtime_seconds;
+    // The histogram's quantiles are within ±0.25 %; min via p0 is not reported, so the
+    // upper end uses the exact max and the lower end the 1 % quantile.
+    assert!(d.max < 36.0, "{}", d.max);
+    assert!(r.outages.mean == 1.0);
+    let low = hasim::stats::Histogram::REL_WIDTH;
+    assert!(d.p50 > 26.0 * (1.0 - low));
+    // Mean of U·10 + 21 + 5 with U uniform: 31 s; se = 10/sqrt(12·20000).
+    let se = 10.0 / (12.0f64 * 20_000.0).sqrt();
+    assert!((d.mean - 31.0).abs() < 4.0 * se, "{}", d.mean);
+}
+
+#[test]
+fn crews_restart_one_at_a_time_after_a_node_returns() {
+    // Node fails at 100 s, back at 150 s; both replicas (2-of-2) restart 10 s each
+    // through one crew: up at 170 s. Next node failure at 250 s > 240 s. X = 70 s.
+    let m = model(
+        r#"
+[simulation]
+horizon = "240s"
+[system]
+read_path = ["C"]
+[[nodes]]
+name = "n"
+every = "100s"
+recovery = "50s"
+[stages.C]
+replicas = 2
+min_ready = 2
+repair_crews = 1
+nodes = ["n"]
+restart = "10s"
+"#,
+    );
+    let (x, outages) = single_history(&m);
+    assert!((x - 70.0).abs() < 1e-9, "{x}");
+    assert_eq!(outages, 1.0);
+}
+
+#[test]
+fn stage_results_count_failures_and_downtime() {
+    // As in deterministic_times_give_exact_downtime: 2 failures, 2 d down of 30 d.
+    let m = deterministic(
+        "backoff = false\nfailure = \"10d\"\nrestart = \"1d\"",
+        "30d",
+    );
+    let r = report(&m, 1, 2, 1);
+    assert_eq!(r.stages[0].failures.mean, 2.0);
+    assert!((r.stages[0].availability.mean - 28.0 / 30.0).abs() < 1e-12);
+}
+
+#[test]
+fn slo_probability_counts_histories_within_budget() {
+    // Deterministic X = 2 d of 30 d: availability 0.9333 meets 0.9 but not 0.95.
+    let base = "backoff = false\nfailure = \"10d\"\nrestart = \"1d\"";
+    for (slo, p) in [(0.9, 1.0), (0.95, 0.0)] {
+        let m = model(&format!(
+            "[simulation]\nhorizon = \"30d\"\n[system]\nread_path = [\"C\"]\nslo = {slo}\n[stages.C]\n{base}\n"
+        ));
+        assert_eq!(report(&m, 1, 10, 1).slo.unwrap().p_meet, p);
+    }
+}
+
+/// Over 200 seeds, the 95 % interval of a 200-history run contains the exact value a
+/// number of times inside the binomial band: for Binomial(200, 0.95),
+/// P(count ≤ 178) < 0.0005 and P(count ≥ 199) < 0.0005, so accept [179, 198].
+#[test]
+fn intervals_cover_the_true_value_at_their_level() {
+    let m = model(ONE_EXP);
+    let mut covered = 0;
+    for seed in 1000..1200 {
+        let r = report(&m, seed, 200, 1);
+        if r.availability.ci_low <= ONE_EXP_FINITE && ONE_EXP_FINITE <= r.availability.ci_high {
+            covered += 1;
+        }
+    }
+    assert!((179..=198).contains(&covered), "covered {covered} of 200");
+}
+
+#[test]
+fn results_do_not_depend_on_threads_and_do_depend_on_seed() {
+    let text = std::fs::read_to_string("models/seed.toml").unwrap();
+    let m = Model::from_str("models/seed.toml", &text, Path::new("models"), &[]).unwrap();
+    let strip = |r: RunReport| {
+        let mut v = serde_json::to_value(&r).unwrap();
+        v.as_object_mut().unwrap().remove("perf");
+        v
+    };
+    let one = strip(report(&m, 3, 1_700, 1));
+    let two = strip(report(&m, 3, 1_700, 2));
+    assert_eq!(one, two);
+    let other = strip(report(&m, 4, 1_700, 2));
+    assert_ne!(one, other);
+}
+
+#[test]
+fn every_bundled_model_is_valid_and_runs() {
+    for entry in std::fs::read_dir("models").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let m = Model::load(&path, &[]).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let r = report(&m, 1, 200, 0);
+        assert!(
+            r.availability.mean > 0.9 && r.availability.mean <= 1.0,
+            "{}",
+            path.display()
+        );
+        analytic::solve(&m).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
+
+#[test]
+fn r1_matches_its_published_steady_state() {
+    // ../shared/bench/floor/README.md: steady-state availability 0.999237875.
+    let m = Model::load(Path::new("models/r1.toml"), &[]).unwrap();
+    assert!((analytic::solve(&m).unwrap().availability - 0.999_237_875).abs() < 5e-10);
+    let r = report(&m, 1, 20_000, 0);
+    // One-year histories start fully up: the finite-horizon bias is about
+    // Σ MTTR/Y ≈ 1e-7, far below 4 se (≈ 5e-6).
+    assert!((r.availability.mean - 0.999_237_875).abs() < 4.0 * r.availability.std_err);
+}
