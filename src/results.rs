@@ -212,9 +212,8 @@ impl RunReport {
         let _ = writeln!(o, "{}", self.model);
         let _ = writeln!(
             o,
-            "{} histories of {} ({} y each), seed {}\n",
+            "{} simulated histories of {} year(s) each, seed {}\n",
             self.replications,
-            format_duration(self.horizon_seconds),
             trim(years),
             self.seed
         );

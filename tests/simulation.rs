@@ -479,3 +479,85 @@ fn r1_matches_its_published_steady_state() {
     // Σ MTTR/Y ≈ 1e-7, far below 4 se (≈ 5e-6).
     assert!((r.availability.mean - 0.999_237_875).abs() < 4.0 * r.availability.std_err);
 }
+
+/// Random small models (fixed seed): in every history the system's downtime lies between
+/// the largest read-path stage's downtime and their sum, within [0, Y]; and a reused
+/// simulator gives a history exactly as a fresh one does.
+#[test]
+fn histories_respect_invariants_on_random_models() {
+    use hasim::sim::Simulator;
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(2024);
+    let dists = [
+        "{ dist = \"exponential\", mean = \"%\" }",
+        "{ dist = \"weibull\", shape = 0.7, mean = \"%\" }",
+        "{ dist = \"lognormal\", mean = \"%\", cv = 2.0 }",
+        "{ dist = \"uniform\", min = \"1s\", max = \"%\" }",
+        "\"%\"",
+    ];
+    let mut pick = |mean: &str, rng: &mut rand_xoshiro::Xoshiro256PlusPlus| {
+        dists[rng.random_range(0..dists.len())].replace('%', mean)
+    };
+    for case in 0..40 {
+        let mut text = String::from(
+            "[simulation]\nhorizon = \"60d\"\n[system]\nread_path = [\"S0\", \"S1\"]\n",
+        );
+        let nodes = rng.random_range(0..3);
+        for n in 0..nodes {
+            let every = pick("5d", &mut rng);
+            let rec = pick("2h", &mut rng);
+            text += &format!("[[nodes]]\nname = \"n{n}\"\nevery = {every}\nrecovery = {rec}\n");
+        }
+        for s in 0..3 {
+            let replicas = rng.random_range(1..4);
+            let min_ready = rng.random_range(1..=replicas);
+            let crews = rng.random_range(0..3);
+            let restart = pick("10m", &mut rng);
+            let every = pick("3d", &mut rng);
+            let hang = pick("10d", &mut rng);
+            let detect = pick("30m", &mut rng);
+            text += &format!(
+                "[stages.S{s}]\nreplicas = {replicas}\nmin_ready = {min_ready}\nrepair_crews = {crews}\n\
+                 restart = {restart}\nbackoff = {}\nprobes = {{ liveness = {{}} }}\n",
+                rng.random_bool(0.5)
+            );
+            if nodes > 0 {
+                text += &format!(
+                    "nodes = [{}]\n",
+                    (0..nodes)
+                        .map(|n| format!("\"n{n}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            text += &format!(
+                "[[stages.S{s}.failures]]\nname = \"crash\"\nevery = {every}\n\
+                 [[stages.S{s}.failures]]\nname = \"hang\"\nevery = {hang}\ndetect = \"liveness\"\n\
+                 [[stages.S{s}.failures]]\nname = \"slow\"\nevery = {hang}\ndetect = {detect}\n"
+            );
+        }
+        let m = model(&text);
+        let y = m.simulation.horizon;
+        let mut reused = Simulator::new(&m);
+        for i in 0..30u64 {
+            let o = reused.run(case, i);
+            let (x, stages) = (o.downtime, o.stage_downtime.to_vec());
+            let mut fresh = Simulator::new(&m);
+            let f = fresh.run(case, i);
+            assert_eq!(
+                (f.downtime, f.outages, f.events),
+                (o.downtime, o.outages, o.events),
+                "case {case} #{i}"
+            );
+            let path: Vec<f64> = stages[..2].to_vec();
+            let max = path.iter().copied().fold(0.0, f64::max);
+            let sum: f64 = path.iter().sum();
+            assert!((0.0..=y).contains(&x), "case {case}: X = {x}");
+            assert!(
+                x >= max - 1e-6 && x <= sum + 1e-6,
+                "case {case} #{i}: X {x}, stages {path:?}\n{text}"
+            );
+            assert!(stages.iter().all(|d| (0.0..=y + 1e-6).contains(d)));
+        }
+    }
+}
