@@ -495,7 +495,7 @@ fn histories_respect_invariants_on_random_models() {
         "{ dist = \"uniform\", min = \"1s\", max = \"%\" }",
         "\"%\"",
     ];
-    let mut pick = |mean: &str, rng: &mut rand_xoshiro::Xoshiro256PlusPlus| {
+    let pick = |mean: &str, rng: &mut rand_xoshiro::Xoshiro256PlusPlus| {
         dists[rng.random_range(0..dists.len())].replace('%', mean)
     };
     for case in 0..40 {
