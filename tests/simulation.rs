@@ -253,6 +253,16 @@ read_path = ["C"]
     ))
 }
 
+/// A deterministic history has exactly `x` seconds of downtime in `outages` outages.
+fn assert_history(m: &Model, x: f64, outages: f64) {
+    let (got_x, got_outages) = single_history(m);
+    assert!(
+        (got_x - x).abs() < 1e-9 * x.max(1.0),
+        "X = {got_x}, expected {x}"
+    );
+    assert_eq!(got_outages, outages);
+}
+
 fn single_history(m: &Model) -> (f64, f64) {
     let r = report(m, 1, 3, 1);
     // Deterministic: every history is the same.
@@ -273,9 +283,7 @@ fn deterministic_times_give_exact_downtime() {
         "backoff = false\nfailure = \"10d\"\nrestart = \"1d\"",
         "30d",
     );
-    let (x, outages) = single_history(&m);
-    assert!((x - 2.0 * 86_400.0).abs() < 1e-6, "{x}");
-    assert_eq!(outages, 2.0);
+    assert_history(&m, 2.0 * 86_400.0, 2.0);
     let r = report(&m, 1, 3, 1);
     assert!((r.availability.mean - 28.0 / 30.0).abs() < 1e-12);
 }
@@ -288,8 +296,7 @@ fn detection_delay_adds_to_each_outage() {
         "backoff = false\nrestart = \"1d\"\n[[stages.C.failures]]\nname = \"hang\"\nevery = \"10d\"\ndetect = \"2h\"",
         "30d",
     );
-    let (x, _) = single_history(&m);
-    assert!((x - (2.0 * 86_400.0 + 4.0 * 3600.0)).abs() < 1e-6, "{x}");
+    assert_history(&m, 2.0 * 86_400.0 + 4.0 * 3600.0, 2.0);
 }
 
 #[test]
@@ -299,9 +306,7 @@ fn an_outage_open_at_the_horizon_is_cut_and_counted() {
         "backoff = false\nfailure = \"10d\"\nrestart = \"30d\"",
         "30d",
     );
-    let (x, outages) = single_history(&m);
-    assert!((x - 20.0 * 86_400.0).abs() < 1e-6);
-    assert_eq!(outages, 1.0);
+    assert_history(&m, 20.0 * 86_400.0, 1.0);
 }
 
 #[test]
@@ -314,9 +319,7 @@ fn classic_backoff_doubles_for_a_repeating_crash() {
         "failure = \"100s\"\nrestart = \"5s\"\nbackoff = true",
         "1000s",
     );
-    let (x, outages) = single_history(&m);
-    assert!((x - 340.0).abs() < 1e-9, "{x}");
-    assert_eq!(outages, 6.0);
+    assert_history(&m, 340.0, 6.0);
 }
 
 #[test]
@@ -324,11 +327,11 @@ fn backoff_resets_after_twice_the_cap() {
     // Fails 700 s after each start: always more than 2·300 s after the last start, so
     // every restart is immediate: failures at 700, 1405, 2110, 2815; X = 4 × 5 s.
     let m = deterministic("failure = \"700s\"\nrestart = \"5s\"", "3000s");
-    assert!((single_history(&m).0 - 20.0).abs() < 1e-9);
+    assert_history(&m, 20.0, 4.0);
     // 500 s after a start is within 600 s: 500 → 0, 1005 → 10, 1520 → 20, 2045 → 40,
     // 2590 → 80 (up 2675); X = 5 + 15 + 25 + 45 + 85 = 175 s.
     let m = deterministic("failure = \"500s\"\nrestart = \"5s\"", "3000s");
-    assert!((single_history(&m).0 - 175.0).abs() < 1e-9);
+    assert_history(&m, 175.0, 5.0);
 }
 
 #[test]
@@ -342,9 +345,7 @@ fn reduced_backoff_doubles_up_to_its_cap() {
         "failure = \"100s\"\nrestart = \"5s\"\nbackoff = { profile = \"reduced\", cap = \"60s\" }",
         "1000s",
     );
-    let (x, outages) = single_history(&m);
-    assert!((x - 163.0).abs() < 1e-9, "{x}");
-    assert_eq!(outages, 8.0);
+    assert_history(&m, 163.0, 8.0);
 }
 
 #[test]
@@ -390,9 +391,7 @@ nodes = ["n"]
 restart = "10s"
 "#,
     );
-    let (x, outages) = single_history(&m);
-    assert!((x - 70.0).abs() < 1e-9, "{x}");
-    assert_eq!(outages, 1.0);
+    assert_history(&m, 70.0, 1.0);
 }
 
 #[test]

@@ -178,6 +178,18 @@ struct Replica {
     queued_start: Start,
 }
 
+impl Replica {
+    /// A ready, new container at t = 0.
+    const NEW: Replica = Replica {
+        state: ReplicaState::Ready,
+        generation: 0,
+        restarts: 0,
+        fail_time: 0.0,
+        last_start: 0.0,
+        queued_start: Start::Fresh,
+    };
+}
+
 #[derive(Clone, Debug, Default)]
 struct StageState {
     ready: u32,
@@ -251,17 +263,7 @@ impl Simulator {
         let n_stages = plan.stages.len();
         Simulator {
             queue: EventQueue::with_capacity(2 * (n_replicas + plan.nodes.len()) + 8),
-            replicas: vec![
-                Replica {
-                    state: ReplicaState::Ready,
-                    generation: 0,
-                    restarts: 0,
-                    fail_time: 0.0,
-                    last_start: 0.0,
-                    queued_start: Start::Fresh,
-                };
-                n_replicas
-            ],
+            replicas: vec![Replica::NEW; n_replicas],
             stages,
             nodes,
             rng: history_rng(0, 0),
@@ -322,14 +324,7 @@ impl Simulator {
         }
         for r in 0..self.replicas.len() {
             let rep = &mut self.replicas[r];
-            *rep = Replica {
-                state: ReplicaState::Ready,
-                generation: 0,
-                restarts: 0,
-                fail_time: 0.0,
-                last_start: 0.0,
-                queued_start: Start::Fresh,
-            };
+            *rep = Replica::NEW;
             self.draw_failure(r as u32);
         }
     }
