@@ -134,7 +134,26 @@ pub fn solve(model: &Model) -> Result<Solution, SolveError> {
     }
     for &si in &model.system.read_path {
         let s = &model.stages[si];
-        let a = stage_availability(s, &extra[si], &mut notes)?;
+        let mut a = stage_availability(s, &extra[si], &mut notes)?;
+        a *= 1.0 - maintenance_unavailability(s, &mut notes);
+        if s.cache.is_some() {
+            notes.approx(format!(
+                "stage {}: the reader cache is left out (a lower bound)",
+                s.name
+            ));
+        }
+        let moves = match s.kind {
+            crate::model::Kind::Deployment => s.nodes.len() > 1,
+            crate::model::Kind::StatefulSet => s.operator_response.is_some(),
+            _ => false,
+        };
+        if moves && s.nodes.iter().any(|n| model.nodes[*n].failure.is_some()) {
+            notes.approx(format!(
+                "stage {}: replicas moving to other nodes (eviction, force delete) are left out: they wait for \
+                 their node (a lower bound)",
+                s.name
+            ));
+        }
         stage_avail.insert(s.name.clone(), a);
         availability *= a;
     }
@@ -166,6 +185,32 @@ pub fn solve(model: &Model) -> Result<Solution, SolveError> {
         notes: notes.notes,
         stages: stage_avail,
     })
+}
+
+/// Planned rollouts: the fraction of time a rollout keeps the stage down, when replacing
+/// one replica old-Pod-first is enough to take it down (a surge rollout never does).
+fn maintenance_unavailability(s: &Stage, notes: &mut Notes) -> f64 {
+    let Some(m) = &s.maintenance else { return 0.0 };
+    let kill_lanes = match s.kind {
+        crate::model::Kind::Deployment => m.max_unavailable,
+        _ => 1,
+    };
+    let spare = s.replicas - s.min_ready;
+    notes.approx(format!(
+        "stage {}: rollouts are counted as if nothing else failed during them",
+        s.name
+    ));
+    if kill_lanes == 0 || kill_lanes <= spare {
+        return 0.0;
+    }
+    let wait = if s.kind == crate::model::Kind::Deployment {
+        0.0
+    } else {
+        s.shutdown
+    };
+    let per_replica = wait + s.recreate_dist().map_or(0.0, Dist::mean);
+    let rounds = s.replicas.div_ceil(kill_lanes);
+    (f64::from(rounds) * per_replica / m.every).min(1.0)
 }
 
 /// `E[min(N, r)] = ∫₀ʳ P(N > t) dt` for a time to failure `N`.
@@ -212,11 +257,19 @@ fn replica_cycle(s: &Stage, notes: &mut Notes) -> (Seconds, Seconds) {
         .iter()
         .zip(&rates)
         .map(|(m, r)| {
-            let d = match &m.detect {
+            let mut d = match &m.detect {
                 Detect::Exit => 0.0,
                 Detect::Liveness => s.liveness().expect("validated").mean_detection_delay(),
                 Detect::After(d) => d.mean(),
             };
+            if let Some(p) = &m.persists {
+                notes.approx(format!(
+                    "stage {} mode {}: a persisting cause is counted as its mean length added to the outage \
+                     (re-crashes and their back-off are left out)",
+                    s.name, m.name
+                ));
+                d += p.mean();
+            }
             d * r / total
         })
         .sum();

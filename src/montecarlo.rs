@@ -32,6 +32,14 @@ pub struct Tally {
     slo_max_downtime: Option<f64>,
     pub stage_unavailability: Vec<Moments>,
     pub stage_failures: Vec<Moments>,
+    /// Per-history fraction of time not fresh (down or stale), with a freshness.
+    pub stale_or_down: Moments,
+    /// Per-history kept / produced, with a data flow.
+    pub completeness: Moments,
+    /// Per-history metrics lost, with a data flow.
+    pub lost: Moments,
+    /// Per-history X attributed to each cause, seconds (see `sim::cause_names`).
+    pub causes: Vec<Moments>,
     pub events: u64,
 }
 
@@ -49,6 +57,10 @@ impl Tally {
             slo_max_downtime: model.system.slo.map(|slo| (1.0 - slo) * horizon),
             stage_unavailability: vec![Moments::default(); n],
             stage_failures: vec![Moments::default(); n],
+            stale_or_down: Moments::default(),
+            completeness: Moments::default(),
+            lost: Moments::default(),
+            causes: vec![Moments::default(); crate::sim::cause_names(model).len()],
             events: 0,
         }
     }
@@ -67,6 +79,16 @@ impl Tally {
         for (m, f) in self.stage_failures.iter_mut().zip(o.stage_failures) {
             m.push(*f as f64);
         }
+        self.stale_or_down.push(o.stale_or_down / self.horizon);
+        self.completeness.push(if o.produced > 0.0 {
+            1.0 - o.lost / o.produced
+        } else {
+            1.0
+        });
+        self.lost.push(o.lost);
+        for (m, c) in self.causes.iter_mut().zip(o.cause_downtime) {
+            m.push(*c);
+        }
         self.events += o.events;
     }
 
@@ -84,6 +106,12 @@ impl Tally {
             a.merge(b);
         }
         for (a, b) in self.stage_failures.iter_mut().zip(&o.stage_failures) {
+            a.merge(b);
+        }
+        self.stale_or_down.merge(&o.stale_or_down);
+        self.completeness.merge(&o.completeness);
+        self.lost.merge(&o.lost);
+        for (a, b) in self.causes.iter_mut().zip(&o.causes) {
             a.merge(b);
         }
         self.events += o.events;

@@ -84,6 +84,19 @@ pub struct StageResult {
     pub failures: Estimate,
 }
 
+/// X attributed to one cause.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CauseResult {
+    /// A label for people: "C hang", "node minikube", "C maintenance".
+    pub cause: String,
+    #[serde(flatten)]
+    pub what: crate::sim::CauseName,
+    /// Per-history seconds of X attributed to it.
+    pub downtime_seconds: Estimate,
+    /// Its part of the mean X.
+    pub share: f64,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Perf {
     pub wall_seconds: f64,
@@ -105,6 +118,17 @@ pub struct RunReport {
     pub outages: Outages,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slo: Option<Slo>,
+    /// Readable and holding data at most `freshness` old (with a freshness).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fresh_availability: Option<Estimate>,
+    /// Kept / produced metrics per history (with a data flow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<Estimate>,
+    /// Metrics lost per history (with a data flow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_metrics: Option<Estimate>,
+    /// X by cause, largest first; the means sum to the mean X.
+    pub causes: Vec<CauseResult>,
     #[serde(serialize_with = "stages_by_name")]
     pub stages: Vec<StageResult>,
     pub warnings: Vec<String>,
@@ -164,7 +188,31 @@ impl RunReport {
                 failures: Estimate::of(&tally.stage_failures[i], c),
             })
             .collect();
+        let has_flow = model.system.flow.is_some();
+        let has_freshness = model
+            .system
+            .flow
+            .as_ref()
+            .is_some_and(|f| f.freshness.is_some());
+        let mean_x = downtime.mean * horizon;
+        let mut causes: Vec<CauseResult> = crate::sim::cause_names(model)
+            .into_iter()
+            .zip(&tally.causes)
+            .filter(|(_, m)| m.mean > 0.0)
+            .map(|(what, m)| CauseResult {
+                cause: what.label(),
+                what,
+                downtime_seconds: Estimate::of(m, c),
+                share: if mean_x > 0.0 { m.mean / mean_x } else { 0.0 },
+            })
+            .collect();
+        causes.sort_by(|a, b| b.downtime_seconds.mean.total_cmp(&a.downtime_seconds.mean));
         RunReport {
+            fresh_availability: has_freshness
+                .then(|| Estimate::of(&tally.stale_or_down, c).complement()),
+            completeness: has_flow.then(|| Estimate::of(&tally.completeness, c)),
+            lost_metrics: has_flow.then(|| Estimate::of(&tally.lost, c)),
+            causes,
             model: model.name.clone(),
             replications: n,
             horizon_seconds: horizon,
@@ -253,6 +301,40 @@ impl RunReport {
                 s.ci_high,
                 format_duration(s.max_downtime_seconds)
             );
+        }
+        if let Some(f) = &self.fresh_availability {
+            let _ = writeln!(
+                o,
+                "fresh availability     {}   ({pct}% CI {} .. {}; readable with recent data)",
+                fmt_avail(f.mean),
+                fmt_avail(f.ci_low),
+                fmt_avail(f.ci_high)
+            );
+        }
+        if let (Some(c), Some(l)) = (&self.completeness, &self.lost_metrics) {
+            let _ = writeln!(
+                o,
+                "completeness           {}   ({pct}% CI {} .. {}; {:.1} metrics lost per history)",
+                fmt_avail(c.mean),
+                fmt_avail(c.ci_low),
+                fmt_avail(c.ci_high),
+                l.mean
+            );
+        }
+        if !self.causes.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nwhere X comes from (the earliest cause keeping the read path down):"
+            );
+            for c in &self.causes {
+                let _ = writeln!(
+                    o,
+                    "  {:<28} {:>10} per history  {:>5.1}%",
+                    c.cause,
+                    format_duration(c.downtime_seconds.mean),
+                    c.share * 100.0
+                );
+            }
         }
         let _ = writeln!(
             o,

@@ -258,33 +258,7 @@ fn refuses_confidence_or_slo_outside_the_open_unit_interval() {
 }
 
 #[test]
-fn refuses_features_not_built_yet() {
-    for (line_text, key) in [
-        ("read_path = [\"C\"]\nflow = [\"C\"]", "system.flow"),
-        (
-            "read_path = [\"C\"]\nfreshness = \"3m\"",
-            "system.freshness",
-        ),
-    ] {
-        let e = refuses(&with("read_path = [\"C\"]", line_text), 7, key);
-        assert!(e.contains(&format!("not supported yet: {key}")), "{e}");
-    }
-    for (extra, key) in [
-        ("recreate = \"10s\"", "stages.C.recreate"),
-        ("shutdown = \"2s\"", "stages.C.shutdown"),
-        (
-            "buffer = { limit = 10, drain_rate = 1.0 }",
-            "stages.C.buffer",
-        ),
-        ("maintenance = { every = \"7d\" }", "stages.C.maintenance"),
-    ] {
-        let e = refuses(
-            &with("replicas = 1", &format!("replicas = 1\n{extra}")),
-            10,
-            key,
-        );
-        assert!(e.contains(&format!("not supported yet: {key}")), "{e}");
-    }
+fn refuses_calibration_until_it_is_built() {
     let e = refuses(
         &with(
             "restart = \"1h\"",
@@ -294,6 +268,128 @@ fn refuses_features_not_built_yet() {
         "stages.C.restart.calibration",
     );
     assert!(e.contains("not supported yet"), "{e}");
+}
+
+const FLOW: &str = r#"name = "flow"
+[system]
+read_path = ["C"]
+flow = ["A", "B", "C"]
+[stages.A]
+role = "source"
+kind = "external"
+rate = 10.0
+[stages.B]
+role = "collector"
+replicas = 2
+[stages.C]
+role = "store"
+kind = "statefulset"
+"#;
+
+#[test]
+fn accepts_a_data_flow() {
+    let s = Scratch::new();
+    let path = s.file("m.toml", FLOW);
+    hasim().arg("check").arg(&path).assert().success();
+}
+
+#[test]
+fn refuses_a_flow_out_of_order_or_with_unknown_stages() {
+    let e = refuses(
+        &FLOW.replace("[\"A\", \"B\", \"C\"]", "[\"B\", \"A\", \"C\"]"),
+        4,
+        "system.flow",
+    );
+    assert!(e.contains("a source, a collector and a store"), "{e}");
+    refuses(
+        &FLOW.replace("[\"A\", \"B\", \"C\"]", "[\"A\", \"B\", \"Q\"]"),
+        4,
+        "system.flow.2",
+    );
+}
+
+#[test]
+fn refuses_a_drain_rate_not_above_the_rate_it_drains() {
+    // 10 metrics/s over 2 collector replicas: each drains a share of 5/s.
+    let m = FLOW.replace(
+        "replicas = 2",
+        "replicas = 2\nbuffer = { drain_rate = 5.0 }",
+    );
+    let e = refuses(&m, 4, "system.flow");
+    assert!(e.contains("drain_rate"), "{e}");
+    let m = FLOW.replace(
+        "replicas = 2",
+        "replicas = 2\nbuffer = { drain_rate = 5.5 }",
+    );
+    let s = Scratch::new();
+    hasim()
+        .arg("check")
+        .arg(s.file("m.toml", &m))
+        .assert()
+        .success();
+}
+
+#[test]
+fn refuses_flow_keys_on_the_wrong_role_and_freshness_without_a_flow() {
+    refuses(
+        &FLOW.replace(
+            "kind = \"statefulset\"",
+            "kind = \"statefulset\"\nbuffer = { limit = 5 }",
+        ),
+        15,
+        "stages.C.buffer",
+    );
+    refuses(
+        &FLOW.replace(
+            "rate = 10.0",
+            "rate = 10.0\ncache = { max_staleness = \"5m\" }",
+        ),
+        9,
+        "stages.A.cache",
+    );
+    refuses(
+        &with(
+            "read_path = [\"C\"]",
+            "read_path = [\"C\"]\nfreshness = \"3m\"",
+        ),
+        7,
+        "system.freshness",
+    );
+}
+
+#[test]
+fn refuses_kubernetes_keys_on_kinds_they_do_not_apply_to() {
+    let e = refuses(
+        &with("replicas = 1", "replicas = 1\neviction_delay = \"5m\""),
+        10,
+        "stages.C.eviction_delay",
+    );
+    assert!(e.contains("only a deployment"), "{e}");
+    refuses(
+        &with(
+            "replicas = 1",
+            "replicas = 1\nmaintenance = { every = \"7d\", max_surge = 1 }",
+        ),
+        10,
+        "stages.C.maintenance.max_surge",
+    );
+    refuses(
+        &with(
+            "kind = \"statefulset\"",
+            "kind = \"external\"\nmaintenance = { every = \"7d\" }",
+        ),
+        9,
+        "stages.C.maintenance",
+    );
+    let e = refuses(
+        &with(
+            "kind = \"statefulset\"",
+            "kind = \"deployment\"\nmaintenance = { every = \"7d\", max_surge = 0, max_unavailable = \"0%\" }",
+        ),
+        9,
+        "stages.C.maintenance",
+    );
+    assert!(e.contains("cannot both be 0"), "{e}");
 }
 
 #[test]

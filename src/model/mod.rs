@@ -49,6 +49,26 @@ pub struct System {
     pub read_path_names: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slo: Option<f64>,
+    /// The path data travels (source, collector, store), when the model has a data flow.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<Flow>,
+}
+
+/// The data flow of MODEL-SPEC.md "Data flow": one source, one collector stage, one store
+/// stage, in that order on `[system] flow`, and optionally a reader after them.
+#[derive(Clone, Debug, Serialize)]
+pub struct Flow {
+    #[serde(skip)]
+    pub source: usize,
+    #[serde(skip)]
+    pub collector: usize,
+    #[serde(skip)]
+    pub store: usize,
+    #[serde(rename = "flow")]
+    pub names: Vec<String>,
+    /// A read is fresh if the store holds data at most this old.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freshness: Option<Seconds>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -109,6 +129,72 @@ pub struct Stage {
     /// Metrics per second while up (sources).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
+    /// How far back missed metrics can be read again when a collector returns (sources).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retention: Seconds,
+    /// New Pod → ready; defaults to `restart`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recreate: Option<Dist>,
+    /// Time a deleted Pod takes to stop, at most the 30 s grace period.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub shutdown: Seconds,
+    /// Deployment: how long after a node failure its replicas are re-created elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eviction_delay: Option<Seconds>,
+    /// StatefulSet: a person force-deletes a Pod on a failed node after one draw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator_response: Option<Dist>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<Maintenance>,
+    /// Collector buffers, one per collector replica and store replica.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffer: Option<Buffer>,
+    /// Reader cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<Cache>,
+}
+
+/// Kubernetes' termination grace period (k8s-facts.md §1).
+pub const GRACE_PERIOD: Seconds = 30.0;
+/// 50 s node-monitor grace + 300 s toleration (k8s-facts.md §2).
+pub const DEFAULT_EVICTION_DELAY: Seconds = 350.0;
+/// Telegraf's `metric_buffer_limit` (k8s-facts.md §5).
+pub const DEFAULT_BUFFER_LIMIT: f64 = 10_000.0;
+
+/// Planned `kubectl rollout restart`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Maintenance {
+    /// First at t = every, then every `every`, start to start.
+    pub every: Seconds,
+    /// Deployment: new Pods above `replicas` during the rollout (resolved count).
+    pub max_surge: u32,
+    /// Deployment: Pods below `replicas` during the rollout (resolved count).
+    pub max_unavailable: u32,
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Buffer {
+    /// Metrics held per collector replica and store replica.
+    pub limit: f64,
+    pub persistent: bool,
+    /// Metrics/s a backlog drains at; `None` = instantly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drain_rate: Option<f64>,
+}
+
+impl Default for Buffer {
+    fn default() -> Self {
+        Buffer {
+            limit: DEFAULT_BUFFER_LIMIT,
+            persistent: false,
+            drain_rate: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Cache {
+    pub max_staleness: Seconds,
 }
 
 /// CrashLoopBackOff: `delay(n) = min(initial·2^(n−1), cap)`, `delay(0) = 0`.
@@ -192,6 +278,9 @@ pub struct FailureMode {
     /// Time to failure, drawn each time the replica becomes ready.
     pub every: Dist,
     pub detect: Detect,
+    /// The cause stays this long from the failure: restarts before the fix fail again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persists: Option<Dist>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -249,6 +338,11 @@ impl Stage {
 
     pub fn liveness(&self) -> Option<&Probe> {
         self.probes.as_ref().map(|p| &p.liveness)
+    }
+
+    /// The time a new Pod takes to be ready (`recreate`, else `restart`).
+    pub fn recreate_dist(&self) -> Option<&Dist> {
+        self.recreate.as_ref().or(self.restart.as_ref())
     }
 }
 
@@ -382,8 +476,6 @@ impl Reader<'_> {
 
     fn system(&self, f: Field<'_>, stages: &[Stage]) -> Result<System, ModelError> {
         let mut t = f.table()?;
-        t.not_supported("flow")?;
-        t.not_supported("freshness")?;
         let rp = t.require("read_path")?;
         let items = rp.array()?;
         if items.is_empty() {
@@ -407,11 +499,74 @@ impl Reader<'_> {
             Some(f) => Some(open_unit(&f)?),
             None => None,
         };
+        let flow = match t.get("flow") {
+            Some(ff) => Some(self.flow(ff, &mut t, stages)?),
+            None => {
+                if let Some(f) = t.get("freshness") {
+                    return Err(f.error(
+                        "freshness needs a data flow: add flow = [source, collector, store]",
+                    ));
+                }
+                None
+            }
+        };
         t.finish()?;
         Ok(System {
             read_path,
             read_path_names,
             slo,
+            flow,
+        })
+    }
+
+    fn flow(&self, ff: Field<'_>, t: &mut Table<'_>, stages: &[Stage]) -> Result<Flow, ModelError> {
+        let items = ff.array()?;
+        let mut idx = vec![];
+        for item in &items {
+            let name = item.str()?;
+            let i = stages
+                .iter()
+                .position(|s| s.name == name)
+                .ok_or_else(|| item.error(format!("unknown stage \"{name}\"")))?;
+            idx.push(i);
+        }
+        let roles: Vec<Role> = idx.iter().map(|i| stages[*i].role).collect();
+        let shape_ok = matches!(
+            roles.as_slice(),
+            [Role::Source, Role::Collector, Role::Store]
+                | [Role::Source, Role::Collector, Role::Store, Role::Reader]
+        );
+        if !shape_ok {
+            return Err(ff.error(
+                "flow lists a source, a collector and a store, in that order, optionally then a reader \
+                 (by their role)",
+            ));
+        }
+        let (source, collector, store) = (idx[0], idx[1], idx[2]);
+        let rate = stages[source]
+            .rate
+            .ok_or_else(|| ff.error(format!("the source {} needs a rate", stages[source].name)))?;
+        let c = &stages[collector];
+        let share = rate / f64::from(c.replicas);
+        if let Some(d) = c.buffer.and_then(|b| b.drain_rate)
+            && d <= share
+        {
+            return Err(ff.error(format!(
+                    "stages.{}.buffer.drain_rate ({d}/s) must be above the rate it drains: each collector \
+                     replica's share of the source, {share}/s",
+                    c.name
+                )));
+        }
+        let freshness = match t.get("freshness") {
+            Some(f) => Some(f.positive_duration()?),
+            None => None,
+        };
+        Ok(Flow {
+            source,
+            collector,
+            store,
+            names: idx.iter().map(|i| stages[*i].name.clone()).collect(),
+            freshness,
         })
     }
 
@@ -467,18 +622,6 @@ impl Reader<'_> {
         model_nodes: &[NodeSpec],
     ) -> Result<Stage, ModelError> {
         let mut t = f.table()?;
-        for key in [
-            "recreate",
-            "shutdown",
-            "eviction_delay",
-            "operator_response",
-            "maintenance",
-            "retention",
-            "buffer",
-            "cache",
-        ] {
-            t.not_supported(key)?;
-        }
         let role = match t.get("role") {
             Some(f) => match f.str()? {
                 "source" => Role::Source,
@@ -588,6 +731,61 @@ impl Reader<'_> {
             Some(f) => Some(self.dist(f, Need::NonNegative)?),
             None => None,
         };
+        let k8s = [Kind::Deployment, Kind::StatefulSet, Kind::DaemonSet];
+        let recreate = match kube_key(&mut t, kind, "recreate", &k8s, "a Kubernetes workload")? {
+            Some(f) => Some(self.dist(f, Need::NonNegative)?),
+            None => None,
+        };
+        let shutdown = match kube_key(&mut t, kind, "shutdown", &k8s, "a Kubernetes workload")? {
+            Some(f) => f.nonnegative_duration()?.min(GRACE_PERIOD),
+            None => 0.0,
+        };
+        let eviction_delay = match kube_key(
+            &mut t,
+            kind,
+            "eviction_delay",
+            &[Kind::Deployment],
+            "a deployment",
+        )? {
+            Some(f) => Some(f.nonnegative_duration()?),
+            None => (kind == Kind::Deployment).then_some(DEFAULT_EVICTION_DELAY),
+        };
+        let operator_response = match kube_key(
+            &mut t,
+            kind,
+            "operator_response",
+            &[Kind::StatefulSet],
+            "a statefulset",
+        )? {
+            Some(f) => Some(self.dist(f, Need::NonNegative)?),
+            None => None,
+        };
+        let maintenance =
+            match kube_key(&mut t, kind, "maintenance", &k8s, "a Kubernetes workload")? {
+                Some(f) => Some(self.maintenance(f, kind, replicas)?),
+                None => None,
+            };
+        let retention = match t.get("retention") {
+            Some(f) if role == Role::Source => f.nonnegative_duration()?,
+            Some(f) => return Err(f.error("only a stage with role = \"source\" has a retention")),
+            None => 0.0,
+        };
+        let buffer = match t.get("buffer") {
+            Some(f) if role == Role::Collector => Some(self.buffer(f)?),
+            Some(f) => return Err(f.error("only a stage with role = \"collector\" has a buffer")),
+            None if role == Role::Collector => Some(Buffer::default()),
+            None => None,
+        };
+        let cache = match t.get("cache") {
+            Some(f) if role == Role::Reader => {
+                let mut ct = f.table()?;
+                let max_staleness = ct.require("max_staleness")?.positive_duration()?;
+                ct.finish()?;
+                Some(Cache { max_staleness })
+            }
+            Some(f) => return Err(f.error("only a stage with role = \"reader\" has a cache")),
+            None => None,
+        };
         let mut stage = Stage {
             name,
             role,
@@ -602,8 +800,16 @@ impl Reader<'_> {
             probes,
             failures,
             rate,
+            retention,
+            recreate,
+            shutdown,
+            eviction_delay,
+            operator_response,
+            maintenance,
+            buffer,
+            cache,
         };
-        if stage.restart.is_none() && stage.can_fail(model_nodes) {
+        if stage.restart.is_none() && (stage.can_fail(model_nodes) || stage.maintenance.is_some()) {
             return Err(t.missing("restart"));
         }
         if stage.nodes.is_empty() {
@@ -628,6 +834,7 @@ impl Reader<'_> {
                 name: "crash".into(),
                 every,
                 detect: Detect::Exit,
+                persists: None,
             }]);
         }
         let Some(ff) = t.get("failures") else {
@@ -636,7 +843,6 @@ impl Reader<'_> {
         let mut modes: Vec<FailureMode> = vec![];
         for item in ff.array()? {
             let mut mt = item.table()?;
-            mt.not_supported("persists")?;
             let name_f = mt.require("name")?;
             let name = name_f.str()?.to_string();
             if modes.iter().any(|m| m.name == name) {
@@ -658,14 +864,98 @@ impl Reader<'_> {
                     _ => Detect::After(self.dist(df, Need::NonNegative)?),
                 },
             };
+            let persists = match mt.get("persists") {
+                Some(pf) => Some(self.dist(pf, Need::NonNegative)?),
+                None => None,
+            };
             mt.finish()?;
             modes.push(FailureMode {
                 name,
                 every,
                 detect,
+                persists,
             });
         }
         Ok(modes)
+    }
+
+    fn maintenance(
+        &self,
+        f: Field<'_>,
+        kind: Kind,
+        replicas: u32,
+    ) -> Result<Maintenance, ModelError> {
+        let mut t = f.table()?;
+        let every = t.require("every")?.positive_duration()?;
+        let mut amount = |key: &str, default_pct: f64, round_up: bool| -> Result<u32, ModelError> {
+            let Some(af) = t.get(key) else {
+                return Ok(resolve_amount(default_pct, replicas, round_up));
+            };
+            if kind != Kind::Deployment {
+                return Err(af.error(format!("only a deployment takes {key}")));
+            }
+            match &af.node.value {
+                tree::Value::Int(n) if *n >= 0 => Ok(*n as u32),
+                tree::Value::Str(s) if s.ends_with('%') => {
+                    match s.trim_end_matches('%').trim().parse::<f64>() {
+                        Ok(p) if (0.0..=100.0).contains(&p) => {
+                            Ok(resolve_amount(p, replicas, round_up))
+                        }
+                        _ => Err(
+                            af.error(format!("expected a percentage like \"25%\", found \"{s}\""))
+                        ),
+                    }
+                }
+                _ => Err(af.error("expected a number of Pods or a percentage like \"25%\"")),
+            }
+        };
+        let max_surge = amount("max_surge", 25.0, true)?;
+        let max_unavailable = amount("max_unavailable", 25.0, false)?;
+        if kind == Kind::Deployment && max_surge == 0 && max_unavailable == 0 {
+            return Err(t.ctx.error(
+                t.origin,
+                &t.path,
+                "max_surge and max_unavailable cannot both be 0",
+            ));
+        }
+        t.finish()?;
+        Ok(Maintenance {
+            every,
+            max_surge,
+            max_unavailable,
+        })
+    }
+
+    fn buffer(&self, f: Field<'_>) -> Result<Buffer, ModelError> {
+        let mut t = f.table()?;
+        let d = Buffer::default();
+        let limit = match t.get("limit") {
+            Some(lf) => {
+                let v = lf.f64()?;
+                if v < 0.0 {
+                    return Err(lf.error(format!("must not be negative, found {v}")));
+                }
+                v
+            }
+            None => d.limit,
+        };
+        let persistent = t.get("persistent").map_or(Ok(d.persistent), |f| f.bool())?;
+        let drain_rate = match t.get("drain_rate") {
+            Some(df) => {
+                let v = df.f64()?;
+                if v <= 0.0 {
+                    return Err(df.error(format!("must be a positive rate (metrics/s), found {v}")));
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        t.finish()?;
+        Ok(Buffer {
+            limit,
+            persistent,
+            drain_rate,
+        })
     }
 
     fn probe(&self, f: Field<'_>) -> Result<Probe, ModelError> {
@@ -909,6 +1199,36 @@ enum Need {
     Positive,
     /// Draws may be zero.
     NonNegative,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+/// Takes `key` if present, refusing it on a kind it does not apply to.
+fn kube_key<'a>(
+    t: &mut Table<'a>,
+    kind: Kind,
+    key: &str,
+    kinds: &[Kind],
+    what: &str,
+) -> Result<Option<Field<'a>>, ModelError> {
+    match t.get(key) {
+        Some(f) if !kinds.contains(&kind) => Err(f.error(format!("only {what} takes {key}"))),
+        other => Ok(other),
+    }
+}
+
+/// Kubernetes' percentage rounding: surge rounds up, unavailable rounds down.
+fn resolve_amount(percent: f64, replicas: u32, round_up: bool) -> u32 {
+    let exact = percent / 100.0 * f64::from(replicas);
+    // Guard against 0.25·4 = 0.9999…: round to 1e-9 first.
+    let exact = (exact * 1e9).round() / 1e9;
+    (if round_up {
+        exact.ceil()
+    } else {
+        exact.floor()
+    }) as u32
 }
 
 fn at_least_one(f: &Field<'_>) -> Result<u32, ModelError> {

@@ -1,8 +1,8 @@
 //! One simulated history of the pipeline: a discrete-event simulation over `[0, Y]`.
 //!
 //! Time is seconds (`f64`) from the start of the history. Every history starts with every
-//! node and replica ready and new. The rules are MODEL-SPEC.md "The life of one replica"
-//! and "Nodes":
+//! node and replica ready and new. The rules are MODEL-SPEC.md "The life of one replica",
+//! "Nodes", "Maintenance" and "Data flow":
 //!
 //! - A ready replica draws a time to failure from each failure mode's `every` (fresh each
 //!   time it becomes ready); the earliest fires, the rest are discarded.
@@ -11,29 +11,55 @@
 //! - Back-off: the restart starts `delay(n)` after detection, where `n` counts the
 //!   container's restarts and returns to 0 when the failure comes more than `2·cap` after
 //!   the container's last start (the moment its last restart began, or 0 for the first
-//!   container); node recoveries restart with `n = 0` and do not count as a restart.
-//! - Repair crews: with `repair_crews > 0` every restart of the stage waits in one FIFO
-//!   queue for a free crew, held only while restarting.
-//! - A node failure takes every replica on it down at once, cancels their pending
-//!   restarts (freeing crews, leaving queues) and failure clocks; when the node is back
-//!   each of its replicas restarts. A node draws its next failure when it is back.
+//!   container). New Pods and restarts after a node comes back start at `n = 0` and do
+//!   not count as a restart.
+//! - Persisting causes: a mode with `persists` keeps failing every restart that would
+//!   finish before the fix, at the moment it would have become ready (a new crash, noticed
+//!   at once; back-off applies). Re-crashes are not counted as failures.
+//! - Repair crews: with `repair_crews > 0` every restart of the stage (after a crash, a node
+//!   recovery, an eviction or a rollout's kill-first replacement) waits in one FIFO queue
+//!   for a free crew, held only while restarting. A rollout's surge Pod is an extra Pod,
+//!   not a restart, and takes no crew.
+//! - Nodes: a failure takes every replica on the node down at once and cancels their
+//!   pending restarts, failure clocks and surge Pods. When the node is back each replica
+//!   still on it restarts (`restart`). A Deployment replica is re-created (`recreate`) on
+//!   the next ready node of its `nodes` (round-robin from its own) `eviction_delay` after
+//!   the failure and stays there; a StatefulSet replica does the same when
+//!   `operator_response` comes before the node; with no ready node to go to, the new Pod
+//!   waits for the first of its nodes to come back. DaemonSet and external replicas wait
+//!   for their node. A node draws its next failure when it is back.
+//! - Maintenance (`kubectl rollout restart`) at `every`, `2·every`, …: Deployments replace
+//!   `max_surge` replicas at a time new-Pod-first (the old Pod leaves when the new one is
+//!   ready) and `max_unavailable` at a time old-Pod-first; StatefulSets one at a time,
+//!   highest ordinal first, each deleted (`shutdown`), re-created and ready before the
+//!   next; DaemonSets one at a time, kill first. A rollout due while one is running is
+//!   skipped.
 //!
 //! Readability: a stage is up while at least `min_ready` replicas are ready; the system is
-//! readable while every stage on `read_path` is up. All events at one instant are applied
-//! before readability is judged, so an outage of length zero is no outage; an outage
-//! still open at Y is cut at Y and counted.
+//! readable while every stage on `read_path` is up (or, with a reader cache, while the
+//! reader is up and the rest has been down for less than `max_staleness`). All events at
+//! one instant are applied before readability and freshness are judged, so an outage of
+//! length zero is no outage; an outage still open at Y is cut at Y and counted.
+//!
+//! Causes: each moment of X is attributed to one cause — a failure mode of a stage, a
+//! node, or a stage's maintenance — the earliest-started of those keeping the read path
+//! down. A replica's cause is what took it down first (its failure, its node, or a
+//! rollout), kept until it is ready again.
 //!
 //! Cost is proportional to the number of events. A [`Simulator`] owns all per-history
 //! state and is reused from one history to the next: nothing is allocated per event.
 
+pub mod flow;
 pub mod queue;
 
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::Serialize;
 
 use crate::dist::{Dist, unit_interval};
-use crate::model::{Backoff, Detect, Model, Probe};
+use crate::model::{Backoff, Detect, Kind, Model, Probe};
 use crate::units::Seconds;
+use flow::FlowState;
 use queue::{EventKind, EventQueue};
 
 /// The generator of every history: Xoshiro256++ (portable, documented output).
@@ -70,7 +96,8 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReplicaState {
     Ready,
     /// Failed, not yet noticed.
@@ -79,17 +106,35 @@ pub enum ReplicaState {
     /// Waiting for a repair crew.
     Queued,
     Restarting,
-    /// Its node is down.
+    /// Its node is down, or its new Pod has no ready node to go to.
     Pending,
+    /// Deleted by a rollout, stopping.
+    Terminating,
 }
 
-/// A restart's kind: after a failure of the container, or a fresh start after its node
-/// came back (no back-off, not counted in `n`).
+/// How a replica starts again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Start {
+    /// In-place restart after its container failed: back-off counts it.
     AfterCrash,
+    /// In-place restart after its node came back: `n = 0`.
     Fresh,
+    /// A new Pod (`recreate`): `n = 0`.
+    NewPod,
 }
+
+/// A replica's part in a rollout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lane {
+    None,
+    /// A new Pod is starting beside it.
+    Surge,
+    /// It was deleted; its new Pod must become ready.
+    Kill,
+}
+
+const NO_NODE: u32 = u32::MAX;
+const NO_CAUSE: u32 = u32::MAX;
 
 /// The model flattened for the simulator.
 #[derive(Clone, Debug)]
@@ -98,70 +143,228 @@ struct Plan {
     stages: Vec<StagePlan>,
     /// The stage of each replica; a stage's replicas are contiguous.
     replica_stage: Vec<u32>,
-    nodes: Vec<NodePlan>,
+    /// Where each replica starts.
+    replica_home: Vec<u32>,
+    nodes: Vec<Option<(Dist, Dist)>>,
+    /// The reader with a cache: (stage, max_staleness).
+    cache: Option<(usize, Seconds)>,
+    flow: Option<FlowPlan>,
+    cause_names: Vec<CauseName>,
+    /// Cause index of each node.
+    node_cause: Vec<u32>,
+}
+
+#[derive(Clone, Debug)]
+struct FlowPlan {
+    source: usize,
+    collector: usize,
+    store: usize,
+    collector_daemonset: bool,
+    share: f64,
+    buffer: crate::model::Buffer,
+    retention: Seconds,
+    freshness: Option<Seconds>,
 }
 
 #[derive(Clone, Debug)]
 struct StagePlan {
+    first: u32,
     replicas: u32,
     min_ready: u32,
     crews: u32,
+    kind: Kind,
     on_read_path: bool,
     restart: Option<Dist>,
+    recreate: Option<Dist>,
+    shutdown: Seconds,
+    eviction_delay: Seconds,
+    operator_response: Option<Dist>,
     backoff: Option<Backoff>,
     liveness: Option<Probe>,
-    modes: Vec<(Dist, Detect)>,
+    modes: Vec<ModePlan>,
+    nodes: Vec<u32>,
+    rollout: Option<RolloutPlan>,
+    /// Cause index of its maintenance.
+    maintenance_cause: u32,
 }
 
 #[derive(Clone, Debug)]
-struct NodePlan {
-    failure: Option<(Dist, Dist)>,
-    replicas: Vec<u32>,
+struct ModePlan {
+    every: Dist,
+    detect: Detect,
+    persists: Option<Dist>,
+    cause: u32,
+}
+
+#[derive(Clone, Debug)]
+struct RolloutPlan {
+    every: Seconds,
+    surge_lanes: u32,
+    kill_lanes: u32,
+    /// The old Pod must be gone before the new one is created.
+    wait_shutdown: bool,
+    /// Replicas in replacement order.
+    order: Vec<u32>,
+}
+
+/// What a cause is, for results.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CauseName {
+    Failure {
+        stage: String,
+        mode: String,
+    },
+    Node {
+        node: String,
+    },
+    Maintenance {
+        stage: String,
+    },
+    /// Kept for safety: time no cause could be named for (always 0 in a correct run).
+    Unattributed,
+}
+
+impl CauseName {
+    pub fn label(&self) -> String {
+        match self {
+            CauseName::Failure { stage, mode } => format!("{stage} {mode}"),
+            CauseName::Node { node } => format!("node {node}"),
+            CauseName::Maintenance { stage } => format!("{stage} maintenance"),
+            CauseName::Unattributed => "unattributed".into(),
+        }
+    }
 }
 
 impl Plan {
     fn new(model: &Model) -> Self {
         let mut stages = vec![];
         let mut replica_stage = vec![];
-        let mut nodes: Vec<NodePlan> = model
-            .nodes
-            .iter()
-            .map(|n| NodePlan {
-                failure: n
-                    .failure
-                    .as_ref()
-                    .map(|f| (f.every.clone(), f.recovery.clone())),
-                replicas: vec![],
-            })
-            .collect();
+        let mut replica_home = vec![];
+        let mut cause_names = vec![];
         for (si, s) in model.stages.iter().enumerate() {
+            let first = replica_stage.len() as u32;
             for r in 0..s.replicas {
-                let id = replica_stage.len() as u32;
                 replica_stage.push(si as u32);
-                if let Some(n) = s.node_of(r) {
-                    nodes[n].replicas.push(id);
-                }
+                replica_home.push(s.node_of(r).map_or(NO_NODE, |n| n as u32));
             }
+            let modes = s
+                .failures
+                .iter()
+                .map(|m| {
+                    cause_names.push(CauseName::Failure {
+                        stage: s.name.clone(),
+                        mode: m.name.clone(),
+                    });
+                    ModePlan {
+                        every: m.every.clone(),
+                        detect: m.detect.clone(),
+                        persists: m.persists.clone(),
+                        cause: cause_names.len() as u32 - 1,
+                    }
+                })
+                .collect();
+            let rollout = s.maintenance.as_ref().map(|m| {
+                let ids: Vec<u32> = (first..first + s.replicas).collect();
+                match s.kind {
+                    Kind::Deployment => RolloutPlan {
+                        every: m.every,
+                        surge_lanes: m.max_surge,
+                        kill_lanes: m.max_unavailable,
+                        wait_shutdown: false,
+                        order: ids,
+                    },
+                    Kind::StatefulSet => RolloutPlan {
+                        every: m.every,
+                        surge_lanes: 0,
+                        kill_lanes: 1,
+                        wait_shutdown: true,
+                        order: ids.into_iter().rev().collect(),
+                    },
+                    _ => RolloutPlan {
+                        every: m.every,
+                        surge_lanes: 0,
+                        kill_lanes: 1,
+                        wait_shutdown: true,
+                        order: ids,
+                    },
+                }
+            });
+            cause_names.push(CauseName::Maintenance {
+                stage: s.name.clone(),
+            });
             stages.push(StagePlan {
+                first,
                 replicas: s.replicas,
                 min_ready: s.min_ready,
                 crews: s.repair_crews,
+                kind: s.kind,
                 on_read_path: model.system.read_path.contains(&si),
                 restart: s.restart.clone(),
+                recreate: s.recreate_dist().cloned(),
+                shutdown: s.shutdown,
+                eviction_delay: s
+                    .eviction_delay
+                    .unwrap_or(crate::model::DEFAULT_EVICTION_DELAY),
+                operator_response: s.operator_response.clone(),
                 backoff: s.backoff,
                 liveness: s.liveness().copied(),
-                modes: s
-                    .failures
-                    .iter()
-                    .map(|m| (m.every.clone(), m.detect.clone()))
-                    .collect(),
+                modes,
+                nodes: s.nodes.iter().map(|n| *n as u32).collect(),
+                rollout,
+                maintenance_cause: cause_names.len() as u32 - 1,
             });
         }
+        let mut node_cause = vec![];
+        for n in &model.nodes {
+            cause_names.push(CauseName::Node {
+                node: n.name.clone(),
+            });
+            node_cause.push(cause_names.len() as u32 - 1);
+        }
+        cause_names.push(CauseName::Unattributed);
+        let cache = model.stages.iter().enumerate().find_map(|(i, s)| {
+            let c = s.cache?;
+            model
+                .system
+                .read_path
+                .contains(&i)
+                .then_some((i, c.max_staleness))
+        });
+        let flow = model.system.flow.as_ref().map(|f| {
+            let c = &model.stages[f.collector];
+            FlowPlan {
+                source: f.source,
+                collector: f.collector,
+                store: f.store,
+                collector_daemonset: c.kind == Kind::DaemonSet,
+                share: model.stages[f.source]
+                    .rate
+                    .expect("validated: a flow's source has a rate")
+                    / f64::from(c.replicas),
+                buffer: c.buffer.unwrap_or_default(),
+                retention: model.stages[f.source].retention,
+                freshness: f.freshness,
+            }
+        });
         Plan {
             horizon: model.simulation.horizon,
             stages,
             replica_stage,
-            nodes,
+            replica_home,
+            nodes: model
+                .nodes
+                .iter()
+                .map(|n| {
+                    n.failure
+                        .as_ref()
+                        .map(|f| (f.every.clone(), f.recovery.clone()))
+                })
+                .collect(),
+            cache,
+            flow,
+            cause_names,
+            node_cause,
         }
     }
 }
@@ -176,6 +379,13 @@ struct Replica {
     last_start: Seconds,
     /// The kind of the restart waiting in a crew queue.
     queued_start: Start,
+    node: u32,
+    /// When a persisting cause is fixed (−∞ when none).
+    fix_time: Seconds,
+    cause: u32,
+    cause_start: Seconds,
+    lane: Lane,
+    surge_generation: u32,
 }
 
 impl Replica {
@@ -187,6 +397,12 @@ impl Replica {
         fail_time: 0.0,
         last_start: 0.0,
         queued_start: Start::Fresh,
+        node: NO_NODE,
+        fix_time: f64::NEG_INFINITY,
+        cause: NO_CAUSE,
+        cause_start: 0.0,
+        lane: Lane::None,
+        surge_generation: 0,
     };
 }
 
@@ -199,12 +415,24 @@ struct StageState {
     failures: u64,
     busy_crews: u32,
     waiting: std::collections::VecDeque<u32>,
+    rollout_active: bool,
+    rollout_next: u32,
+    surge_busy: u32,
+    kill_busy: u32,
 }
 
-#[derive(Clone, Debug)]
-struct NodeState {
-    up: bool,
-    generation: u32,
+/// One line of `hasim trace`: what happened and the state after it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TraceRecord {
+    pub time: Seconds,
+    /// The stage, or empty for node and system events.
+    pub stage: String,
+    /// The replica index within its stage, or the node's name for node events.
+    pub replica: String,
+    pub event: &'static str,
+    /// The replica's state after the event ("up"/"down" for nodes, the system's for
+    /// system events).
+    pub state: String,
 }
 
 /// What one history produced.
@@ -214,12 +442,24 @@ pub struct Outcome<'a> {
     pub downtime: Seconds,
     /// Outages begun within `[0, Y]` (an outage still open at Y counts).
     pub outages: u64,
+    /// Seconds readable but not fresh, plus X (when the model has a freshness).
+    pub stale_or_down: Seconds,
+    /// Metrics produced and lost (when the model has a data flow).
+    pub produced: f64,
+    pub lost: f64,
     /// Events processed (stale, cancelled events not counted).
     pub events: u64,
     /// Seconds each stage was down.
     pub stage_downtime: &'a [Seconds],
     /// Failure-mode firings per stage.
     pub stage_failures: &'a [u64],
+    /// X attributed to each cause (see [`Simulator::causes`]); sums to `downtime`.
+    pub cause_downtime: &'a [Seconds],
+}
+
+/// The causes a model's downtime can be attributed to, in [`Outcome::cause_downtime`] order.
+pub fn cause_names(model: &Model) -> Vec<CauseName> {
+    Plan::new(model).cause_names
 }
 
 /// Simulates histories of one model; reuse it for many histories.
@@ -228,16 +468,32 @@ pub struct Simulator {
     queue: EventQueue,
     replicas: Vec<Replica>,
     stages: Vec<StageState>,
-    nodes: Vec<NodeState>,
+    node_up: Vec<bool>,
+    node_generation: Vec<u32>,
     rng: HistoryRng,
+    /// Read-path stages down (the cached reader excluded).
     path_down: u32,
+    cache_until: Seconds,
+    cache_generation: u32,
+    flow: Option<FlowState>,
+    fresh_generation: u32,
+    fresh_check: Seconds,
     readable: bool,
+    fresh: bool,
     outage_start: Seconds,
+    stale_start: Seconds,
     downtime: Seconds,
+    stale_or_down: Seconds,
     outages: u64,
     events: u64,
+    cause: u32,
+    cause_since: Seconds,
+    cause_downtime: Vec<Seconds>,
     stage_downtime: Vec<Seconds>,
     stage_failures: Vec<u64>,
+    trace: Option<Vec<TraceRecord>>,
+    stage_names: Vec<String>,
+    node_names: Vec<String>,
 }
 
 impl Simulator {
@@ -252,31 +508,53 @@ impl Simulator {
                 ..Default::default()
             })
             .collect();
-        let nodes = plan
-            .nodes
-            .iter()
-            .map(|_| NodeState {
-                up: true,
-                generation: 0,
-            })
-            .collect();
         let n_stages = plan.stages.len();
+        let flow = plan.flow.as_ref().map(|f| {
+            FlowState::new(
+                f.share,
+                f.buffer,
+                f.retention,
+                f.freshness,
+                model.stages[f.collector].replicas as usize,
+                model.stages[f.store].replicas as usize,
+            )
+        });
         Simulator {
-            queue: EventQueue::with_capacity(2 * (n_replicas + plan.nodes.len()) + 8),
+            queue: EventQueue::with_capacity(4 * (n_replicas + plan.nodes.len()) + 16),
             replicas: vec![Replica::NEW; n_replicas],
             stages,
-            nodes,
+            node_up: vec![true; plan.nodes.len()],
+            node_generation: vec![0; plan.nodes.len()],
             rng: history_rng(0, 0),
             path_down: 0,
+            cache_until: f64::NEG_INFINITY,
+            cache_generation: 0,
+            flow,
+            fresh_generation: 0,
+            fresh_check: f64::INFINITY,
             readable: true,
+            fresh: true,
             outage_start: 0.0,
+            stale_start: 0.0,
             downtime: 0.0,
+            stale_or_down: 0.0,
             outages: 0,
             events: 0,
+            cause: NO_CAUSE,
+            cause_since: 0.0,
+            cause_downtime: vec![0.0; plan.cause_names.len()],
             stage_downtime: vec![0.0; n_stages],
             stage_failures: vec![0; n_stages],
+            trace: None,
+            stage_names: model.stages.iter().map(|s| s.name.clone()).collect(),
+            node_names: model.nodes.iter().map(|n| n.name.clone()).collect(),
             plan,
         }
+    }
+
+    /// The causes X is attributed to, in the order of [`Outcome::cause_downtime`].
+    pub fn causes(&self) -> &[CauseName] {
+        &self.plan.cause_names
     }
 
     /// Runs replication `index` of a run with `seed` and returns what it produced.
@@ -297,59 +575,116 @@ impl Simulator {
         self.finish(horizon)
     }
 
+    /// Runs one history and returns its event log.
+    pub fn trace(&mut self, seed: u64, index: u64) -> (Vec<TraceRecord>, Outcome<'_>) {
+        self.trace = Some(vec![]);
+        let _ = self.run(seed, index);
+        let records = self.trace.take().unwrap_or_default();
+        let outcome = self.outcome(self.plan.horizon);
+        (records, outcome)
+    }
+
     fn reset(&mut self) {
         self.queue.reset();
         self.path_down = 0;
+        self.cache_until = f64::NEG_INFINITY;
         self.readable = true;
+        self.fresh = true;
         self.outage_start = 0.0;
+        self.stale_start = 0.0;
         self.downtime = 0.0;
+        self.stale_or_down = 0.0;
         self.outages = 0;
         self.events = 0;
+        self.cause = NO_CAUSE;
+        self.cause_downtime.iter_mut().for_each(|c| *c = 0.0);
+        self.fresh_check = f64::INFINITY;
+        self.fresh_generation = 0;
+        self.cache_generation = 0;
         for (s, plan) in self.stages.iter_mut().zip(&self.plan.stages) {
+            *s = StageState {
+                waiting: std::mem::take(&mut s.waiting),
+                ..Default::default()
+            };
             s.ready = plan.replicas;
             s.up = true;
-            s.down_since = 0.0;
-            s.downtime = 0.0;
-            s.failures = 0;
-            s.busy_crews = 0;
             s.waiting.clear();
         }
-        for (i, n) in self.nodes.iter_mut().enumerate() {
-            n.up = true;
-            n.generation = 0;
-            if let Some((every, _)) = &self.plan.nodes[i].failure {
+        for (i, n) in self.plan.nodes.iter().enumerate() {
+            self.node_up[i] = true;
+            self.node_generation[i] = 0;
+            if let Some((every, _)) = n {
                 let t = every.sample(&mut self.rng);
                 self.queue.schedule(t, EventKind::NodeFail, i as u32, 0, 0);
             }
         }
+        for (si, s) in self.plan.stages.iter().enumerate() {
+            if let Some(r) = &s.rollout {
+                self.queue
+                    .schedule(r.every, EventKind::MaintenanceStart, si as u32, 0, 0);
+            }
+        }
         for r in 0..self.replicas.len() {
-            let rep = &mut self.replicas[r];
-            *rep = Replica::NEW;
+            self.replicas[r] = Replica {
+                node: self.plan.replica_home[r],
+                ..Replica::NEW
+            };
             self.draw_failure(r as u32);
+        }
+        if let Some(f) = &mut self.flow {
+            f.reset();
         }
     }
 
     fn finish(&mut self, horizon: Seconds) -> Outcome<'_> {
+        if let Some(f) = &mut self.flow {
+            f.advance(horizon);
+        }
         if !self.readable {
             self.downtime += horizon - self.outage_start;
+            self.attribute_until(horizon);
         }
-        for (i, s) in self.stages.iter().enumerate() {
+        if !self.fresh {
+            self.stale_or_down += horizon - self.stale_start;
+        }
+        self.readable = true;
+        self.fresh = true;
+        for (i, s) in self.stages.iter_mut().enumerate() {
             let open = if s.up { 0.0 } else { horizon - s.down_since };
             self.stage_downtime[i] = s.downtime + open;
             self.stage_failures[i] = s.failures;
         }
+        self.outcome(horizon)
+    }
+
+    fn outcome(&self, _horizon: Seconds) -> Outcome<'_> {
+        let (produced, lost) = self.flow.as_ref().map_or((0.0, 0.0), FlowState::totals);
         Outcome {
             downtime: self.downtime,
             outages: self.outages,
+            stale_or_down: self.stale_or_down,
+            produced,
+            lost,
             events: self.events,
             stage_downtime: &self.stage_downtime,
             stage_failures: &self.stage_failures,
+            cause_downtime: &self.cause_downtime,
         }
     }
 
-    #[inline]
+    fn readable_now(&self) -> bool {
+        match self.plan.cache {
+            None => self.path_down == 0,
+            Some((reader, _)) => {
+                self.stages[reader].up
+                    && (self.path_down == 0 || self.queue.now() < self.cache_until)
+            }
+        }
+    }
+
     fn judge(&mut self, t: Seconds) {
-        let readable = self.path_down == 0;
+        let readable = self.readable_now();
+        let fresh = readable && self.flow.as_ref().is_none_or(FlowState::any_fresh);
         if readable != self.readable {
             self.readable = readable;
             if readable {
@@ -358,35 +693,199 @@ impl Simulator {
                 self.outage_start = t;
                 self.outages += 1;
             }
+            self.note_system(if readable { "readable" } else { "unreadable" });
+        }
+        if fresh != self.fresh {
+            self.fresh = fresh;
+            if fresh {
+                self.stale_or_down += t - self.stale_start;
+            } else {
+                self.stale_start = t;
+            }
+            self.note_system(if fresh { "fresh" } else { "stale" });
+        }
+        if self.cause != NO_CAUSE || !readable {
+            self.attribute_until(t);
+            if !readable {
+                self.cause = self.current_cause();
+                self.cause_since = t;
+            }
         }
     }
 
+    /// Adds the time since the last judgement to the current cause.
+    fn attribute_until(&mut self, t: Seconds) {
+        if self.cause != NO_CAUSE {
+            self.cause_downtime[self.cause as usize] += t - self.cause_since;
+            self.cause = NO_CAUSE;
+        }
+    }
+
+    /// The earliest-started cause among the replicas keeping a read-path stage down.
+    fn current_cause(&self) -> u32 {
+        let mut best = (f64::INFINITY, self.plan.cause_names.len() as u32 - 1);
+        for (si, s) in self.plan.stages.iter().enumerate() {
+            if !s.on_read_path || self.stages[si].up {
+                continue;
+            }
+            for r in s.first..s.first + s.replicas {
+                let rep = &self.replicas[r as usize];
+                if rep.state != ReplicaState::Ready
+                    && rep.cause != NO_CAUSE
+                    && rep.cause_start < best.0
+                {
+                    best = (rep.cause_start, rep.cause);
+                }
+            }
+        }
+        best.1
+    }
+
     fn apply(&mut self, ev: queue::Event) {
-        match ev.kind {
+        let valid = match ev.kind {
             EventKind::NodeFail | EventKind::NodeRecover => {
-                if self.nodes[ev.target as usize].generation != ev.generation {
-                    return;
-                }
-                self.events += 1;
-                if ev.kind == EventKind::NodeFail {
-                    self.node_fail(ev.target as usize);
-                } else {
-                    self.node_recover(ev.target as usize);
-                }
+                self.node_generation[ev.target as usize] == ev.generation
             }
-            _ => {
-                if self.replicas[ev.target as usize].generation != ev.generation {
-                    return;
-                }
-                self.events += 1;
-                match ev.kind {
-                    EventKind::Fail => self.fail(ev.target, ev.aux as usize),
-                    EventKind::Detected => self.detected(ev.target),
-                    EventKind::BackoffEnd => self.request_restart(ev.target, Start::AfterCrash),
-                    EventKind::RestartDone => self.restart_done(ev.target),
-                    EventKind::NodeFail | EventKind::NodeRecover => unreachable!(),
-                }
+            EventKind::SurgeReady => {
+                self.replicas[ev.target as usize].surge_generation == ev.generation
             }
+            EventKind::MaintenanceStart => true,
+            EventKind::FreshCheck => self.fresh_generation == ev.generation,
+            EventKind::CacheExpire => self.cache_generation == ev.generation,
+            _ => self.replicas[ev.target as usize].generation == ev.generation,
+        };
+        if !valid {
+            return;
+        }
+        self.events += 1;
+        if let Some(f) = &mut self.flow {
+            f.advance(ev.time);
+        }
+        let r = ev.target;
+        match ev.kind {
+            EventKind::Fail => self.fail(r, ev.aux as usize),
+            EventKind::Detected => self.detected(r),
+            EventKind::BackoffEnd => self.request_restart(r, Start::AfterCrash),
+            EventKind::RestartDone => self.restart_done(r),
+            EventKind::NodeFail => self.node_fail(r as usize),
+            EventKind::NodeRecover => self.node_recover(r as usize),
+            EventKind::Evict => self.reschedule(r, "evicted"),
+            EventKind::OperatorResponse => self.reschedule(r, "force_deleted"),
+            EventKind::MaintenanceStart => self.maintenance_start(r as usize),
+            EventKind::SurgeReady => self.surge_ready(r),
+            EventKind::ShutdownDone => self.request_restart(r, Start::NewPod),
+            EventKind::FreshCheck => self.fresh_check = f64::INFINITY,
+            EventKind::CacheExpire => {}
+        }
+        if self.flow.is_some() {
+            self.sync_flow();
+        }
+    }
+
+    /// Tells the data flow which replicas are ready, and plans the next freshness check.
+    fn sync_flow(&mut self) {
+        let fp = self.plan.flow.as_ref().expect("only with a flow");
+        let (source_up, cs, ss) = (
+            self.stages[fp.source].up,
+            &self.plan.stages[fp.collector],
+            &self.plan.stages[fp.store],
+        );
+        let replicas = &self.replicas;
+        let node_up = &self.node_up;
+        let daemonset = fp.collector_daemonset;
+        let flow = self.flow.as_mut().expect("only with a flow");
+        flow.sync(
+            |c| replicas[(cs.first as usize) + c].state == ReplicaState::Ready,
+            |c| {
+                let node = replicas[(cs.first as usize) + c].node;
+                source_up && (!daemonset || node == NO_NODE || node_up[node as usize])
+            },
+            |s| replicas[(ss.first as usize) + s].state == ReplicaState::Ready,
+        );
+        let next = flow.next_fresh_check().unwrap_or(f64::INFINITY);
+        if next != self.fresh_check {
+            self.fresh_check = next;
+            self.fresh_generation = self.fresh_generation.wrapping_add(1);
+            if next.is_finite() {
+                let delay = next - self.queue.now();
+                self.queue
+                    .schedule(delay, EventKind::FreshCheck, 0, self.fresh_generation, 0);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn note(&mut self, r: u32, event: &'static str) {
+        if self.trace.is_some() {
+            self.note_record(r, event);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn note_record(&mut self, r: u32, event: &'static str) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        let rep = &self.replicas[r as usize];
+        let record = TraceRecord {
+            time: self.queue.now(),
+            stage: self.stage_names[s].clone(),
+            replica: (r - self.plan.stages[s].first).to_string(),
+            event,
+            state: serde_json::to_value(rep.state)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+        };
+        if let Some(t) = &mut self.trace {
+            t.push(record);
+        }
+    }
+
+    #[inline(always)]
+    fn note_node(&mut self, n: usize, event: &'static str) {
+        if self.trace.is_some() {
+            self.note_node_record(n, event);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn note_node_record(&mut self, n: usize, event: &'static str) {
+        let record = TraceRecord {
+            time: self.queue.now(),
+            stage: String::new(),
+            replica: self.node_names[n].clone(),
+            event,
+            state: if self.node_up[n] {
+                "up".into()
+            } else {
+                "down".into()
+            },
+        };
+        if let Some(t) = &mut self.trace {
+            t.push(record);
+        }
+    }
+
+    #[inline(always)]
+    fn note_system(&mut self, state: &'static str) {
+        if self.trace.is_some() {
+            self.note_system_record(state);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn note_system_record(&mut self, state: &'static str) {
+        let record = TraceRecord {
+            time: self.queue.now(),
+            stage: String::new(),
+            replica: "system".into(),
+            event: "judged",
+            state: state.into(),
+        };
+        if let Some(t) = &mut self.trace {
+            t.push(record);
         }
     }
 
@@ -394,8 +893,8 @@ impl Simulator {
     fn draw_failure(&mut self, r: u32) {
         let stage = &self.plan.stages[self.plan.replica_stage[r as usize] as usize];
         let mut first: Option<(f64, usize)> = None;
-        for (m, (every, _)) in stage.modes.iter().enumerate() {
-            let t = every.sample(&mut self.rng);
+        for (m, mode) in stage.modes.iter().enumerate() {
+            let t = mode.every.sample(&mut self.rng);
             if first.is_none_or(|(best, _)| t < best) {
                 first = Some((t, m));
             }
@@ -418,56 +917,118 @@ impl Simulator {
         } else {
             st.down_since = now;
         }
-        if self.plan.stages[s].on_read_path {
-            if up {
-                self.path_down -= 1;
-            } else {
-                self.path_down += 1;
+        match self.plan.cache {
+            Some((reader, max_staleness)) if reader == s => {
+                // A reader restart empties its cache.
+                self.cache_until = f64::NEG_INFINITY;
+                let _ = max_staleness;
             }
+            _ if self.plan.stages[s].on_read_path => {
+                if up {
+                    self.path_down -= 1;
+                } else {
+                    self.path_down += 1;
+                    if let Some((reader, max_staleness)) = self.plan.cache
+                        && self.path_down == 1
+                        && self.stages[reader].up
+                    {
+                        self.cache_until = now + max_staleness;
+                        self.cache_generation = self.cache_generation.wrapping_add(1);
+                        self.queue.schedule(
+                            max_staleness,
+                            EventKind::CacheExpire,
+                            0,
+                            self.cache_generation,
+                            0,
+                        );
+                    }
+                }
+            }
+            _ => {}
         }
     }
 
     fn become_ready(&mut self, r: u32) {
         let s = self.plan.replica_stage[r as usize] as usize;
-        self.replicas[r as usize].state = ReplicaState::Ready;
+        let rep = &mut self.replicas[r as usize];
+        rep.state = ReplicaState::Ready;
+        rep.cause = NO_CAUSE;
+        let lane = std::mem::replace(&mut rep.lane, Lane::None);
         self.stages[s].ready += 1;
         if self.stages[s].ready == self.plan.stages[s].min_ready {
             self.set_stage(s, true);
         }
+        self.note(r, "ready");
         self.draw_failure(r);
+        if lane == Lane::Kill {
+            self.stages[s].kill_busy -= 1;
+            self.fill_lanes(s);
+        }
     }
 
-    fn leave_ready(&mut self, r: u32) {
+    /// The replica stops serving; `cause` is recorded if it was ready.
+    fn leave_ready(&mut self, r: u32, cause: u32) {
         let s = self.plan.replica_stage[r as usize] as usize;
+        let now = self.queue.now();
+        let rep = &mut self.replicas[r as usize];
+        if rep.state != ReplicaState::Ready {
+            return;
+        }
+        rep.cause = cause;
+        rep.cause_start = now;
         self.stages[s].ready -= 1;
         if self.stages[s].ready + 1 == self.plan.stages[s].min_ready {
             self.set_stage(s, false);
         }
     }
 
+    /// Cancels whatever a replica was waiting for (events, crew, queue place).
+    fn cancel_pending(&mut self, r: u32) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        match self.replicas[r as usize].state {
+            ReplicaState::Restarting if self.plan.stages[s].crews > 0 => {
+                self.stages[s].busy_crews -= 1
+            }
+            ReplicaState::Queued => self.stages[s].waiting.retain(|q| *q != r),
+            _ => {}
+        }
+        let rep = &mut self.replicas[r as usize];
+        rep.generation = rep.generation.wrapping_add(1);
+    }
+
     fn fail(&mut self, r: u32, mode: usize) {
         let s = self.plan.replica_stage[r as usize] as usize;
         self.stages[s].failures += 1;
-        self.leave_ready(r);
+        let cause = self.plan.stages[s].modes[mode].cause;
+        let persists = self.plan.stages[s].modes[mode]
+            .persists
+            .as_ref()
+            .map(|d| d.sample(&mut self.rng));
+        self.leave_ready(r, cause);
         let now = self.queue.now();
+        let plan = &self.plan.stages[s].modes[mode];
         let rep = &mut self.replicas[r as usize];
         rep.state = ReplicaState::Down;
         rep.fail_time = now;
+        if let Some(p) = persists {
+            rep.fix_time = now + p;
+        }
         let g = rep.generation;
-        let plan = &self.plan.stages[s];
-        let delay = match &plan.modes[mode].1 {
+        let delay = match &plan.detect {
             Detect::Exit => {
+                self.note(r, "failed");
                 self.detected(r);
                 return;
             }
             Detect::Liveness => {
-                let probe = plan
+                let probe = self.plan.stages[s]
                     .liveness
                     .expect("validated: liveness detection has a probe");
                 probe.detection_delay(unit_interval(&mut self.rng))
             }
             Detect::After(d) => d.sample(&mut self.rng),
         };
+        self.note(r, "failed");
         self.queue.schedule(delay, EventKind::Detected, r, g, 0);
     }
 
@@ -486,6 +1047,7 @@ impl Simulator {
             rep.state = ReplicaState::BackingOff;
             let g = rep.generation;
             self.queue.schedule(delay, EventKind::BackoffEnd, r, g, 0);
+            self.note(r, "backing_off");
         } else {
             self.request_restart(r, Start::AfterCrash);
         }
@@ -501,6 +1063,7 @@ impl Simulator {
             rep.state = ReplicaState::Queued;
             rep.queued_start = start;
             self.stages[s].waiting.push_back(r);
+            self.note(r, "queued");
         }
     }
 
@@ -513,16 +1076,27 @@ impl Simulator {
         let rep = &mut self.replicas[r as usize];
         rep.state = ReplicaState::Restarting;
         rep.last_start = now;
-        if start == Start::AfterCrash {
-            rep.restarts += 1;
+        match start {
+            Start::AfterCrash => rep.restarts += 1,
+            Start::Fresh | Start::NewPod => rep.restarts = 0,
         }
         let g = rep.generation;
-        let d = self.plan.stages[s]
-            .restart
-            .as_ref()
-            .expect("validated: a stage that can fail has restart");
+        let plan = &self.plan.stages[s];
+        let d = match start {
+            Start::NewPod => plan.recreate.as_ref(),
+            _ => plan.restart.as_ref(),
+        }
+        .expect("validated: a stage that can go down has restart");
         let t = d.sample(&mut self.rng);
         self.queue.schedule(t, EventKind::RestartDone, r, g, 0);
+        self.note(
+            r,
+            if start == Start::NewPod {
+                "creating"
+            } else {
+                "restarting"
+            },
+        );
     }
 
     fn restart_done(&mut self, r: u32) {
@@ -531,6 +1105,17 @@ impl Simulator {
             self.stages[s].busy_crews -= 1;
             self.dispatch_crews(s);
         }
+        let now = self.queue.now();
+        let rep = &mut self.replicas[r as usize];
+        if now < rep.fix_time {
+            // The cause persists: it fails again the moment it would have been ready.
+            rep.state = ReplicaState::Down;
+            rep.fail_time = now;
+            self.note(r, "crashed_again");
+            self.detected(r);
+            return;
+        }
+        rep.fix_time = f64::NEG_INFINITY;
         self.become_ready(r);
     }
 
@@ -546,52 +1131,224 @@ impl Simulator {
     }
 
     fn node_fail(&mut self, n: usize) {
-        self.nodes[n].up = false;
-        for k in 0..self.plan.nodes[n].replicas.len() {
-            let r = self.plan.nodes[n].replicas[k];
-            let s = self.plan.replica_stage[r as usize] as usize;
-            let state = self.replicas[r as usize].state;
-            match state {
-                ReplicaState::Ready => self.leave_ready(r),
-                ReplicaState::Restarting if self.plan.stages[s].crews > 0 => {
-                    self.stages[s].busy_crews -= 1
-                }
-                ReplicaState::Queued => self.stages[s].waiting.retain(|q| *q != r),
-                _ => {}
+        self.node_up[n] = false;
+        self.note_node(n, "node_failed");
+        let now = self.queue.now();
+        let cause = self.plan.node_cause[n];
+        let mut touched_rollout = false;
+        for r in 0..self.replicas.len() as u32 {
+            if self.replicas[r as usize].node != n as u32 {
+                continue;
             }
+            let s = self.plan.replica_stage[r as usize] as usize;
+            self.leave_ready(r, cause);
+            self.cancel_pending(r);
             let rep = &mut self.replicas[r as usize];
             rep.state = ReplicaState::Pending;
-            rep.generation = rep.generation.wrapping_add(1);
+            if rep.lane == Lane::Surge {
+                // Its surge Pod is lost with the node: count the slot as replaced.
+                rep.lane = Lane::None;
+                rep.surge_generation = rep.surge_generation.wrapping_add(1);
+                self.stages[s].surge_busy -= 1;
+                touched_rollout = true;
+            }
+            let g = rep.generation;
+            let plan = &self.plan.stages[s];
+            match plan.kind {
+                Kind::Deployment => {
+                    self.queue
+                        .schedule(plan.eviction_delay, EventKind::Evict, r, g, 0)
+                }
+                Kind::StatefulSet => {
+                    if let Some(d) = &plan.operator_response {
+                        let t = d.sample(&mut self.rng);
+                        self.queue.schedule(t, EventKind::OperatorResponse, r, g, 0);
+                    }
+                }
+                Kind::DaemonSet | Kind::External => {}
+            }
+            self.note(r, "node_lost");
         }
-        for k in 0..self.plan.nodes[n].replicas.len() {
-            let s = self.plan.replica_stage[self.plan.nodes[n].replicas[k] as usize] as usize;
+        for s in 0..self.plan.stages.len() {
             if self.plan.stages[s].crews > 0 {
                 self.dispatch_crews(s);
             }
+            if touched_rollout && self.plan.stages[s].rollout.is_some() {
+                self.fill_lanes(s);
+            }
         }
         let (_, recovery) = self.plan.nodes[n]
-            .failure
             .as_ref()
             .expect("only failing nodes fail");
         let t = recovery.sample(&mut self.rng);
-        let g = self.nodes[n].generation;
+        let g = self.node_generation[n];
+        let _ = now;
         self.queue
             .schedule(t, EventKind::NodeRecover, n as u32, g, 0);
     }
 
     fn node_recover(&mut self, n: usize) {
-        self.nodes[n].up = true;
-        for k in 0..self.plan.nodes[n].replicas.len() {
-            let r = self.plan.nodes[n].replicas[k];
-            self.replicas[r as usize].restarts = 0;
-            self.request_restart(r, Start::Fresh);
+        self.node_up[n] = true;
+        self.note_node(n, "node_recovered");
+        for r in 0..self.replicas.len() as u32 {
+            let rep = &self.replicas[r as usize];
+            if rep.state != ReplicaState::Pending {
+                continue;
+            }
+            let s = self.plan.replica_stage[r as usize] as usize;
+            let start = if rep.node == n as u32 {
+                Start::Fresh
+            } else if rep.node == NO_NODE && self.plan.stages[s].nodes.contains(&(n as u32)) {
+                // A new Pod that found no ready node is scheduled here.
+                Start::NewPod
+            } else {
+                continue;
+            };
+            // Its pending eviction or force delete is moot now.
+            let rep = &mut self.replicas[r as usize];
+            rep.generation = rep.generation.wrapping_add(1);
+            rep.node = n as u32;
+            self.request_restart(r, start);
         }
         let (every, _) = self.plan.nodes[n]
-            .failure
             .as_ref()
             .expect("only failing nodes recover");
         let t = every.sample(&mut self.rng);
-        let g = self.nodes[n].generation;
+        let g = self.node_generation[n];
         self.queue.schedule(t, EventKind::NodeFail, n as u32, g, 0);
+    }
+
+    /// A Pod on a failed node is deleted (eviction or force delete): its replacement goes
+    /// to the next ready node of the stage, round-robin from its own.
+    fn reschedule(&mut self, r: u32, event: &'static str) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        let nodes = &self.plan.stages[s].nodes;
+        let current = self.replicas[r as usize].node;
+        let start = nodes
+            .iter()
+            .position(|n| *n == current)
+            .map_or(0, |p| p + 1);
+        let target = (0..nodes.len())
+            .map(|k| nodes[(start + k) % nodes.len()])
+            .find(|n| self.node_up[*n as usize]);
+        self.note(r, event);
+        match target {
+            Some(n) => {
+                self.replicas[r as usize].node = n;
+                self.request_restart(r, Start::NewPod);
+            }
+            None => self.replicas[r as usize].node = NO_NODE,
+        }
+    }
+
+    fn maintenance_start(&mut self, s: usize) {
+        let every = self.plan.stages[s]
+            .rollout
+            .as_ref()
+            .expect("scheduled only with maintenance")
+            .every;
+        self.queue
+            .schedule(every, EventKind::MaintenanceStart, s as u32, 0, 0);
+        if self.stages[s].rollout_active {
+            return;
+        }
+        self.stages[s].rollout_active = true;
+        self.stages[s].rollout_next = 0;
+        self.fill_lanes(s);
+    }
+
+    /// Starts replacements while the rollout's lanes have room.
+    fn fill_lanes(&mut self, s: usize) {
+        if !self.stages[s].rollout_active {
+            return;
+        }
+        let plan = self.plan.stages[s]
+            .rollout
+            .as_ref()
+            .expect("a rollout has a plan");
+        let (surge_lanes, kill_lanes, wait_shutdown) =
+            (plan.surge_lanes, plan.kill_lanes, plan.wait_shutdown);
+        let total = plan.order.len() as u32;
+        loop {
+            let st = &self.stages[s];
+            if st.rollout_next >= total {
+                if st.surge_busy == 0 && st.kill_busy == 0 {
+                    self.stages[s].rollout_active = false;
+                }
+                return;
+            }
+            let surge = st.surge_busy < surge_lanes;
+            if !surge && st.kill_busy >= kill_lanes {
+                return;
+            }
+            let r = self.plan.stages[s]
+                .rollout
+                .as_ref()
+                .expect("a rollout has a plan")
+                .order[st.rollout_next as usize];
+            self.stages[s].rollout_next += 1;
+            if self.replicas[r as usize].state == ReplicaState::Pending {
+                // Nothing to replace on a node that is down.
+                continue;
+            }
+            if surge {
+                self.stages[s].surge_busy += 1;
+                let d = self.plan.stages[s]
+                    .recreate
+                    .as_ref()
+                    .expect("validated: maintenance needs restart");
+                let t = d.sample(&mut self.rng);
+                let rep = &mut self.replicas[r as usize];
+                rep.lane = Lane::Surge;
+                rep.surge_generation = rep.surge_generation.wrapping_add(1);
+                let g = rep.surge_generation;
+                self.queue.schedule(t, EventKind::SurgeReady, r, g, 0);
+                self.note(r, "surge_pod_creating");
+            } else {
+                self.stages[s].kill_busy += 1;
+                let cause = self.plan.stages[s].maintenance_cause;
+                self.leave_ready(r, cause);
+                self.cancel_pending(r);
+                let rep = &mut self.replicas[r as usize];
+                rep.lane = Lane::Kill;
+                rep.state = ReplicaState::Terminating;
+                rep.fix_time = f64::NEG_INFINITY;
+                let g = rep.generation;
+                self.note(r, "deleted_by_rollout");
+                let shutdown = self.plan.stages[s].shutdown;
+                if wait_shutdown && shutdown > 0.0 {
+                    self.queue
+                        .schedule(shutdown, EventKind::ShutdownDone, r, g, 0);
+                } else {
+                    self.request_restart(r, Start::NewPod);
+                }
+                if self.plan.stages[s].crews > 0 {
+                    self.dispatch_crews(s);
+                }
+            }
+        }
+    }
+
+    /// A surge Pod is ready: the old Pod leaves and the new one takes its place.
+    fn surge_ready(&mut self, r: u32) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        self.stages[s].surge_busy -= 1;
+        let was_ready = self.replicas[r as usize].state == ReplicaState::Ready;
+        self.cancel_pending(r);
+        let rep = &mut self.replicas[r as usize];
+        rep.lane = Lane::None;
+        rep.restarts = 0;
+        rep.last_start = self.queue.now();
+        rep.fix_time = f64::NEG_INFINITY;
+        if was_ready {
+            self.note(r, "replaced");
+            self.draw_failure(r);
+        } else {
+            self.become_ready(r);
+        }
+        if self.plan.stages[s].crews > 0 {
+            self.dispatch_crews(s);
+        }
+        self.fill_lanes(s);
     }
 }

@@ -26,6 +26,20 @@ pub enum EventKind {
     NodeFail,
     /// Node `target` is back.
     NodeRecover,
+    /// Deployment replica `target` on a failed node is evicted and re-created elsewhere.
+    Evict,
+    /// A person force-deletes StatefulSet replica `target` on a failed node.
+    OperatorResponse,
+    /// Stage `target` begins a `kubectl rollout restart`.
+    MaintenanceStart,
+    /// The surge Pod replacing replica `target` is ready (generation: its surge counter).
+    SurgeReady,
+    /// Replica `target`, deleted by a rollout, has stopped.
+    ShutdownDone,
+    /// The data flow's freshness may change now.
+    FreshCheck,
+    /// The reader's cache expires.
+    CacheExpire,
 }
 
 #[derive(Clone, Copy, Debug)]

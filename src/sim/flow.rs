@@ -1,0 +1,551 @@
+//! The data flow (MODEL-SPEC.md "Data flow"): a fluid model of metrics from the source
+//! through the collector replicas' buffers into the store replicas.
+//!
+//! Metrics are continuous quantities. Each collector replica `c` has a share `r` metrics/s
+//! of the source; the metrics it collects are numbered by a running index κ (a real
+//! number), so a buffer — one per collector replica and store replica, first in first
+//! out — is a list of segments of κ, each with the production time of its first metric
+//! and its production rate. Between events everything is linear, so [`FlowState::advance`]
+//! brings the state to a new time in one step per buffer, however many metrics flowed:
+//! the cost grows with events, never with metrics.
+//!
+//! - A buffer whose store replica is down grows; beyond `limit` its oldest metrics are
+//!   dropped, and their κ-range is recorded as lost for that store replica.
+//! - A ready store replica receives its buffer instantly, or at `drain_rate` (oldest
+//!   first, with new metrics joining the back) until it is empty.
+//! - A collector restart loses a non-persistent buffer (its κ-ranges are lost for that
+//!   store replica). Metrics produced while a collector is not collecting are lost, except
+//!   the last `retention` seconds' worth, which it collects when it is back.
+//! - A metric counts as kept when at least one store replica stored it: the lost amount of
+//!   a collector is the measure of the intersection over store replicas of its lost
+//!   κ-ranges, plus what it never collected. Metrics still buffered at the horizon are
+//!   not lost.
+//! - Freshness: a store replica holds data produced at `newest`; the system is fresh when
+//!   readable and a ready store replica has `newest ≥ t − freshness`. With oldest-first
+//!   drains, freshness returns only when the drain reaches recent metrics.
+
+use std::collections::VecDeque;
+
+use crate::model::Buffer;
+use crate::units::Seconds;
+
+/// Metrics `k0..k1` (collection index) produced from time `t0` at `rate` per second.
+#[derive(Clone, Copy, Debug)]
+struct Seg {
+    k0: f64,
+    k1: f64,
+    t0: Seconds,
+    rate: f64,
+}
+
+impl Seg {
+    fn len(&self) -> f64 {
+        self.k1 - self.k0
+    }
+    /// Production time of the metric at index `k`.
+    fn time_at(&self, k: f64) -> Seconds {
+        self.t0 + (k - self.k0) / self.rate
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct Buf {
+    segs: VecDeque<Seg>,
+    len: f64,
+    /// Production time of the newest metric this store replica holds from this collector.
+    newest: Seconds,
+    /// κ-ranges that never reached this store replica (sorted, disjoint).
+    lost: Vec<(f64, f64)>,
+}
+
+impl Buf {
+    fn push(&mut self, seg: Seg) {
+        if seg.len() <= 0.0 {
+            return;
+        }
+        if let Some(last) = self.segs.back_mut() {
+            // Extend the last segment when the new one continues it exactly.
+            let continues = last.k1 == seg.k0
+                && last.rate == seg.rate
+                && (last.time_at(seg.k0) - seg.t0).abs() < 1e-9;
+            if continues {
+                last.k1 = seg.k1;
+                self.len += seg.len();
+                return;
+            }
+        }
+        self.len += seg.len();
+        self.segs.push_back(seg);
+    }
+
+    /// Removes `amount` metrics from the front; returns the production time of the last
+    /// one removed (if any was).
+    fn pop_front(&mut self, mut amount: f64, lose: bool) -> Option<Seconds> {
+        let mut last_time = None;
+        while amount > 0.0 {
+            let Some(head) = self.segs.front_mut() else {
+                break;
+            };
+            let take = amount.min(head.len());
+            let k_end = head.k0 + take;
+            if lose {
+                add_interval(&mut self.lost, head.k0, k_end);
+            }
+            last_time = Some(head.time_at(k_end));
+            amount -= take;
+            self.len -= take;
+            if take >= head.len() {
+                self.segs.pop_front();
+            } else {
+                head.t0 = head.time_at(k_end);
+                head.k0 = k_end;
+            }
+        }
+        if self.segs.is_empty() {
+            self.len = 0.0;
+        }
+        last_time
+    }
+
+    fn lose_all(&mut self) {
+        let len = self.len;
+        self.pop_front(len, true);
+    }
+
+    /// Delivers everything buffered.
+    fn flush(&mut self) {
+        let len = self.len;
+        if let Some(t) = self.pop_front(len, false) {
+            self.newest = self.newest.max(t);
+        }
+    }
+}
+
+fn add_interval(list: &mut Vec<(f64, f64)>, a: f64, b: f64) {
+    if b <= a {
+        return;
+    }
+    if let Some(last) = list.last_mut()
+        && a <= last.1
+    {
+        last.1 = last.1.max(b);
+        return;
+    }
+    list.push((a, b));
+}
+
+/// The measure of the intersection of sorted, disjoint interval lists.
+fn intersection_measure(lists: &[&[(f64, f64)]]) -> f64 {
+    match lists {
+        [] => 0.0,
+        [one] => one.iter().map(|(a, b)| b - a).sum(),
+        [first, rest @ ..] => {
+            let mut acc: Vec<(f64, f64)> = first.to_vec();
+            for l in rest {
+                let mut out = vec![];
+                let (mut i, mut j) = (0, 0);
+                while i < acc.len() && j < l.len() {
+                    let a = acc[i].0.max(l[j].0);
+                    let b = acc[i].1.min(l[j].1);
+                    if b > a {
+                        out.push((a, b));
+                    }
+                    if acc[i].1 < l[j].1 {
+                        i += 1;
+                    } else {
+                        j += 1;
+                    }
+                }
+                acc = out;
+            }
+            acc.iter().map(|(a, b)| b - a).sum()
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct Collector {
+    /// Its share is being produced (the source is up; for a DaemonSet, its node too).
+    producing: bool,
+    /// The replica is ready.
+    ready: bool,
+    produced: f64,
+    /// κ: metrics collected so far.
+    collected: f64,
+    /// Produced while not collecting, since it last stopped.
+    missed: f64,
+}
+
+/// The data-flow state of one history.
+#[derive(Clone, Debug)]
+pub struct FlowState {
+    share: f64,
+    buffer: Buffer,
+    retention: Seconds,
+    freshness: Option<Seconds>,
+    n_stores: usize,
+    t: Seconds,
+    collectors: Vec<Collector>,
+    store_up: Vec<bool>,
+    bufs: Vec<Buf>,
+}
+
+impl FlowState {
+    pub fn new(
+        share: f64,
+        buffer: Buffer,
+        retention: Seconds,
+        freshness: Option<Seconds>,
+        n_collectors: usize,
+        n_stores: usize,
+    ) -> Self {
+        FlowState {
+            share,
+            buffer,
+            retention,
+            freshness,
+            n_stores,
+            t: 0.0,
+            collectors: vec![Collector::default(); n_collectors],
+            store_up: vec![true; n_stores],
+            bufs: vec![Buf::default(); n_collectors * n_stores],
+        }
+    }
+
+    /// Every history starts with everything up, producing and empty.
+    pub fn reset(&mut self) {
+        self.t = 0.0;
+        for c in &mut self.collectors {
+            *c = Collector {
+                producing: true,
+                ready: true,
+                ..Collector::default()
+            };
+        }
+        self.store_up.iter_mut().for_each(|u| *u = true);
+        for b in &mut self.bufs {
+            b.segs.clear();
+            b.len = 0.0;
+            b.newest = 0.0;
+            b.lost.clear();
+        }
+    }
+
+    fn live(&self, c: usize, s: usize) -> bool {
+        let col = &self.collectors[c];
+        col.ready
+            && col.producing
+            && self.store_up[s]
+            && self.bufs[c * self.n_stores + s].len == 0.0
+    }
+
+    /// Brings the flow from its last time to `t` (nothing changes state in between).
+    pub fn advance(&mut self, t: Seconds) {
+        let dt = t - self.t;
+        if dt <= 0.0 {
+            return;
+        }
+        let t_prev = self.t;
+        self.t = t;
+        for c in 0..self.collectors.len() {
+            let col = &mut self.collectors[c];
+            let inflow = if col.producing {
+                let amount = self.share * dt;
+                col.produced += amount;
+                if col.ready {
+                    let k0 = col.collected;
+                    col.collected += amount;
+                    Some(Seg {
+                        k0,
+                        k1: col.collected,
+                        t0: t_prev,
+                        rate: self.share,
+                    })
+                } else {
+                    col.missed += amount;
+                    None
+                }
+            } else {
+                None
+            };
+            for s in 0..self.n_stores {
+                let buf = &mut self.bufs[c * self.n_stores + s];
+                if !self.store_up[s] {
+                    if let Some(seg) = inflow {
+                        buf.push(seg);
+                    }
+                    let over = buf.len - self.buffer.limit;
+                    if over > 0.0 {
+                        buf.pop_front(over, true);
+                    }
+                    continue;
+                }
+                match self.buffer.drain_rate {
+                    None => {
+                        if let Some(seg) = inflow {
+                            buf.push(seg);
+                        }
+                        buf.flush();
+                    }
+                    Some(d) => {
+                        let backlog = buf.len;
+                        if let Some(seg) = inflow {
+                            buf.push(seg);
+                        }
+                        let in_rate = if inflow.is_some() { self.share } else { 0.0 };
+                        if backlog == 0.0 || backlog <= (d - in_rate) * dt {
+                            // Empty by t: everything delivered, then live.
+                            buf.flush();
+                        } else if let Some(time) = buf.pop_front(d * dt, false) {
+                            buf.newest = buf.newest.max(time);
+                        }
+                    }
+                }
+                if let Some(seg) = inflow
+                    && buf.len == 0.0
+                {
+                    buf.newest = buf.newest.max(seg.time_at(seg.k1));
+                }
+            }
+        }
+    }
+
+    /// Applies state changes at the current time: which collector replicas are ready and
+    /// producing, and which store replicas are ready.
+    pub fn sync(
+        &mut self,
+        collector_ready: impl Fn(usize) -> bool,
+        producing: impl Fn(usize) -> bool,
+        store_ready: impl Fn(usize) -> bool,
+    ) {
+        let t = self.t;
+        for s in 0..self.n_stores {
+            let up = store_ready(s);
+            if up && !self.store_up[s] && self.buffer.drain_rate.is_none() {
+                for c in 0..self.collectors.len() {
+                    self.bufs[c * self.n_stores + s].flush();
+                }
+            }
+            self.store_up[s] = up;
+        }
+        for c in 0..self.collectors.len() {
+            let ready = collector_ready(c);
+            let was = self.collectors[c].ready;
+            self.collectors[c].producing = producing(c);
+            if was && !ready && !self.buffer.persistent {
+                for s in 0..self.n_stores {
+                    self.bufs[c * self.n_stores + s].lose_all();
+                }
+            }
+            if !was && ready {
+                let col = &mut self.collectors[c];
+                let recovered = col.missed.min(self.share * self.retention);
+                col.missed = 0.0;
+                if recovered > 0.0 {
+                    let k0 = col.collected;
+                    col.collected += recovered;
+                    let seg = Seg {
+                        k0,
+                        k1: col.collected,
+                        t0: t - recovered / self.share,
+                        rate: self.share,
+                    };
+                    for s in 0..self.n_stores {
+                        let buf = &mut self.bufs[c * self.n_stores + s];
+                        buf.push(seg);
+                        if self.store_up[s] && self.buffer.drain_rate.is_none() {
+                            buf.flush();
+                        } else if !self.store_up[s] {
+                            let over = buf.len - self.buffer.limit;
+                            if over > 0.0 {
+                                buf.pop_front(over, true);
+                            }
+                        }
+                    }
+                }
+            }
+            if was != ready {
+                self.collectors[c].ready = ready;
+                if !ready {
+                    self.collectors[c].missed = 0.0;
+                }
+            }
+        }
+    }
+
+    /// Whether a ready store replica holds data at most `freshness` old at the current time.
+    pub fn any_fresh(&self) -> bool {
+        let Some(f) = self.freshness else { return true };
+        (0..self.n_stores).any(|s| self.store_up[s] && self.newest(s) >= self.t - f - 1e-9)
+    }
+
+    fn newest(&self, s: usize) -> Seconds {
+        (0..self.collectors.len())
+            .map(|c| {
+                if self.live(c, s) {
+                    self.t
+                } else {
+                    self.bufs[c * self.n_stores + s].newest
+                }
+            })
+            .fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    /// The next time freshness may change if no event comes first.
+    pub fn next_fresh_check(&self) -> Option<Seconds> {
+        let f = self.freshness?;
+        let mut next: Option<Seconds> = None;
+        let mut consider = |t: Seconds| {
+            if t > self.t && next.is_none_or(|n| t < n) {
+                next = Some(t);
+            }
+        };
+        for s in 0..self.n_stores {
+            if !self.store_up[s] {
+                continue;
+            }
+            if (0..self.collectors.len()).any(|c| self.live(c, s)) {
+                continue;
+            }
+            let newest = self.newest(s);
+            if newest >= self.t - f {
+                consider(newest + f);
+            }
+            if let Some(d) = self.buffer.drain_rate {
+                for c in 0..self.collectors.len() {
+                    let buf = &self.bufs[c * self.n_stores + s];
+                    let Some(head) = buf.segs.front() else {
+                        continue;
+                    };
+                    let col = &self.collectors[c];
+                    let in_rate = if col.ready && col.producing {
+                        self.share
+                    } else {
+                        0.0
+                    };
+                    // Empty at:
+                    consider(self.t + buf.len / (d - in_rate));
+                    // The front reaches data `f` old within the head segment at τ where
+                    // front_time(τ) = head.t0 + (τ − t)·d/rate = τ − f.
+                    let speed = d / head.rate;
+                    if speed > 1.0 {
+                        let tau = (head.t0 + f - self.t * speed) / (1.0 - speed);
+                        let end_of_head = self.t + head.len() / d;
+                        consider(tau.min(end_of_head));
+                    }
+                }
+            }
+        }
+        next
+    }
+
+    /// Produced and lost metrics of the history (call after advancing to the horizon).
+    pub fn totals(&self) -> (f64, f64) {
+        let mut produced = 0.0;
+        let mut lost = 0.0;
+        let mut lists: Vec<&[(f64, f64)]> = Vec::with_capacity(self.n_stores);
+        for (c, col) in self.collectors.iter().enumerate() {
+            produced += col.produced;
+            lost += col.produced - col.collected;
+            lists.clear();
+            lists.extend(
+                (0..self.n_stores).map(|s| self.bufs[c * self.n_stores + s].lost.as_slice()),
+            );
+            lost += intersection_measure(&lists);
+        }
+        (produced, lost.max(0.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intersections_of_interval_lists() {
+        let a: &[(f64, f64)] = &[(0.0, 10.0), (20.0, 30.0)];
+        let b: &[(f64, f64)] = &[(5.0, 25.0)];
+        assert_eq!(intersection_measure(&[a]), 20.0);
+        assert_eq!(intersection_measure(&[a, b]), 10.0);
+        assert_eq!(intersection_measure(&[a, b, &[(0.0, 6.0)]]), 1.0);
+    }
+
+    fn flow(limit: f64, drain: Option<f64>) -> FlowState {
+        let mut f = FlowState::new(
+            2.0,
+            Buffer {
+                limit,
+                persistent: false,
+                drain_rate: drain,
+            },
+            0.0,
+            Some(60.0),
+            1,
+            1,
+        );
+        f.reset();
+        f
+    }
+
+    #[test]
+    fn a_store_outage_longer_than_the_buffer_loses_the_oldest() {
+        // 2 metrics/s, limit 100, store down 100 s: 200 buffered, the oldest 100 lost.
+        let mut f = flow(100.0, None);
+        f.advance(10.0);
+        f.sync(|_| true, |_| true, |_| false);
+        f.advance(110.0);
+        f.sync(|_| true, |_| true, |_| true);
+        f.advance(200.0);
+        assert_eq!(f.totals(), (400.0, 100.0));
+        // The oldest were dropped: the store now holds data up to the present.
+        assert!(f.any_fresh());
+    }
+
+    #[test]
+    fn a_drain_returns_freshness_only_when_it_reaches_recent_data() {
+        // 2 metrics/s; store down from 0 to 100 s (200 buffered); drain 4/s: the front's
+        // production time advances 2 s per second: at τ it is 2(τ − 100); fresh (60 s)
+        // when 2(τ − 100) ≥ τ − 60, τ = 140. Empty at 100 + 200/(4 − 2) = 200.
+        let mut f = flow(1e9, Some(4.0));
+        f.sync(|_| true, |_| true, |_| false);
+        f.advance(100.0);
+        f.sync(|_| true, |_| true, |_| true);
+        assert!(!f.any_fresh());
+        let next = f.next_fresh_check().unwrap();
+        assert!((next - 140.0).abs() < 1e-9, "{next}");
+        f.advance(139.0);
+        assert!(!f.any_fresh());
+        f.advance(140.5);
+        assert!(f.any_fresh());
+        f.advance(300.0);
+        assert_eq!(f.totals(), (600.0, 0.0));
+    }
+
+    #[test]
+    fn a_collector_restart_loses_its_buffer_and_retention_recovers_the_recent_gap() {
+        let mut f = FlowState::new(
+            1.0,
+            Buffer {
+                limit: 1e9,
+                persistent: false,
+                drain_rate: None,
+            },
+            30.0,
+            None,
+            1,
+            1,
+        );
+        f.reset();
+        // Store down 0..50 (50 buffered); collector down 40..100: buffer of 40 lost;
+        // 60 s missed, the last 30 recovered. Lost: 40 + 30.
+        f.sync(|_| true, |_| true, |_| false);
+        f.advance(40.0);
+        f.sync(|_| false, |_| true, |_| false);
+        f.advance(50.0);
+        f.sync(|_| false, |_| true, |_| true);
+        f.advance(100.0);
+        f.sync(|_| true, |_| true, |_| true);
+        f.advance(120.0);
+        assert_eq!(f.totals(), (120.0, 70.0));
+    }
+}
