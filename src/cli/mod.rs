@@ -6,6 +6,7 @@ mod check;
 mod output;
 mod run;
 mod solve;
+mod trace;
 
 use std::path::PathBuf;
 
@@ -42,6 +43,8 @@ pub enum Command {
     Solve(solve::SolveArgs),
     /// Validate a model and print it resolved: units in seconds, defaults filled in.
     Check(check::CheckArgs),
+    /// The event log of one simulated history (time, stage, replica, event, state after).
+    Trace(trace::TraceArgs),
 }
 
 /// The model and its overrides, shared by every command.
@@ -107,6 +110,7 @@ pub fn main() -> i32 {
         Command::Run(a) => run::run(a),
         Command::Solve(a) => solve::solve(a),
         Command::Check(a) => check::check(a),
+        Command::Trace(a) => trace::trace(a),
     };
     match result {
         Ok(()) => EXIT_OK,

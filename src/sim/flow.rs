@@ -29,6 +29,10 @@ use std::collections::VecDeque;
 use crate::model::Buffer;
 use crate::units::Seconds;
 
+/// Times closer than this are one instant for freshness (float sums of times drift by a
+/// few ulps; an ulp at a year is about 4 ns).
+const TIME_EPS: Seconds = 1e-6;
+
 /// Metrics `k0..k1` (collection index) produced from time `t0` at `rate` per second.
 #[derive(Clone, Copy, Debug)]
 struct Seg {
@@ -67,7 +71,7 @@ impl Buf {
             // Extend the last segment when the new one continues it exactly.
             let continues = last.k1 == seg.k0
                 && last.rate == seg.rate
-                && (last.time_at(seg.k0) - seg.t0).abs() < 1e-9;
+                && (last.time_at(seg.k0) - seg.t0).abs() < TIME_EPS;
             if continues {
                 last.k1 = seg.k1;
                 self.len += seg.len();
@@ -86,7 +90,13 @@ impl Buf {
             let Some(head) = self.segs.front_mut() else {
                 break;
             };
-            let take = amount.min(head.len());
+            // A remainder within rounding of the head's end takes the whole head.
+            let rounding = 1e-12 * head.k1.abs().max(1.0);
+            let take = if amount >= head.len() - rounding {
+                head.len()
+            } else {
+                amount
+            };
             let k_end = head.k0 + take;
             if lose {
                 add_interval(&mut self.lost, head.k0, k_end);
@@ -94,7 +104,7 @@ impl Buf {
             last_time = Some(head.time_at(k_end));
             amount -= take;
             self.len -= take;
-            if take >= head.len() {
+            if take == head.len() {
                 self.segs.pop_front();
             } else {
                 head.t0 = head.time_at(k_end);
@@ -108,16 +118,23 @@ impl Buf {
     }
 
     fn lose_all(&mut self) {
-        let len = self.len;
-        self.pop_front(len, true);
+        for seg in self.segs.drain(..) {
+            add_interval(&mut self.lost, seg.k0, seg.k1);
+        }
+        self.len = 0.0;
     }
 
     /// Delivers everything buffered.
     fn flush(&mut self) {
-        let len = self.len;
-        if let Some(t) = self.pop_front(len, false) {
-            self.newest = self.newest.max(t);
+        if let Some(last) = self.segs.back() {
+            self.newest = self.newest.max(last.time_at(last.k1));
         }
+        self.segs.clear();
+        self.len = 0.0;
+    }
+
+    fn draining(&self) -> bool {
+        self.len > 0.0
     }
 }
 
@@ -270,6 +287,13 @@ impl FlowState {
             };
             for s in 0..self.n_stores {
                 let buf = &mut self.bufs[c * self.n_stores + s];
+                if self.store_up[s] && buf.len == 0.0 {
+                    // Live: delivered as collected.
+                    if inflow.is_some() {
+                        buf.newest = t;
+                    }
+                    continue;
+                }
                 if !self.store_up[s] {
                     if let Some(seg) = inflow {
                         buf.push(seg);
@@ -293,8 +317,9 @@ impl FlowState {
                             buf.push(seg);
                         }
                         let in_rate = if inflow.is_some() { self.share } else { 0.0 };
-                        if backlog == 0.0 || backlog <= (d - in_rate) * dt {
-                            // Empty by t: everything delivered, then live.
+                        // Empty by t (with a relative tolerance, so that a drain
+                        // scheduled to end now does end now whatever the rate's scale).
+                        if backlog <= (d - in_rate) * dt * (1.0 + 1e-9) {
                             buf.flush();
                         } else if let Some(time) = buf.pop_front(d * dt, false) {
                             buf.newest = buf.newest.max(time);
@@ -373,22 +398,28 @@ impl FlowState {
         }
     }
 
-    /// Whether a ready store replica holds data at most `freshness` old at the current time.
+    /// Whether a ready store replica holds data at most `freshness` old from now on (the
+    /// state on [t, t + ε), as readability is judged): live delivery is fresh; a draining
+    /// backlog is fresh once its front is `freshness` old (it then gains on the clock);
+    /// data no longer arriving is fresh while strictly younger than `freshness`.
     pub fn any_fresh(&self) -> bool {
-        let Some(f) = self.freshness else { return true };
-        (0..self.n_stores).any(|s| self.store_up[s] && self.newest(s) >= self.t - f - 1e-9)
+        let Some(f) = self.freshness else {
+            return true;
+        };
+        (0..self.n_stores).any(|s| {
+            self.store_up[s] && (0..self.collectors.len()).any(|c| self.pair_fresh(c, s, f))
+        })
     }
 
-    fn newest(&self, s: usize) -> Seconds {
-        (0..self.collectors.len())
-            .map(|c| {
-                if self.live(c, s) {
-                    self.t
-                } else {
-                    self.bufs[c * self.n_stores + s].newest
-                }
-            })
-            .fold(f64::NEG_INFINITY, f64::max)
+    fn pair_fresh(&self, c: usize, s: usize, f: Seconds) -> bool {
+        let buf = &self.bufs[c * self.n_stores + s];
+        if self.live(c, s) {
+            true
+        } else if self.buffer.drain_rate.is_some() && buf.draining() {
+            buf.newest + f >= self.t - TIME_EPS
+        } else {
+            buf.newest + f > self.t + TIME_EPS
+        }
     }
 
     /// The next time freshness may change if no event comes first.
@@ -396,43 +427,39 @@ impl FlowState {
         let f = self.freshness?;
         let mut next: Option<Seconds> = None;
         let mut consider = |t: Seconds| {
-            if t > self.t && next.is_none_or(|n| t < n) {
+            if t > self.t + TIME_EPS && next.is_none_or(|n| t < n) {
                 next = Some(t);
             }
         };
         for s in 0..self.n_stores {
-            if !self.store_up[s] {
+            if !self.store_up[s] || (0..self.collectors.len()).any(|c| self.live(c, s)) {
                 continue;
             }
-            if (0..self.collectors.len()).any(|c| self.live(c, s)) {
-                continue;
-            }
-            let newest = self.newest(s);
-            if newest >= self.t - f {
-                consider(newest + f);
-            }
-            if let Some(d) = self.buffer.drain_rate {
-                for c in 0..self.collectors.len() {
-                    let buf = &self.bufs[c * self.n_stores + s];
-                    let Some(head) = buf.segs.front() else {
-                        continue;
-                    };
-                    let col = &self.collectors[c];
-                    let in_rate = if col.ready && col.producing {
-                        self.share
-                    } else {
-                        0.0
-                    };
-                    // Empty at:
-                    consider(self.t + buf.len / (d - in_rate));
-                    // The front reaches data `f` old within the head segment at τ where
-                    // front_time(τ) = head.t0 + (τ − t)·d/rate = τ − f.
-                    let speed = d / head.rate;
-                    if speed > 1.0 {
-                        let tau = (head.t0 + f - self.t * speed) / (1.0 - speed);
-                        let end_of_head = self.t + head.len() / d;
-                        consider(tau.min(end_of_head));
-                    }
+            for c in 0..self.collectors.len() {
+                let buf = &self.bufs[c * self.n_stores + s];
+                // Data no longer arriving goes stale `f` after its newest metric.
+                consider(buf.newest + f);
+                let Some(d) = self.buffer.drain_rate else {
+                    continue;
+                };
+                let Some(head) = buf.segs.front() else {
+                    continue;
+                };
+                let col = &self.collectors[c];
+                let in_rate = if col.ready && col.producing {
+                    self.share
+                } else {
+                    0.0
+                };
+                // The backlog is empty at:
+                consider(self.t + buf.len / (d - in_rate));
+                // The front reaches data `f` old within the head segment at τ where
+                // front_time(τ) = head.t0 + (τ − t)·d/rate = τ − f.
+                let speed = d / head.rate;
+                if speed > 1.0 {
+                    let tau = (self.t * speed - head.t0 - f) / (speed - 1.0);
+                    let end_of_head = self.t + head.len() / d;
+                    consider(tau.min(end_of_head));
                 }
             }
         }

@@ -702,7 +702,14 @@ impl Simulator {
             } else {
                 self.stale_start = t;
             }
-            self.note_system(if fresh { "fresh" } else { "stale" });
+            if self
+                .plan
+                .flow
+                .as_ref()
+                .is_some_and(|f| f.freshness.is_some())
+            {
+                self.note_system(if fresh { "fresh" } else { "stale" });
+            }
         }
         if self.cause != NO_CAUSE || !readable {
             self.attribute_until(t);
@@ -774,7 +781,10 @@ impl Simulator {
             EventKind::MaintenanceStart => self.maintenance_start(r as usize),
             EventKind::SurgeReady => self.surge_ready(r),
             EventKind::ShutdownDone => self.request_restart(r, Start::NewPod),
-            EventKind::FreshCheck => self.fresh_check = f64::INFINITY,
+            EventKind::FreshCheck => {
+                self.fresh_check = f64::INFINITY;
+                self.note_system("freshness_check");
+            }
             EventKind::CacheExpire => {}
         }
         if self.flow.is_some() {
@@ -807,9 +817,8 @@ impl Simulator {
             self.fresh_check = next;
             self.fresh_generation = self.fresh_generation.wrapping_add(1);
             if next.is_finite() {
-                let delay = next - self.queue.now();
                 self.queue
-                    .schedule(delay, EventKind::FreshCheck, 0, self.fresh_generation, 0);
+                    .schedule_at(next, EventKind::FreshCheck, 0, self.fresh_generation, 0);
             }
         }
     }

@@ -128,6 +128,33 @@ impl EventQueue {
         });
     }
 
+    /// Schedules an event at absolute time `time` (not before now).
+    #[inline]
+    pub fn schedule_at(
+        &mut self,
+        time: f64,
+        kind: EventKind,
+        target: u32,
+        generation: u32,
+        aux: u32,
+    ) {
+        debug_assert!(
+            time >= self.now,
+            "scheduling {kind:?} into the past ({time} < {})",
+            self.now
+        );
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.push(Event {
+            time: time.max(self.now),
+            seq,
+            kind,
+            target,
+            generation,
+            aux,
+        });
+    }
+
     /// Pops the earliest event and advances the clock to it.
     #[inline]
     pub fn pop(&mut self) -> Option<Event> {

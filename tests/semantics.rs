@@ -1,0 +1,499 @@
+//! Kubernetes and data-flow semantics against timelines worked out by hand.
+//!
+//! Every model here is deterministic (fixed times), so each expected number is exact and
+//! derived in the comment beside it.
+
+use std::path::Path;
+
+use hasim::model::Model;
+use hasim::montecarlo::{RunPlan, simulate};
+use hasim::results::{Perf, RunReport};
+use hasim::sim::{CauseName, Simulator};
+
+fn model(text: &str) -> Model {
+    Model::from_str("test.toml", text, Path::new("."), &[])
+        .unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// The one history of a deterministic model: (X, outages, produced, lost, fresh-or-down).
+struct History {
+    x: f64,
+    outages: u64,
+    produced: f64,
+    lost: f64,
+    stale_or_down: f64,
+    failures: Vec<u64>,
+    causes: Vec<(CauseName, f64)>,
+}
+
+fn history(m: &Model) -> History {
+    let mut sim = Simulator::new(m);
+    let names = sim.causes().to_vec();
+    let o = sim.run(1, 0);
+    History {
+        x: o.downtime,
+        outages: o.outages,
+        produced: o.produced,
+        lost: o.lost,
+        stale_or_down: o.stale_or_down,
+        failures: o.stage_failures.to_vec(),
+        causes: names
+            .into_iter()
+            .zip(o.cause_downtime.iter().copied())
+            .filter(|(_, d)| *d > 0.0)
+            .collect(),
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-6 * b.abs().max(1.0)
+}
+
+/// A source (2 metrics/s, never fails), one collector replica, one store replica whose
+/// failures and restarts are `store`, and `extra` for the rest.
+fn pipeline(horizon: &str, collector: &str, store: &str, extra: &str) -> String {
+    format!(
+        r#"
+[simulation]
+horizon = "{horizon}"
+[system]
+read_path = ["C"]
+flow = ["A", "B", "C"]
+{extra}
+[stages.A]
+role = "source"
+kind = "external"
+rate = 2.0
+[stages.B]
+role = "collector"
+backoff = false
+{collector}
+[stages.C]
+role = "store"
+kind = "statefulset"
+backoff = false
+{store}
+"#
+    )
+}
+
+#[test]
+fn buffer_loss_is_what_overflows_the_limit_in_each_outage() {
+    // Store down 80 s after every 1000 s up: outages at 1000, 2080, 3160 (the next, at
+    // 4240, is past 4000 s). Each buffers 2 × 80 = 160 metrics into a limit of 100:
+    // max(0, 160 − 100) = 60 lost each, 180 in all, of 2 × 4000 = 8000 produced.
+    let m = model(&pipeline(
+        "4000s",
+        "buffer = { limit = 100 }",
+        "failure = \"1000s\"\nrestart = \"80s\"",
+        "",
+    ));
+    let h = history(&m);
+    assert_eq!(h.outages, 3);
+    assert!(close(h.produced, 8000.0), "{}", h.produced);
+    assert!(close(h.lost, 180.0), "{}", h.lost);
+    // 40 s outages buffer 80 < 100: nothing lost.
+    let m = model(&pipeline(
+        "4000s",
+        "buffer = { limit = 100 }",
+        "failure = \"1000s\"\nrestart = \"40s\"",
+        "",
+    ));
+    assert!(close(history(&m).lost, 0.0));
+}
+
+#[test]
+fn completeness_and_lost_metrics_reach_the_results() {
+    let m = model(&pipeline(
+        "4000s",
+        "buffer = { limit = 100 }",
+        "failure = \"1000s\"\nrestart = \"80s\"",
+        "",
+    ));
+    let t = simulate(
+        &m,
+        &RunPlan {
+            seed: 1,
+            first: 0,
+            count: 3,
+            threads: 1,
+        },
+        &|_| {},
+    )
+    .unwrap()
+    .tally;
+    let r = RunReport::new(
+        &m,
+        1,
+        &t,
+        Perf {
+            wall_seconds: 0.0,
+            years_per_second: 0.0,
+            events: 0,
+            threads: 1,
+        },
+    );
+    assert!(close(r.lost_metrics.unwrap().mean, 180.0));
+    assert!(close(r.completeness.unwrap().mean, 1.0 - 180.0 / 8000.0));
+    assert!(r.fresh_availability.is_none(), "no freshness in this model");
+}
+
+#[test]
+fn a_collector_restart_loses_its_memory_buffer_but_not_a_persistent_one() {
+    // Store down 500..600 (200 buffered by 600); the collector fails at 550 with 100
+    // buffered and is back at 560. Memory buffer: those 100 are lost, and the 20
+    // produced while the collector was down (retention 0): 120. Persistent: only the 20.
+    for (persistent, lost) in [(false, 120.0), (true, 20.0)] {
+        let collector = format!(
+            "buffer = {{ limit = 1000, persistent = {persistent} }}\nrestart = \"10s\"\nfailure = \"550s\""
+        );
+        let m = model(&pipeline(
+            "700s",
+            &collector,
+            "failure = \"500s\"\nrestart = \"100s\"",
+            "",
+        ));
+        let h = history(&m);
+        assert!(
+            close(h.lost, lost),
+            "persistent = {persistent}: lost {}",
+            h.lost
+        );
+    }
+}
+
+#[test]
+fn retention_recovers_the_last_part_of_a_collector_gap() {
+    // The collector is down 300 s (fails at 1000 s, restart 300 s) and the source keeps
+    // 120 s: 2 × (300 − 120) = 360 metrics lost.
+    let m = model(
+        &pipeline("1500s", "failure = \"1000s\"\nrestart = \"300s\"", "", "")
+            .replace("rate = 2.0", "rate = 2.0\nretention = \"120s\""),
+    );
+    assert!(close(history(&m).lost, 360.0));
+}
+
+#[test]
+fn staleness_is_the_part_of_a_collector_outage_beyond_the_freshness() {
+    // Collector down 300 s at 1000 s and at 2300 s (ready again at 1300 and 2600); the
+    // store stays up, so the system stays readable; with freshness 180 s each outage
+    // leaves 300 − 180 = 120 s stale: 240 s in all.
+    let m = model(&pipeline(
+        "3000s",
+        "failure = \"1000s\"\nrestart = \"300s\"",
+        "",
+        "freshness = \"180s\"",
+    ));
+    let h = history(&m);
+    assert_eq!(h.x, 0.0);
+    assert!(close(h.stale_or_down, 240.0), "{}", h.stale_or_down);
+}
+
+#[test]
+fn freshness_returns_only_when_the_drain_reaches_recent_data() {
+    // Store down 1000..1200 s: 400 metrics buffered. Back at 1200, draining at 4/s while
+    // 2/s arrive: the front's production time is 1000 + 2(τ − 1200); fresh (60 s) when
+    // 1000 + 2(τ − 1200) ≥ τ − 60, τ = 1340. Not readable 200 s, not fresh 340 s.
+    let m = model(&pipeline(
+        "2000s",
+        "buffer = { drain_rate = 4.0 }",
+        "failure = \"1000s\"\nrestart = \"200s\"",
+        "freshness = \"60s\"",
+    ));
+    let h = history(&m);
+    assert!(close(h.x, 200.0));
+    assert!(close(h.stale_or_down, 340.0), "{}", h.stale_or_down);
+    assert!(close(h.lost, 0.0));
+}
+
+#[test]
+fn a_daemonset_collector_loses_nothing_while_its_node_is_down() {
+    // Two nodes, a DaemonSet collector (1 metric/s each), a store on no node. Node n1 is
+    // down 1000..1600 s: its share is not produced, so nothing is lost. A Deployment
+    // collector of two replicas would lose replica 0's share for the 600 s (waiting for
+    // its node; the 350 s eviction moves it to n2 first: 350 s × 1/s = 350 lost).
+    let text = |kind: &str| {
+        format!(
+            r#"
+[simulation]
+horizon = "2000s"
+[system]
+read_path = ["C"]
+flow = ["A", "B", "C"]
+[[nodes]]
+name = "n1"
+every = "1000s"
+recovery = "600s"
+[[nodes]]
+name = "n2"
+[stages.A]
+role = "source"
+kind = "external"
+rate = 2.0
+[stages.B]
+role = "collector"
+kind = "{kind}"
+replicas = 2
+nodes = ["n1", "n2"]
+restart = "0s"
+[stages.C]
+role = "store"
+kind = "external"
+"#
+        )
+    };
+    let h = history(&model(&text("daemonset")));
+    assert!(close(h.lost, 0.0), "{}", h.lost);
+    assert!(close(h.produced, 4000.0 - 600.0), "{}", h.produced);
+    let h = history(&model(&text("deployment")));
+    assert!(close(h.lost, 350.0), "{}", h.lost);
+}
+
+#[test]
+fn a_reader_cache_bridges_short_store_outages() {
+    // Store down 100 s at 1000 s; the reader's cache keeps the system readable for 60 s:
+    // X = 40 s.
+    let m = model(&format!(
+        "{}[stages.D]\nrole = \"reader\"\ncache = {{ max_staleness = \"60s\" }}\n",
+        pipeline("1500s", "", "failure = \"1000s\"\nrestart = \"100s\"", "")
+            .replace("read_path = [\"C\"]", "read_path = [\"C\", \"D\"]")
+    ));
+    assert!(close(history(&m).x, 40.0));
+}
+
+#[test]
+fn a_persisting_fault_crash_loops_with_back_off_until_the_fix() {
+    // One failure at 10 000 s whose cause lasts 100 s; restarts take 5 s; classic
+    // back-off. 10 000: delay 0, restart ends 10 005 < 10 100: crash again (5 s after
+    // the start: no reset) → 10 s, ends 10 020: crash → 20 s, ends 10 045: crash →
+    // 40 s, ends 10 090: crash → 80 s, restart 10 170 → 10 175 ≥ 10 100: ready.
+    // X = 175 s in one outage, and one failure (re-crashes are not failures).
+    let m = model(
+        r#"
+[simulation]
+horizon = "12000s"
+[system]
+read_path = ["C"]
+[stages.C]
+restart = "5s"
+[[stages.C.failures]]
+name = "bad-config"
+every = "10000s"
+persists = "100s"
+"#,
+    );
+    let h = history(&m);
+    assert!(close(h.x, 175.0), "{}", h.x);
+    assert_eq!(h.outages, 1);
+    assert_eq!(h.failures, vec![1]);
+}
+
+/// One stage on node n1 (fails at 1000 s, back 2000 s later, never again within the
+/// horizon) with n2 always up.
+fn on_a_failing_node(stage: &str) -> Model {
+    model(&format!(
+        r#"
+[simulation]
+horizon = "3500s"
+[system]
+read_path = ["C"]
+[[nodes]]
+name = "n1"
+every = {{ dist = "uniform", min = "1000s", max = "1000s" }}
+recovery = "2000s"
+[[nodes]]
+name = "n2"
+[stages.C]
+nodes = ["n1", "n2"]
+restart = "5s"
+recreate = "10s"
+{stage}
+"#
+    ))
+}
+
+#[test]
+fn a_deployment_replica_is_recreated_elsewhere_after_the_eviction_delay() {
+    // Node down at 1000 s; evicted 350 s later and re-created on n2 in 10 s: X = 360 s.
+    // It stays on n2, so n1's next failure (at 4000 s, past the horizon) is irrelevant.
+    let h = history(&on_a_failing_node("kind = \"deployment\""));
+    assert!(close(h.x, 360.0), "{}", h.x);
+    let h = history(&on_a_failing_node(
+        "kind = \"deployment\"\neviction_delay = \"100s\"",
+    ));
+    assert!(close(h.x, 110.0), "{}", h.x);
+}
+
+#[test]
+fn a_statefulset_replica_waits_for_its_node_or_a_person() {
+    // No operator: it waits for n1 (back at 3000 s) and restarts in 5 s: X = 2005 s.
+    let h = history(&on_a_failing_node("kind = \"statefulset\""));
+    assert!(close(h.x, 2005.0), "{}", h.x);
+    // A person force-deletes it 600 s after the failure: re-created on n2: X = 610 s.
+    let h = history(&on_a_failing_node(
+        "kind = \"statefulset\"\noperator_response = \"600s\"",
+    ));
+    assert!(close(h.x, 610.0), "{}", h.x);
+    // A DaemonSet replica lives and dies with its node, like an external one.
+    let h = history(&on_a_failing_node(
+        "kind = \"daemonset\"\nreplicas = 2\nmin_ready = 2",
+    ));
+    assert!(close(h.x, 2005.0), "{}", h.x);
+}
+
+/// One stage, never failing, with a rollout every 1000 s; horizon 3500 s: three rollouts.
+fn rolled_out(kind_and_more: &str) -> History {
+    history(&model(&format!(
+        r#"
+[simulation]
+horizon = "3500s"
+[system]
+read_path = ["C"]
+[[nodes]]
+name = "n"
+[stages.C]
+{kind_and_more}
+restart = "5s"
+recreate = "10s"
+shutdown = "2s"
+"#
+    )))
+}
+
+#[test]
+fn a_surge_rollout_of_a_one_replica_deployment_has_no_downtime() {
+    let h = rolled_out("kind = \"deployment\"\nmaintenance = { every = \"1000s\" }");
+    assert_eq!((h.x, h.outages), (0.0, 0));
+}
+
+#[test]
+fn a_one_replica_statefulset_rollout_stops_then_starts() {
+    // Each rollout: delete (2 s shutdown), re-create (10 s): 12 s down, three times.
+    let h = rolled_out("kind = \"statefulset\"\nmaintenance = { every = \"1000s\" }");
+    assert!(close(h.x, 36.0), "{}", h.x);
+    assert_eq!(h.outages, 3);
+    assert_eq!(h.causes.len(), 1);
+    assert_eq!(h.causes[0].0, CauseName::Maintenance { stage: "C".into() });
+    // A DaemonSet also deletes first and waits for the old Pod: the same.
+    let h =
+        rolled_out("kind = \"daemonset\"\nnodes = [\"n\"]\nmaintenance = { every = \"1000s\" }");
+    assert!(close(h.x, 36.0), "{}", h.x);
+}
+
+#[test]
+fn a_kill_first_deployment_rollout_does_not_wait_for_the_old_pod() {
+    // max_surge 0, max_unavailable 1: the new Pod is created as the old one is deleted:
+    // 10 s down per rollout.
+    let h = rolled_out(
+        "kind = \"deployment\"\nmaintenance = { every = \"1000s\", max_surge = 0, max_unavailable = 1 }",
+    );
+    assert!(close(h.x, 30.0), "{}", h.x);
+}
+
+#[test]
+fn a_statefulset_rollout_replaces_one_pod_at_a_time() {
+    // Three replicas, two needed: one at a time never takes the stage down.
+    let h = rolled_out(
+        "kind = \"statefulset\"\nreplicas = 3\nmin_ready = 2\nmaintenance = { every = \"1000s\" }",
+    );
+    assert_eq!(h.x, 0.0);
+    // All three needed: each replacement is 12 s down, three in a row per rollout (the
+    // next is deleted the instant the last is ready, so one 36 s outage): 108 s.
+    let h = rolled_out(
+        "kind = \"statefulset\"\nreplicas = 3\nmin_ready = 3\nmaintenance = { every = \"1000s\" }",
+    );
+    assert!(close(h.x, 108.0), "{}", h.x);
+    assert_eq!(h.outages, 3);
+}
+
+#[test]
+fn causes_sum_to_x_on_the_bundled_models() {
+    for file in ["models/seed.toml", "models/ha.toml"] {
+        let m = Model::load(Path::new(file), &[]).unwrap();
+        let mut sim = Simulator::new(&m);
+        let unattributed = sim
+            .causes()
+            .iter()
+            .position(|c| *c == CauseName::Unattributed)
+            .unwrap();
+        for i in 0..300 {
+            let o = sim.run(7, i);
+            let sum: f64 = o.cause_downtime.iter().sum();
+            assert!(
+                (sum - o.downtime).abs() <= 1e-6 * o.downtime.max(1.0),
+                "{file} #{i}: {sum} vs {}",
+                o.downtime
+            );
+            assert_eq!(o.cause_downtime[unattributed], 0.0, "{file} #{i}");
+        }
+    }
+}
+
+#[test]
+fn the_earliest_cause_keeping_the_path_down_takes_the_time() {
+    // C hangs at 1000 s, noticed after 500 s, restarted in 10 s (down 1000..1510). Its
+    // node fails at 1200 s and is back at 1300 s (then restart 10 s: 1310). C is down
+    // 1000..1310 and the hang started first: all 310 s go to "C hang".
+    let m = model(
+        r#"
+[simulation]
+horizon = "1400s"
+[system]
+read_path = ["C"]
+[[nodes]]
+name = "n"
+every = "1200s"
+recovery = "100s"
+[stages.C]
+kind = "external"
+nodes = ["n"]
+restart = "10s"
+[[stages.C.failures]]
+name = "hang"
+every = "1000s"
+detect = "500s"
+"#,
+    );
+    let h = history(&m);
+    assert!(close(h.x, 310.0), "{}", h.x);
+    assert_eq!(h.causes.len(), 1, "{:?}", h.causes);
+    assert_eq!(
+        h.causes[0].0,
+        CauseName::Failure {
+            stage: "C".into(),
+            mode: "hang".into()
+        }
+    );
+}
+
+#[test]
+fn events_do_not_grow_with_the_rate_of_metrics() {
+    let events = |rate: f64, extra: &[String]| {
+        let mut sets = vec![format!("stages.A.rate={rate}")];
+        sets.extend_from_slice(extra);
+        let m = Model::load(Path::new("models/seed.toml"), &sets).unwrap();
+        simulate(
+            &m,
+            &RunPlan {
+                seed: 5,
+                first: 0,
+                count: 400,
+                threads: 0,
+            },
+            &|_| {},
+        )
+        .unwrap()
+        .tally
+        .events
+    };
+    // Instant drains with the default buffer.
+    let instant = ["stages.B.buffer={ limit = 10000 }".to_string()];
+    assert_eq!(events(1.0, &instant), events(1e6, &instant));
+    // Finite drains scaled with the rate, buffers large enough to keep everything.
+    let scaled = |d: f64| {
+        vec![format!(
+            "stages.B.buffer={{ limit = 1e15, drain_rate = {d} }}"
+        )]
+    };
+    assert_eq!(events(1.0, &scaled(50.0)), events(1e6, &scaled(5e7)));
+}
