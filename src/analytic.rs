@@ -192,7 +192,7 @@ pub fn solve(model: &Model) -> Result<Solution, SolveError> {
 fn maintenance_unavailability(s: &Stage, notes: &mut Notes) -> f64 {
     let Some(m) = &s.maintenance else { return 0.0 };
     let kill_lanes = match s.kind {
-        crate::model::Kind::Deployment => m.max_unavailable,
+        crate::model::Kind::Deployment => m.max_unavailable.unwrap_or(0),
         _ => 1,
     };
     let spare = s.replicas - s.min_ready;

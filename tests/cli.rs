@@ -639,3 +639,107 @@ fn check_prints_a_model_that_reads_back_the_same() {
     assert_eq!(String::from_utf8(again.stdout).unwrap(), resolved);
     assert!(Path::new("models/seed.toml").exists());
 }
+
+#[test]
+fn the_bundled_models_print_every_result() {
+    for model in ["models/seed.toml", "models/ha.toml"] {
+        let out = hasim()
+            .args(["run", model, "-n", "300", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{model}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for key in ["fresh_availability", "completeness", "availability"] {
+            for part in ["mean", "ci_low", "ci_high", "std_err"] {
+                assert!(v[key][part].is_f64(), "{model}: {key}.{part}");
+            }
+        }
+        assert!(v["lost_metrics"]["mean"].is_f64(), "{model}");
+        assert!(v["slo"]["p_meet"].is_f64(), "{model}");
+        assert!(v["outages"]["mean_length_seconds"].is_f64(), "{model}");
+        let causes = v["causes"].as_array().unwrap();
+        let sum: f64 = causes
+            .iter()
+            .map(|c| c["downtime_seconds"]["mean"].as_f64().unwrap())
+            .sum();
+        let x = v["downtime_seconds"]["mean"].as_f64().unwrap();
+        assert!(
+            (sum - x).abs() <= 1e-6 * x.max(1.0),
+            "{model}: causes {sum} vs X {x}"
+        );
+        for stage in ["A", "B", "C", "D"] {
+            assert!(
+                v["stages"][stage]["availability"]["mean"].is_f64(),
+                "{model}: {stage}"
+            );
+            assert!(
+                v["stages"][stage]["failures"]["mean"].is_f64(),
+                "{model}: {stage}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_bundled_model_reads_back_from_its_resolved_form() {
+    let s = Scratch::new();
+    for entry in std::fs::read_dir("models").unwrap() {
+        let path = entry.unwrap().path();
+        let out = hasim().arg("check").arg(&path).output().unwrap();
+        assert!(out.status.success(), "{}", path.display());
+        let resolved = String::from_utf8(out.stdout).unwrap();
+        let again = hasim()
+            .arg("check")
+            .arg(s.file("r.toml", &resolved))
+            .output()
+            .unwrap();
+        assert!(
+            again.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&again.stderr)
+        );
+        assert_eq!(
+            String::from_utf8(again.stdout).unwrap(),
+            resolved,
+            "{}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn trace_logs_one_history_as_csv_or_json() {
+    let out = hasim()
+        .args(["trace", "models/seed.toml", "--replication", "2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("time_seconds,stage,replica,event,state"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(rows.len() > 10);
+    assert!(rows.iter().all(|r| r.len() == 5));
+    let times: Vec<f64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "time order");
+    assert!(rows.iter().any(|r| r[3] == "failed"));
+
+    // The JSON's X is the X of that history in `hasim run`: replication 0 alone.
+    let out = hasim()
+        .args(["trace", "models/seed.toml", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = hasim()
+        .args(["run", "models/seed.toml", "-n", "1", "--format", "json"])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let (a, b) = (
+        v["downtime_seconds"].as_f64().unwrap(),
+        r["downtime_seconds"]["mean"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() <= 1e-6 * a.max(1.0), "{a} vs {b}");
+    assert!(v["events"].as_array().unwrap().len() > 10);
+}

@@ -515,11 +515,41 @@ fn histories_respect_invariants_on_random_models() {
             let every = pick("3d", &mut rng);
             let hang = pick("10d", &mut rng);
             let detect = pick("30m", &mut rng);
+            let persists = pick("15m", &mut rng);
             text += &format!(
                 "[stages.S{s}]\nreplicas = {replicas}\nmin_ready = {min_ready}\nrepair_crews = {crews}\n\
                  restart = {restart}\nbackoff = {}\nprobes = {{ liveness = {{}} }}\n",
                 rng.random_bool(0.5)
             );
+            let statefulset = rng.random_bool(0.5);
+            text += if statefulset {
+                "kind = \"statefulset\"\n"
+            } else {
+                "kind = \"deployment\"\n"
+            };
+            let recreate = pick("20m", &mut rng);
+            text += &format!(
+                "recreate = {recreate}\nshutdown = \"{}s\"\n",
+                rng.random_range(0..40)
+            );
+            if statefulset && rng.random_bool(0.5) {
+                text += &format!("operator_response = {}\n", pick("1h", &mut rng));
+            }
+            if !statefulset {
+                text += &format!("eviction_delay = \"{}s\"\n", rng.random_range(0..600));
+            }
+            if rng.random_bool(0.5) {
+                let every = rng.random_range(1..10);
+                text += &if statefulset {
+                    format!("maintenance = {{ every = \"{every}d\" }}\n")
+                } else {
+                    let surge = rng.random_range(0..3);
+                    let unavailable = rng.random_range(if surge == 0 { 1 } else { 0 }..3);
+                    format!(
+                        "maintenance = {{ every = \"{every}d\", max_surge = {surge}, max_unavailable = {unavailable} }}\n"
+                    )
+                };
+            }
             if nodes > 0 {
                 text += &format!(
                     "nodes = [{}]\n",
@@ -531,6 +561,7 @@ fn histories_respect_invariants_on_random_models() {
             }
             text += &format!(
                 "[[stages.S{s}.failures]]\nname = \"crash\"\nevery = {every}\n\
+                 persists = {persists}\n\
                  [[stages.S{s}.failures]]\nname = \"hang\"\nevery = {hang}\ndetect = \"liveness\"\n\
                  [[stages.S{s}.failures]]\nname = \"slow\"\nevery = {hang}\ndetect = {detect}\n"
             );
@@ -538,9 +569,19 @@ fn histories_respect_invariants_on_random_models() {
         let m = model(&text);
         let y = m.simulation.horizon;
         let mut reused = Simulator::new(&m);
+        let unattributed = reused.causes().len() - 1;
         for i in 0..30u64 {
             let o = reused.run(case, i);
             let (x, stages) = (o.downtime, o.stage_downtime.to_vec());
+            let by_cause: f64 = o.cause_downtime.iter().sum();
+            assert!(
+                (by_cause - x).abs() <= 1e-6 * x.max(1.0),
+                "case {case} #{i}: causes {by_cause}, X {x}"
+            );
+            assert_eq!(
+                o.cause_downtime[unattributed], 0.0,
+                "case {case} #{i}: unattributed time"
+            );
             let mut fresh = Simulator::new(&m);
             let f = fresh.run(case, i);
             assert_eq!(

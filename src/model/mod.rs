@@ -167,9 +167,11 @@ pub struct Maintenance {
     /// First at t = every, then every `every`, start to start.
     pub every: Seconds,
     /// Deployment: new Pods above `replicas` during the rollout (resolved count).
-    pub max_surge: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_surge: Option<u32>,
     /// Deployment: Pods below `replicas` during the rollout (resolved count).
-    pub max_unavailable: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -919,10 +921,11 @@ impl Reader<'_> {
             ));
         }
         t.finish()?;
+        let deployment = kind == Kind::Deployment;
         Ok(Maintenance {
             every,
-            max_surge,
-            max_unavailable,
+            max_surge: deployment.then_some(max_surge),
+            max_unavailable: deployment.then_some(max_unavailable),
         })
     }
 

@@ -269,8 +269,8 @@ impl Plan {
                 match s.kind {
                     Kind::Deployment => RolloutPlan {
                         every: m.every,
-                        surge_lanes: m.max_surge,
-                        kill_lanes: m.max_unavailable,
+                        surge_lanes: m.max_surge.unwrap_or(0),
+                        kill_lanes: m.max_unavailable.unwrap_or(1),
                         wait_shutdown: false,
                         order: ids,
                     },
@@ -415,6 +415,9 @@ struct StageState {
     failures: u64,
     busy_crews: u32,
     waiting: std::collections::VecDeque<u32>,
+    /// Where the stage's round-robin placement goes on: the index into its nodes of the
+    /// next node to try.
+    placement_cursor: u32,
     rollout_active: bool,
     rollout_next: u32,
     surge_busy: u32,
@@ -607,6 +610,11 @@ impl Simulator {
                 ..Default::default()
             };
             s.ready = plan.replicas;
+            s.placement_cursor = if plan.nodes.is_empty() {
+                0
+            } else {
+                plan.replicas % plan.nodes.len() as u32
+            };
             s.up = true;
             s.waiting.clear();
         }
@@ -783,7 +791,7 @@ impl Simulator {
             EventKind::ShutdownDone => self.request_restart(r, Start::NewPod),
             EventKind::FreshCheck => {
                 self.fresh_check = f64::INFINITY;
-                self.note_system("freshness_check");
+                self.note_system_event("freshness_check", "checked");
             }
             EventKind::CacheExpire => {}
         }
@@ -878,19 +886,24 @@ impl Simulator {
 
     #[inline(always)]
     fn note_system(&mut self, state: &'static str) {
+        self.note_system_event("judged", state);
+    }
+
+    #[inline(always)]
+    fn note_system_event(&mut self, event: &'static str, state: &'static str) {
         if self.trace.is_some() {
-            self.note_system_record(state);
+            self.note_system_record(event, state);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn note_system_record(&mut self, state: &'static str) {
+    fn note_system_record(&mut self, event: &'static str, state: &'static str) {
         let record = TraceRecord {
             time: self.queue.now(),
             stage: String::new(),
             replica: "system".into(),
-            event: "judged",
+            event,
             state: state.into(),
         };
         if let Some(t) = &mut self.trace {
@@ -1231,19 +1244,25 @@ impl Simulator {
     /// to the next ready node of the stage, round-robin from its own.
     fn reschedule(&mut self, r: u32, event: &'static str) {
         let s = self.plan.replica_stage[r as usize] as usize;
-        let nodes = &self.plan.stages[s].nodes;
-        let current = self.replicas[r as usize].node;
-        let start = nodes
-            .iter()
-            .position(|n| *n == current)
-            .map_or(0, |p| p + 1);
-        let target = (0..nodes.len())
-            .map(|k| nodes[(start + k) % nodes.len()])
-            .find(|n| self.node_up[*n as usize]);
         self.note(r, event);
+        let plan = &self.plan.stages[s];
+        let nodes = &plan.nodes;
+        let start = self.stages[s].placement_cursor as usize;
+        // Among the ready nodes, the one with the fewest of this stage's replicas (as
+        // Kubernetes' default topology spreading prefers), in round-robin order.
+        let on_node = |n: u32| {
+            (plan.first..plan.first + plan.replicas)
+                .filter(|q| *q != r && self.replicas[*q as usize].node == n)
+                .count()
+        };
+        let target = (0..nodes.len())
+            .map(|k| (start + k) % nodes.len())
+            .filter(|i| self.node_up[nodes[*i] as usize])
+            .min_by_key(|i| on_node(nodes[*i]));
         match target {
-            Some(n) => {
-                self.replicas[r as usize].node = n;
+            Some(i) => {
+                self.replicas[r as usize].node = nodes[i];
+                self.stages[s].placement_cursor = ((i + 1) % nodes.len()) as u32;
                 self.request_restart(r, Start::NewPod);
             }
             None => self.replicas[r as usize].node = NO_NODE,
