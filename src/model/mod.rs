@@ -866,6 +866,9 @@ impl Reader<'_> {
                     _ => Detect::After(self.dist(df, Need::NonNegative)?),
                 },
             };
+            if modes.len() >= usize::from(u16::MAX) {
+                return Err(item.error("too many failure modes (at most 65535)"));
+            }
             let persists = match mt.get("persists") {
                 Some(pf) => Some(self.dist(pf, Need::NonNegative)?),
                 None => None,

@@ -13,6 +13,7 @@ use std::collections::BinaryHeap;
 
 /// What happens. The meaning of `target` and `aux` depends on the kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum EventKind {
     /// Replica `target` fails by failure mode `aux`.
     Fail,
@@ -42,14 +43,16 @@ pub enum EventKind {
     CacheExpire,
 }
 
+/// 24 bytes: the heap moves events around, so they are kept small.
 #[derive(Clone, Copy, Debug)]
 pub struct Event {
+    /// Never negative, so its bit pattern orders like the number.
     pub time: f64,
-    seq: u64,
-    pub kind: EventKind,
+    seq: u32,
     pub target: u32,
     pub generation: u32,
-    pub aux: u32,
+    pub aux: u16,
+    pub kind: EventKind,
 }
 
 impl PartialEq for Event {
@@ -64,19 +67,18 @@ impl PartialOrd for Event {
     }
 }
 impl Ord for Event {
-    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest event first.
+    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest event first. Times
+    /// are never negative: comparing bit patterns is comparing numbers.
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .time
-            .total_cmp(&self.time)
-            .then_with(|| other.seq.cmp(&self.seq))
+        (other.time.to_bits(), other.seq).cmp(&(self.time.to_bits(), self.seq))
     }
 }
 
 #[derive(Debug, Default)]
 pub struct EventQueue {
     heap: BinaryHeap<Event>,
-    next_seq: u64,
+    next_seq: u32,
     now: f64,
 }
 
@@ -116,16 +118,7 @@ impl EventQueue {
             delay >= 0.0,
             "scheduling {kind:?} into the past ({delay} s)"
         );
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.heap.push(Event {
-            time: self.now + delay,
-            seq,
-            kind,
-            target,
-            generation,
-            aux,
-        });
+        self.push(self.now + delay, kind, target, generation, aux);
     }
 
     /// Schedules an event at absolute time `time` (not before now).
@@ -143,15 +136,21 @@ impl EventQueue {
             "scheduling {kind:?} into the past ({time} < {})",
             self.now
         );
+        self.push(time.max(self.now), kind, target, generation, aux);
+    }
+
+    #[inline]
+    fn push(&mut self, time: f64, kind: EventKind, target: u32, generation: u32, aux: u32) {
+        debug_assert!(time >= 0.0 && aux <= u32::from(u16::MAX));
         let seq = self.next_seq;
-        self.next_seq += 1;
+        self.next_seq = self.next_seq.wrapping_add(1);
         self.heap.push(Event {
-            time: time.max(self.now),
+            time,
             seq,
-            kind,
             target,
             generation,
-            aux,
+            aux: aux as u16,
+            kind,
         });
     }
 
