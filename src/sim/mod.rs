@@ -152,6 +152,8 @@ struct Plan {
     cause_names: Vec<CauseName>,
     /// Cause index of each node.
     node_cause: Vec<u32>,
+    /// Read-path stages and their replicas: (stage, first replica, end).
+    path_replicas: Vec<(u32, u32, u32)>,
 }
 
 #[derive(Clone, Debug)]
@@ -347,7 +349,14 @@ impl Plan {
                 freshness: f.freshness,
             }
         });
+        let path_replicas = stages
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.on_read_path)
+            .map(|(i, s)| (i as u32, s.first, s.first + s.replicas))
+            .collect();
         Plan {
+            path_replicas,
             horizon: model.simulation.horizon,
             stages,
             replica_stage,
@@ -491,6 +500,8 @@ pub struct Simulator {
     events: u64,
     cause: u32,
     cause_since: Seconds,
+    /// A replica of the read path changed since the cause was last found.
+    cause_dirty: bool,
     cause_downtime: Vec<Seconds>,
     stage_downtime: Vec<Seconds>,
     stage_failures: Vec<u64>,
@@ -545,6 +556,7 @@ impl Simulator {
             events: 0,
             cause: NO_CAUSE,
             cause_since: 0.0,
+            cause_dirty: false,
             cause_downtime: vec![0.0; plan.cause_names.len()],
             stage_downtime: vec![0.0; n_stages],
             stage_failures: vec![0; n_stages],
@@ -565,11 +577,12 @@ impl Simulator {
         self.rng = history_rng(seed, index);
         self.reset();
         let horizon = self.plan.horizon;
-        while let Some(ev) = self.queue.pop() {
+        while let Some(ev) = self.queue.begin() {
             if ev.time >= horizon {
                 break;
             }
             self.apply(ev);
+            self.queue.commit();
             // Judge readability only once every event of this instant is applied.
             if self.queue.peek_time().is_none_or(|next| next > ev.time) {
                 self.judge(ev.time);
@@ -600,6 +613,7 @@ impl Simulator {
         self.outages = 0;
         self.events = 0;
         self.cause = NO_CAUSE;
+        self.cause_dirty = false;
         self.cause_downtime.iter_mut().for_each(|c| *c = 0.0);
         self.fresh_check = f64::INFINITY;
         self.fresh_generation = 0;
@@ -680,6 +694,7 @@ impl Simulator {
         }
     }
 
+    #[inline]
     fn readable_now(&self) -> bool {
         match self.plan.cache {
             None => self.path_down == 0,
@@ -690,6 +705,7 @@ impl Simulator {
         }
     }
 
+    #[inline]
     fn judge(&mut self, t: Seconds) {
         let readable = self.readable_now();
         let fresh = readable && self.flow.as_ref().is_none_or(FlowState::any_fresh);
@@ -719,16 +735,21 @@ impl Simulator {
                 self.note_system(if fresh { "fresh" } else { "stale" });
             }
         }
-        if self.cause != NO_CAUSE || !readable {
-            self.attribute_until(t);
-            if !readable {
+        if !readable {
+            // The cause can change only when a replica of the read path changed.
+            if self.cause_dirty || self.cause == NO_CAUSE {
+                self.attribute_until(t);
                 self.cause = self.current_cause();
                 self.cause_since = t;
+                self.cause_dirty = false;
             }
+        } else if self.cause != NO_CAUSE {
+            self.attribute_until(t);
         }
     }
 
     /// Adds the time since the last judgement to the current cause.
+    #[inline]
     fn attribute_until(&mut self, t: Seconds) {
         if self.cause != NO_CAUSE {
             self.cause_downtime[self.cause as usize] += t - self.cause_since;
@@ -739,11 +760,11 @@ impl Simulator {
     /// The earliest-started cause among the replicas keeping a read-path stage down.
     fn current_cause(&self) -> u32 {
         let mut best = (f64::INFINITY, self.plan.cause_names.len() as u32 - 1);
-        for (si, s) in self.plan.stages.iter().enumerate() {
-            if !s.on_read_path || self.stages[si].up {
+        for &(si, first, end) in &self.plan.path_replicas {
+            if self.stages[si as usize].up {
                 continue;
             }
-            for r in s.first..s.first + s.replicas {
+            for r in first..end {
                 let rep = &self.replicas[r as usize];
                 if rep.state != ReplicaState::Ready
                     && rep.cause != NO_CAUSE
@@ -756,6 +777,7 @@ impl Simulator {
         best.1
     }
 
+    #[inline]
     fn apply(&mut self, ev: queue::Event) {
         let valid = match ev.kind {
             EventKind::NodeFail | EventKind::NodeRecover => {
@@ -912,21 +934,25 @@ impl Simulator {
     }
 
     /// Draws the next failure of a replica that just became ready.
+    #[inline]
     fn draw_failure(&mut self, r: u32) {
         let stage = &self.plan.stages[self.plan.replica_stage[r as usize] as usize];
-        let mut first: Option<(f64, usize)> = None;
-        for (m, mode) in stage.modes.iter().enumerate() {
-            let t = mode.every.sample(&mut self.rng);
-            if first.is_none_or(|(best, _)| t < best) {
-                first = Some((t, m));
+        let Some((first, rest)) = stage.modes.split_first() else {
+            return;
+        };
+        let mut t = first.every.sample(&mut self.rng);
+        let mut m = 0;
+        for (k, mode) in rest.iter().enumerate() {
+            let tk = mode.every.sample(&mut self.rng);
+            if tk < t {
+                (t, m) = (tk, k + 1);
             }
         }
-        if let Some((t, m)) = first {
-            let g = self.replicas[r as usize].generation;
-            self.queue.schedule(t, EventKind::Fail, r, g, m as u32);
-        }
+        let g = self.replicas[r as usize].generation;
+        self.queue.schedule(t, EventKind::Fail, r, g, m as u32);
     }
 
+    #[inline]
     fn set_stage(&mut self, s: usize, up: bool) {
         let now = self.queue.now();
         let st = &mut self.stages[s];
@@ -970,8 +996,10 @@ impl Simulator {
         }
     }
 
+    #[inline]
     fn become_ready(&mut self, r: u32) {
         let s = self.plan.replica_stage[r as usize] as usize;
+        self.cause_dirty = true;
         let rep = &mut self.replicas[r as usize];
         rep.state = ReplicaState::Ready;
         rep.cause = NO_CAUSE;
@@ -989,6 +1017,7 @@ impl Simulator {
     }
 
     /// The replica stops serving; `cause` is recorded if it was ready.
+    #[inline]
     fn leave_ready(&mut self, r: u32, cause: u32) {
         let s = self.plan.replica_stage[r as usize] as usize;
         let now = self.queue.now();
@@ -996,6 +1025,7 @@ impl Simulator {
         if rep.state != ReplicaState::Ready {
             return;
         }
+        self.cause_dirty = true;
         rep.cause = cause;
         rep.cause_start = now;
         self.stages[s].ready -= 1;
@@ -1018,6 +1048,7 @@ impl Simulator {
         rep.generation = rep.generation.wrapping_add(1);
     }
 
+    #[inline]
     fn fail(&mut self, r: u32, mode: usize) {
         let s = self.plan.replica_stage[r as usize] as usize;
         self.stages[s].failures += 1;
@@ -1054,6 +1085,7 @@ impl Simulator {
         self.queue.schedule(delay, EventKind::Detected, r, g, 0);
     }
 
+    #[inline]
     fn detected(&mut self, r: u32) {
         let s = self.plan.replica_stage[r as usize] as usize;
         let Some(backoff) = self.plan.stages[s].backoff else {
@@ -1075,6 +1107,7 @@ impl Simulator {
         }
     }
 
+    #[inline]
     fn request_restart(&mut self, r: u32, start: Start) {
         let s = self.plan.replica_stage[r as usize] as usize;
         let crews = self.plan.stages[s].crews;
@@ -1089,6 +1122,7 @@ impl Simulator {
         }
     }
 
+    #[inline]
     fn start_restart(&mut self, r: u32, start: Start) {
         let s = self.plan.replica_stage[r as usize] as usize;
         if self.plan.stages[s].crews > 0 {
@@ -1121,6 +1155,7 @@ impl Simulator {
         );
     }
 
+    #[inline]
     fn restart_done(&mut self, r: u32) {
         let s = self.plan.replica_stage[r as usize] as usize;
         if self.plan.stages[s].crews > 0 {
