@@ -176,7 +176,7 @@ pub fn simulate(
         }
         v
     };
-    let wave = (threads * 16).max(1);
+    let wave = (threads * 64).max(1);
     let mut total = Tally::new(model);
     let mut done = 0;
     pool.install(|| {
