@@ -596,7 +596,7 @@ impl Simulator {
         self.trace = Some(vec![]);
         let _ = self.run(seed, index);
         let records = self.trace.take().unwrap_or_default();
-        let outcome = self.outcome(self.plan.horizon);
+        let outcome = self.outcome();
         (records, outcome)
     }
 
@@ -676,10 +676,10 @@ impl Simulator {
             self.stage_downtime[i] = s.downtime + open;
             self.stage_failures[i] = s.failures;
         }
-        self.outcome(horizon)
+        self.outcome()
     }
 
-    fn outcome(&self, _horizon: Seconds) -> Outcome<'_> {
+    fn outcome(&self) -> Outcome<'_> {
         let (produced, lost) = self.flow.as_ref().map_or((0.0, 0.0), FlowState::totals);
         Outcome {
             downtime: self.downtime,
@@ -966,10 +966,9 @@ impl Simulator {
             st.down_since = now;
         }
         match self.plan.cache {
-            Some((reader, max_staleness)) if reader == s => {
+            Some((reader, _)) if reader == s => {
                 // A reader restart empties its cache.
                 self.cache_until = f64::NEG_INFINITY;
-                let _ = max_staleness;
             }
             _ if self.plan.stages[s].on_read_path => {
                 if up {
@@ -1190,7 +1189,6 @@ impl Simulator {
     fn node_fail(&mut self, n: usize) {
         self.node_up[n] = false;
         self.note_node(n, "node_failed");
-        let now = self.queue.now();
         let cause = self.plan.node_cause[n];
         let mut touched_rollout = false;
         for r in 0..self.replicas.len() as u32 {
@@ -1239,7 +1237,6 @@ impl Simulator {
             .expect("only failing nodes fail");
         let t = recovery.sample(&mut self.rng);
         let g = self.node_generation[n];
-        let _ = now;
         self.queue
             .schedule(t, EventKind::NodeRecover, n as u32, g, 0);
     }
