@@ -256,6 +256,45 @@ impl Dist {
         }
     }
 
+    /// The distribution of `f` times a draw: every time parameter, `shift` included,
+    /// multiplied by `f > 0`.
+    pub fn scaled(&self, f: f64) -> Dist {
+        debug_assert!(f > 0.0);
+        let family = match &self.family {
+            Family::Fixed { value } => Family::Fixed { value: value * f },
+            Family::Exponential { mean } => Family::Exponential { mean: mean * f },
+            Family::Uniform { min, max } => Family::Uniform {
+                min: min * f,
+                max: max * f,
+            },
+            Family::LogNormal { mu, sigma, .. } => {
+                return Dist::lognormal(mu + f.ln(), *sigma)
+                    .expect("a scaled lognormal is valid")
+                    .with_shift(self.shift * f)
+                    .expect("a scaled shift is valid");
+            }
+            Family::Weibull { shape, scale, .. } => {
+                return Dist::weibull(*shape, scale * f)
+                    .expect("a scaled Weibull is valid")
+                    .with_shift(self.shift * f)
+                    .expect("a scaled shift is valid");
+            }
+            Family::Gamma { shape, scale, .. } => {
+                return Dist::gamma(*shape, scale * f)
+                    .expect("a scaled gamma is valid")
+                    .with_shift(self.shift * f)
+                    .expect("a scaled shift is valid");
+            }
+            Family::Empirical { samples } => Family::Empirical {
+                samples: samples.iter().map(|s| s * f).collect(),
+            },
+        };
+        Dist {
+            family,
+            shift: self.shift * f,
+        }
+    }
+
     /// The mean when this is an unshifted exponential (memoryless), else `None`.
     pub fn exponential_mean(&self) -> Option<Seconds> {
         match self.family {
@@ -407,6 +446,38 @@ mod tests {
         // gamma shape 1 is exponential.
         let g = Dist::gamma(1.0, 2.0).unwrap();
         assert!((g.cdf(2.0) - (1.0 - (-1.0f64).exp())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn scaling_multiplies_every_draw() {
+        let ds = [
+            Dist::fixed(2.0),
+            Dist::exponential(3.0).unwrap(),
+            Dist::uniform(1.0, 2.0).unwrap(),
+            Dist::lognormal_median(5.0, 0.4)
+                .unwrap()
+                .with_shift(1.0)
+                .unwrap(),
+            Dist::weibull(1.5, 4.0).unwrap(),
+            Dist::gamma(2.0, 3.0).unwrap(),
+            Dist::empirical(vec![1.0, 4.0]).unwrap(),
+        ];
+        for d in ds {
+            let s = d.scaled(2.5);
+            assert!(
+                (s.mean() - 2.5 * d.mean()).abs() < 1e-9 * d.mean().max(1.0),
+                "{}",
+                d.name()
+            );
+            let mut a = Xoshiro256PlusPlus::seed_from_u64(3);
+            let mut b = Xoshiro256PlusPlus::seed_from_u64(3);
+            let (x, y) = (d.sample(&mut a), s.sample(&mut b));
+            assert!(
+                (y - 2.5 * x).abs() < 1e-9 * y.max(1.0),
+                "{}: {x} {y}",
+                d.name()
+            );
+        }
     }
 
     #[test]

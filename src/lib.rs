@@ -12,6 +12,7 @@ pub mod cli;
 pub mod dist;
 pub mod model;
 pub mod montecarlo;
+pub mod report;
 pub mod results;
 pub mod sim;
 pub mod stats;

@@ -206,3 +206,24 @@ pub fn simulate(
         threads,
     })
 }
+
+/// Runs a model and reports its results: the whole of `hasim run` but the printing.
+pub fn run_report(
+    model: &Model,
+    plan: &RunPlan,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<crate::results::RunReport, RunError> {
+    let started = std::time::Instant::now();
+    let out = simulate(model, plan, progress)?;
+    let wall = started.elapsed().as_secs_f64();
+    let years = plan.count as f64 * model.simulation.horizon / crate::units::YEAR;
+    let perf = crate::results::Perf {
+        wall_seconds: wall,
+        years_per_second: years / wall.max(1e-9),
+        events: out.tally.events,
+        threads: out.threads,
+    };
+    Ok(crate::results::RunReport::new(
+        model, plan.seed, &out.tally, perf,
+    ))
+}

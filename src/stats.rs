@@ -168,6 +168,25 @@ impl Histogram {
         self.max = self.max.max(o.max);
     }
 
+    /// The non-empty bins: (lower edge, upper edge, count); the zero bin is (0, 0, n).
+    pub fn bins(&self) -> Vec<(f64, f64, u64)> {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(b, c)| {
+                if b == 0 {
+                    (0.0, 0.0, *c)
+                } else if b == 1 {
+                    (0.0, Self::FLOOR * (1.0 + Self::REL_WIDTH), *c)
+                } else {
+                    let lo = Self::FLOOR * (1.0 + Self::REL_WIDTH).powi(b as i32 - 1);
+                    (lo, lo * (1.0 + Self::REL_WIDTH), *c)
+                }
+            })
+            .collect()
+    }
+
     pub fn count(&self) -> u64 {
         self.n
     }

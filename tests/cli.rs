@@ -717,10 +717,13 @@ fn trace_logs_one_history_as_csv_or_json() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("time_seconds,stage,replica,event,state"));
+    assert_eq!(
+        lines.next(),
+        Some("time_seconds,stage,replica,event,state,buffered")
+    );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert!(rows.len() > 10);
-    assert!(rows.iter().all(|r| r.len() == 5));
+    assert!(rows.iter().all(|r| r.len() == 6));
     let times: Vec<f64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "time order");
     assert!(rows.iter().any(|r| r[3] == "failed"));

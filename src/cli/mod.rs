@@ -4,8 +4,10 @@
 
 mod check;
 mod output;
+mod report;
 mod run;
 mod solve;
+mod sweep;
 mod trace;
 
 use std::path::PathBuf;
@@ -45,6 +47,10 @@ pub enum Command {
     Check(check::CheckArgs),
     /// The event log of one simulated history (time, stage, replica, event, state after).
     Trace(trace::TraceArgs),
+    /// Run a grid of variations of the model (common random numbers) as CSV or JSON rows.
+    Sweep(sweep::SweepArgs),
+    /// A study of the model: charts (PNG) with their data (CSV) and an index.html.
+    Report(report::ReportArgs),
 }
 
 /// The model and its overrides, shared by every command.
@@ -111,6 +117,8 @@ pub fn main() -> i32 {
         Command::Solve(a) => solve::solve(a),
         Command::Check(a) => check::check(a),
         Command::Trace(a) => trace::trace(a),
+        Command::Sweep(a) => sweep::sweep(a),
+        Command::Report(a) => report::report(a),
     };
     match result {
         Ok(()) => EXIT_OK,

@@ -8,8 +8,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::output::Sink;
 use super::{CliError, Format, ModelArgs};
 use crate::montecarlo::{self, RunPlan};
-use crate::results::{Perf, RunReport};
-use crate::units::YEAR;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -68,20 +66,12 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         });
         pb.set_position(done);
     };
-    let out = montecarlo::simulate(&model, &plan, &progress)
+    let report = montecarlo::run_report(&model, &plan, &progress)
         .map_err(|e| CliError::Failed(e.to_string()))?;
     if let Some(pb) = bar.into_inner().unwrap_or_else(|e| e.into_inner()) {
         pb.finish_and_clear();
     }
-    let wall = started.elapsed().as_secs_f64();
-    let years = replications as f64 * model.simulation.horizon / YEAR;
-    let perf = Perf {
-        wall_seconds: wall,
-        years_per_second: years / wall.max(1e-9),
-        events: out.tally.events,
-        threads: out.threads,
-    };
-    let report = RunReport::new(&model, seed, &out.tally, perf);
+
     for w in &report.warnings {
         if args.format == Format::Json {
             eprintln!("warning: {w}");

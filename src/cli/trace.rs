@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::output::Sink;
 use super::{CliError, ModelArgs};
+use crate::report::sweep::csv_cell;
 use crate::sim::{Simulator, TraceRecord};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -25,7 +26,7 @@ pub struct TraceArgs {
     /// Seed of the run (default: the model's).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Output format: CSV (time_seconds,stage,replica,event,state) or JSON.
+    /// Output format: CSV (time_seconds,stage,replica,event,state,buffered) or JSON.
     #[arg(long, value_enum, default_value_t = TraceFormat::Csv)]
     pub format: TraceFormat,
     /// Write to FILE instead of standard output.
@@ -70,23 +71,14 @@ pub fn trace(args: &TraceArgs) -> Result<(), CliError> {
                     o,
                     "{},{},{},{},{}",
                     r.time,
-                    csv(&r.stage),
-                    csv(&r.replica),
+                    csv_cell(&r.stage),
+                    csv_cell(&r.replica),
                     r.event,
-                    csv(&r.state)
+                    csv_cell(&r.state)
                 );
             }
             o
         }
     };
     sink.write(&text)
-}
-
-/// Quotes a CSV field when it needs it.
-fn csv(field: &str) -> String {
-    if field.contains([',', '"', '\n']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
-    }
 }

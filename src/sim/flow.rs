@@ -466,6 +466,11 @@ impl FlowState {
         next
     }
 
+    /// Metrics held in all buffers now.
+    pub fn buffered(&self) -> f64 {
+        self.bufs.iter().map(|b| b.len).sum()
+    }
+
     /// Produced and lost metrics of the history (call after advancing to the horizon).
     pub fn totals(&self) -> (f64, f64) {
         let mut produced = 0.0;

@@ -442,9 +442,12 @@ pub struct TraceRecord {
     /// The replica index within its stage, or the node's name for node events.
     pub replica: String,
     pub event: &'static str,
-    /// The replica's state after the event ("up"/"down" for nodes, the system's for
-    /// system events).
+    /// The replica's state after the event ("up"/"down" for nodes and stages, the
+    /// system's for system events).
     pub state: String,
+    /// Metrics held in collector buffers after the event (with a data flow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffered: Option<f64>,
 }
 
 /// What one history produced.
@@ -870,6 +873,7 @@ impl Simulator {
             stage: self.stage_names[s].clone(),
             replica: (r - self.plan.stages[s].first).to_string(),
             event,
+            buffered: self.flow.as_ref().map(FlowState::buffered),
             state: serde_json::to_value(rep.state)
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
@@ -895,11 +899,35 @@ impl Simulator {
             stage: String::new(),
             replica: self.node_names[n].clone(),
             event,
+            buffered: self.flow.as_ref().map(FlowState::buffered),
             state: if self.node_up[n] {
                 "up".into()
             } else {
                 "down".into()
             },
+        };
+        if let Some(t) = &mut self.trace {
+            t.push(record);
+        }
+    }
+
+    #[inline(always)]
+    fn note_stage(&mut self, s: usize, up: bool) {
+        if self.trace.is_some() {
+            self.note_stage_record(s, up);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn note_stage_record(&mut self, s: usize, up: bool) {
+        let record = TraceRecord {
+            time: self.queue.now(),
+            stage: self.stage_names[s].clone(),
+            replica: String::new(),
+            event: if up { "stage_up" } else { "stage_down" },
+            buffered: self.flow.as_ref().map(FlowState::buffered),
+            state: if up { "up".into() } else { "down".into() },
         };
         if let Some(t) = &mut self.trace {
             t.push(record);
@@ -926,6 +954,7 @@ impl Simulator {
             stage: String::new(),
             replica: "system".into(),
             event,
+            buffered: self.flow.as_ref().map(FlowState::buffered),
             state: state.into(),
         };
         if let Some(t) = &mut self.trace {
@@ -965,6 +994,7 @@ impl Simulator {
         } else {
             st.down_since = now;
         }
+        self.note_stage(s, up);
         match self.plan.cache {
             Some((reader, _)) if reader == s => {
                 // A reader restart empties its cache.

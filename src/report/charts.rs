@@ -1,0 +1,441 @@
+//! PNG charts (plotters, bitmap backend) with a font that ships with hasim, so they render
+//! the same on a machine without system fonts.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+/// Width and height of every chart, pixels.
+pub const SIZE: (u32, u32) = (1000, 600);
+
+const FONT: &str = "sans-serif";
+static FONT_ONCE: Once = Once::new();
+
+fn register_font() {
+    FONT_ONCE.call_once(|| {
+        // DejaVu Sans (Bitstream Vera licence, assets/fonts/LICENSE-DejaVu).
+        let _ = plotters::style::register_font(
+            FONT,
+            FontStyle::Normal,
+            include_bytes!("../../assets/fonts/DejaVuSans.ttf"),
+        );
+    });
+}
+
+/// Why a chart could not be drawn.
+pub type ChartError = String;
+
+fn err<E: std::fmt::Debug>(e: E) -> ChartError {
+    format!("cannot draw the chart: {e:?}")
+}
+
+/// Colours for series, distinguishable and printable.
+pub const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+/// A series of points (x, y, y_low, y_high).
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
+/// A horizontal reference line with its label.
+pub struct Reference {
+    pub y: f64,
+    pub label: String,
+}
+
+pub struct LineChart<'a> {
+    pub title: &'a str,
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+    pub x_log: bool,
+    pub series: &'a [Series],
+    pub reference: Option<Reference>,
+}
+
+fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        })
+}
+
+/// Lines with confidence bars, optional log x axis and a reference line.
+pub fn line_chart(path: &Path, c: &LineChart<'_>) -> Result<(), ChartError> {
+    register_font();
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let pts = || c.series.iter().flat_map(|s| s.points.iter());
+    let (x0, x1) = span(pts().map(|p| p.0));
+    let (mut y0, mut y1) = span(pts().flat_map(|p| [p.1, p.2, p.3]));
+    if let Some(r) = &c.reference {
+        y0 = y0.min(r.y);
+        y1 = y1.max(r.y);
+    }
+    if !(x0.is_finite() && y0.is_finite()) {
+        return Err("nothing to draw".into());
+    }
+    let pad = ((y1 - y0) * 0.08).max(y1.abs() * 0.02).max(1e-9);
+    let (y0, y1) = ((y0 - pad).max(0.0), y1 + pad);
+    let mut builder = ChartBuilder::on(&root);
+    builder
+        .caption(c.title, (FONT, 26))
+        .margin(20)
+        .x_label_area_size(55)
+        .y_label_area_size(90);
+    macro_rules! finish {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            chart
+                .configure_mesh()
+                .x_desc(c.x_label)
+                .y_desc(c.y_label)
+                .label_style((FONT, 16))
+                .axis_desc_style((FONT, 18))
+                .x_label_formatter(&|x| short(*x))
+                .y_label_formatter(&|y| short(*y))
+                .draw()
+                .map_err(err)?;
+            if let Some(r) = &c.reference {
+                let style = ShapeStyle::from(&BLACK).stroke_width(2);
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        vec![(x0, r.y), (x1, r.y)],
+                        10,
+                        6,
+                        style,
+                    ))
+                    .map_err(err)?
+                    .label(r.label.clone())
+                    .legend(|(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2))
+                    });
+            }
+            for (i, s) in c.series.iter().enumerate() {
+                let color = PALETTE[i % PALETTE.len()];
+                chart
+                    .draw_series(LineSeries::new(
+                        s.points.iter().map(|p| (p.0, p.1)),
+                        color.stroke_width(3),
+                    ))
+                    .map_err(err)?
+                    .label(s.name.clone())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
+                    });
+                chart
+                    .draw_series(
+                        s.points
+                            .iter()
+                            .map(|p| Circle::new((p.0, p.1), 4, color.filled())),
+                    )
+                    .map_err(err)?;
+                chart
+                    .draw_series(s.points.iter().map(|p| {
+                        ErrorBar::new_vertical(p.0, p.2, p.1, p.3, color.stroke_width(2), 12)
+                    }))
+                    .map_err(err)?;
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .label_font((FONT, 16))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .draw()
+                .map_err(err)?;
+        }};
+    }
+    if c.x_log {
+        finish!(
+            builder
+                .build_cartesian_2d((x0 * 0.9..x1 * 1.1).log_scale(), y0..y1)
+                .map_err(err)?
+        );
+    } else {
+        let xp = (x1 - x0).max(1e-9) * 0.05;
+        finish!(
+            builder
+                .build_cartesian_2d(x0 - xp..x1 + xp, y0..y1)
+                .map_err(err)?
+        );
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// A histogram: bars (lower edge, upper edge, count), and a vertical reference line.
+pub fn histogram(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    bars: &[(f64, f64, f64)],
+    reference: Option<Reference>,
+) -> Result<(), ChartError> {
+    register_font();
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let (_, mut x1) = span(bars.iter().map(|b| b.1));
+    if let Some(r) = &reference {
+        x1 = x1.max(r.y * 1.05);
+    }
+    let (_, y1) = span(bars.iter().map(|b| b.2));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, (FONT, 26))
+        .margin(20)
+        .x_label_area_size(55)
+        .y_label_area_size(90)
+        .build_cartesian_2d(0.0..x1.max(1e-9), 0.0..(y1 * 1.12).max(1.0))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .x_label_formatter(&|x| short(*x))
+        .y_label_formatter(&|y| short(*y))
+        .draw()
+        .map_err(err)?;
+    let color = PALETTE[0];
+    chart
+        .draw_series(
+            bars.iter()
+                .map(|(a, b, n)| Rectangle::new([(*a, 0.0), (*b, *n)], color.mix(0.8).filled())),
+        )
+        .map_err(err)?
+        .label("histories")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], color.filled()));
+    if let Some(r) = reference {
+        chart
+            .draw_series(LineSeries::new(
+                vec![(r.y, 0.0), (r.y, y1 * 1.12)],
+                PALETTE[1].stroke_width(3),
+            ))
+            .map_err(err)?
+            .label(r.label)
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], PALETTE[1].stroke_width(3))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 16))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// A lane of a timeline: intervals (start, end) in days when it is down.
+pub struct Lane {
+    pub name: String,
+    pub down: Vec<(f64, f64)>,
+}
+
+/// Up/down bands over one history (days) and, below, a step series (e.g. buffer fill).
+pub fn timeline(
+    path: &Path,
+    title: &str,
+    horizon_days: f64,
+    lanes: &[Lane],
+    below: Option<(&str, &[(f64, f64)])>,
+) -> Result<(), ChartError> {
+    register_font();
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let (top, bottom) = match below {
+        Some(_) => root.split_vertically(380),
+        None => (root.clone(), root.clone().shrink((0, 0), (0, 0))),
+    };
+    let n = lanes.len().max(1) as f64;
+    let names: Vec<String> = lanes.iter().map(|l| l.name.clone()).collect();
+    let mut chart = ChartBuilder::on(&top)
+        .caption(title, (FONT, 26))
+        .margin(20)
+        .x_label_area_size(45)
+        .y_label_area_size(150)
+        .build_cartesian_2d(0.0..horizon_days, 0.0..n)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .disable_y_axis()
+        .x_desc("day of the year")
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .draw()
+        .map_err(err)?;
+    // Lane names, right-aligned against the plot.
+    for (i, name) in names.iter().enumerate() {
+        let (px, py) = chart.backend_coord(&(0.0, n - i as f64 - 0.5));
+        let style =
+            TextStyle::from((FONT, 16).into_font()).pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Right,
+                plotters::style::text_anchor::VPos::Center,
+            ));
+        top.draw(&Text::new(name.clone(), (px - 10, py), style))
+            .map_err(err)?;
+    }
+    // One pixel of the plot is about this many days: shorter outages are widened to it.
+    let pixel = horizon_days / 800.0;
+    for (i, lane) in lanes.iter().enumerate() {
+        let y = n - i as f64;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(0.0, y - 0.8), (horizon_days, y - 0.2)],
+                PALETTE[2].mix(0.35).filled(),
+            )))
+            .map_err(err)?;
+        chart
+            .draw_series(lane.down.iter().map(|(a, b)| {
+                Rectangle::new(
+                    [(*a, y - 0.85), (b.max(a + pixel), y - 0.15)],
+                    PALETTE[1].filled(),
+                )
+            }))
+            .map_err(err)?;
+    }
+    if let Some((label, points)) = below {
+        let (_, y1) = span(points.iter().map(|p| p.1));
+        let mut lower = ChartBuilder::on(&bottom)
+            .margin(20)
+            .x_label_area_size(45)
+            .y_label_area_size(150)
+            .build_cartesian_2d(0.0..horizon_days, 0.0..(y1 * 1.1).max(1.0))
+            .map_err(err)?;
+        lower
+            .configure_mesh()
+            .x_desc("day of the year")
+            .y_desc(label)
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 18))
+            .y_label_formatter(&|y| short(*y))
+            .draw()
+            .map_err(err)?;
+        lower
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                PALETTE[0].stroke_width(2),
+            ))
+            .map_err(err)?;
+        // Short spikes are narrower than a pixel: mark them.
+        lower
+            .draw_series(
+                points
+                    .iter()
+                    .filter(|p| p.1 > 0.0)
+                    .map(|p| Circle::new(*p, 3, PALETTE[0].filled())),
+            )
+            .map_err(err)?;
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// Horizontal bars from a baseline: (label, value at the low setting, at the high one).
+pub fn tornado(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    bars: &[(String, f64, f64)],
+    labels: (&str, &str),
+) -> Result<(), ChartError> {
+    register_font();
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let (x0, x1) = span(bars.iter().flat_map(|b| [b.1, b.2, 0.0]));
+    let pad = ((x1 - x0) * 0.06).max(1e-9);
+    let n = bars.len().max(1) as f64;
+    let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, (FONT, 26))
+        .margin(20)
+        .x_label_area_size(55)
+        .y_label_area_size(260)
+        .build_cartesian_2d(x0 - pad..x1 + pad, 0.0..n)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc(x_label)
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 18))
+        .x_label_formatter(&|x| short(*x))
+        .y_labels(bars.len() * 2 + 1)
+        .y_label_formatter(&|y| {
+            let i = (n - y - 0.5).round();
+            if i >= 0.0 && (i as usize) < names.len() && (y - y.floor() - 0.5).abs() < 0.01 {
+                names[i as usize].clone()
+            } else {
+                String::new()
+            }
+        })
+        .draw()
+        .map_err(err)?;
+    let (low_c, high_c) = (PALETTE[0], PALETTE[1]);
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let y = n - i as f64;
+            Rectangle::new([(0.0, y - 0.8), (b.1, y - 0.2)], low_c.filled())
+        }))
+        .map_err(err)?
+        .label(labels.0)
+        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], low_c.filled()));
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let y = n - i as f64;
+            Rectangle::new([(0.0, y - 0.8), (b.2, y - 0.2)], high_c.mix(0.75).filled())
+        }))
+        .map_err(err)?
+        .label(labels.1)
+        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], high_c.filled()));
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, 0.0), (0.0, n)],
+            BLACK.stroke_width(2),
+        )))
+        .map_err(err)?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font((FONT, 16))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// Numbers for axis labels: few digits, no float noise.
+pub fn short(x: f64) -> String {
+    let a = x.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e6).contains(&a) {
+        format!("{x:.1e}")
+    } else if a >= 100.0 {
+        format!("{x:.0}")
+    } else if a >= 1.0 {
+        let s = format!("{x:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        let s = format!("{x:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}

@@ -1,0 +1,662 @@
+//! `hasim report`: a study of one model — charts, their data as CSV, and a page.
+//!
+//! Every point of every chart is a run with common random numbers (replication `i` from
+//! `(seed, i)`), so the model's own point on each chart is the baseline run exactly.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::charts::{self, Lane, LineChart, Reference, Series};
+use crate::dist::Dist;
+use crate::model::{Kind, Model};
+use crate::montecarlo::{RunPlan, simulate};
+use crate::results::{Estimate, Perf, RunReport, fmt_avail, nines};
+use crate::sim::Simulator;
+use crate::units::{YEAR, format_duration};
+
+/// Minutes in a year of 365 days.
+const MINUTES_PER_YEAR: f64 = YEAR / 60.0;
+
+#[derive(Clone, Debug)]
+pub struct StudyOptions {
+    pub replications: u64,
+    pub seed: u64,
+    pub threads: usize,
+}
+
+/// What a study wrote.
+#[derive(Debug)]
+pub struct Study {
+    pub baseline: RunReport,
+    /// (file name, title) of each chart, in page order.
+    pub charts: Vec<(String, String)>,
+    pub findings: Vec<String>,
+    pub points_run: usize,
+}
+
+pub type StudyError = String;
+
+struct Ctx<'a> {
+    opts: &'a StudyOptions,
+    dir: &'a Path,
+    points: usize,
+}
+
+impl Ctx<'_> {
+    fn run(&mut self, model: &Model) -> Result<RunReport, StudyError> {
+        self.points += 1;
+        let plan = RunPlan {
+            seed: self.opts.seed,
+            first: 0,
+            count: self.opts.replications,
+            threads: self.opts.threads,
+        };
+        let started = std::time::Instant::now();
+        let out = simulate(model, &plan, &|_| {}).map_err(|e| e.to_string())?;
+        let wall = started.elapsed().as_secs_f64();
+        let perf = Perf {
+            wall_seconds: wall,
+            years_per_second: plan.count as f64 * model.simulation.horizon / YEAR / wall.max(1e-9),
+            events: out.tally.events,
+            threads: out.threads,
+        };
+        Ok(RunReport::new(model, self.opts.seed, &out.tally, perf))
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn csv(&self, name: &str, header: &str, rows: &[String]) -> Result<(), StudyError> {
+        let mut text = String::from(header);
+        text.push('\n');
+        for r in rows {
+            text.push_str(r);
+            text.push('\n');
+        }
+        std::fs::write(self.path(name), text)
+            .map_err(|e| format!("cannot write {}: {e}", self.path(name).display()))
+    }
+}
+
+/// Downtime in minutes per year, with its interval, from an availability estimate.
+fn minutes(a: &Estimate) -> (f64, f64, f64) {
+    (
+        (1.0 - a.mean) * MINUTES_PER_YEAR,
+        (1.0 - a.ci_high) * MINUTES_PER_YEAR,
+        (1.0 - a.ci_low) * MINUTES_PER_YEAR,
+    )
+}
+
+/// Runs the study and writes everything into `dir` (created if needed).
+pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, StudyError> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut ctx = Ctx {
+        opts,
+        dir,
+        points: 0,
+    };
+    let baseline = ctx.run(model)?;
+    let mut charts_done = vec![];
+    let mut findings = vec![];
+    let slo_minutes = model.system.slo.map(|s| (1.0 - s) * MINUTES_PER_YEAR);
+    let slo_ref = |slo: Option<f64>| {
+        slo.map(|m| Reference {
+            y: m,
+            label: format!(
+                "SLO {}: {} per year",
+                model.system.slo.unwrap_or(0.0),
+                format_duration(m * 60.0)
+            ),
+        })
+    };
+
+    // 1. Replicas of each read-path stage.
+    let mut series = vec![];
+    let mut rows = vec![];
+    let mut best_gain: Option<(String, f64)> = None;
+    for &si in &model.system.read_path {
+        let s = &model.stages[si];
+        if s.kind == Kind::DaemonSet {
+            continue;
+        }
+        let mut pts = vec![];
+        for r in 1..=5u32 {
+            if r < s.min_ready {
+                continue;
+            }
+            let mut m = model.clone();
+            m.stages[si].replicas = r;
+            let rep = ctx.run(&m)?;
+            let (y, lo, hi) = minutes(&rep.availability);
+            rows.push(format!(
+                "{},{r},{},{},{},{y},{lo},{hi}",
+                s.name, rep.availability.mean, rep.availability.ci_low, rep.availability.ci_high
+            ));
+            pts.push((f64::from(r), y, lo, hi));
+        }
+        let base_y = minutes(&baseline.availability).0;
+        if let Some(best) = pts.iter().map(|p| p.1).reduce(f64::min) {
+            let gain = base_y - best;
+            if best_gain.as_ref().is_none_or(|(_, g)| gain > *g) {
+                best_gain = Some((s.name.clone(), gain));
+            }
+        }
+        series.push(Series {
+            name: format!("stage {} (min_ready {})", s.name, s.min_ready),
+            points: pts,
+        });
+    }
+    if !series.is_empty() {
+        ctx.csv(
+            "replicas.csv",
+            "stage,replicas,availability,availability_ci_low,availability_ci_high,downtime_minutes_per_year,downtime_ci_low,downtime_ci_high",
+            &rows,
+        )?;
+        charts::line_chart(
+            &ctx.path("replicas.png"),
+            &LineChart {
+                title: "Downtime per year vs replicas of each read-path stage",
+                x_label: "replicas (others as in the model)",
+                y_label: "downtime, minutes per year",
+                x_log: false,
+                series: &series,
+                reference: slo_ref(slo_minutes),
+            },
+        )?;
+        charts_done.push((
+            "replicas.png".to_string(),
+            "Downtime per year vs replicas".to_string(),
+        ));
+        if let Some((stage, gain)) = best_gain {
+            findings.push(if gain > 0.0 {
+                format!("More replicas of stage {stage} help most: up to {} less downtime a year.", format_duration(gain * 60.0))
+            } else {
+                "More replicas of a single read-path stage do not reduce downtime: what takes the pipeline down is shared (a node, another stage).".to_string()
+            });
+        }
+    }
+
+    // 2. Collector buffer limit.
+    if let Some(flow) = &model.system.flow {
+        let c = flow.collector;
+        let mut pts = vec![];
+        let mut rows = vec![];
+        for limit in [10.0, 100.0, 1e3, 1e4, 1e5, 1e6] {
+            let mut m = model.clone();
+            let mut b = m.stages[c].buffer.unwrap_or_default();
+            b.limit = limit;
+            m.stages[c].buffer = Some(b);
+            let rep = ctx.run(&m)?;
+            let lost = rep.lost_metrics.expect("a flow reports lost metrics");
+            let comp = rep.completeness.expect("a flow reports completeness");
+            rows.push(format!(
+                "{limit},{},{},{},{},{},{}",
+                lost.mean, lost.ci_low, lost.ci_high, comp.mean, comp.ci_low, comp.ci_high
+            ));
+            pts.push((limit, lost.mean, lost.ci_low.max(0.0), lost.ci_high));
+        }
+        ctx.csv(
+            "buffer.csv",
+            "buffer_limit,lost_metrics_mean,lost_ci_low,lost_ci_high,completeness,completeness_ci_low,completeness_ci_high",
+            &rows,
+        )?;
+        charts::line_chart(
+            &ctx.path("buffer.png"),
+            &LineChart {
+                title: &format!(
+                    "Metrics lost per year vs the buffer of {}",
+                    model.stages[c].name
+                ),
+                x_label: "buffer limit, metrics per collector replica and store replica (log)",
+                y_label: "metrics lost per year",
+                x_log: true,
+                series: &[Series {
+                    name: "lost metrics (95 % CI)".into(),
+                    points: pts.clone(),
+                }],
+                reference: None,
+            },
+        )?;
+        charts_done.push((
+            "buffer.png".to_string(),
+            "Lost metrics vs buffer limit".to_string(),
+        ));
+        if let (Some(first), Some(last)) = (pts.first(), pts.last()) {
+            findings.push(format!(
+                "The collector's buffer decides what a store outage costs in data: {:.0} metrics lost a year with a limit of {}, {:.0} with {}.",
+                first.1, charts::short(first.0), last.1, charts::short(last.0)
+            ));
+        }
+    }
+
+    // 3. Restart times, scaled per stage.
+    let factors = [0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0];
+    let mut series = vec![];
+    let mut rows = vec![];
+    for &si in &model.system.read_path {
+        let s = &model.stages[si];
+        if s.restart.is_none() {
+            continue;
+        }
+        let mut pts = vec![];
+        for f in factors {
+            let mut m = model.clone();
+            let st = &mut m.stages[si];
+            st.restart = st.restart.as_ref().map(|d| d.scaled(f));
+            st.recreate = st.recreate.as_ref().map(|d| d.scaled(f));
+            let rep = ctx.run(&m)?;
+            let (y, lo, hi) = minutes(&rep.availability);
+            rows.push(format!(
+                "{},{f},{},{y},{lo},{hi}",
+                s.name, rep.availability.mean
+            ));
+            pts.push((f, y, lo, hi));
+        }
+        series.push(Series {
+            name: format!("stage {}", s.name),
+            points: pts,
+        });
+    }
+    if !series.is_empty() {
+        ctx.csv("restart.csv", "stage,restart_scale,availability,downtime_minutes_per_year,downtime_ci_low,downtime_ci_high", &rows)?;
+        charts::line_chart(
+            &ctx.path("restart.png"),
+            &LineChart {
+                title: "Downtime per year vs restart times (each stage's restart and recreate scaled)",
+                x_label: "restart time, multiple of the model's (log)",
+                y_label: "downtime, minutes per year",
+                x_log: true,
+                series: &series,
+                reference: slo_ref(slo_minutes),
+            },
+        )?;
+        charts_done.push((
+            "restart.png".to_string(),
+            "Downtime vs restart times".to_string(),
+        ));
+    }
+
+    // 4. The distribution of one year's downtime.
+    let tally = simulate(
+        model,
+        &RunPlan {
+            seed: opts.seed,
+            first: 0,
+            count: opts.replications,
+            threads: opts.threads,
+        },
+        &|_| {},
+    )
+    .map_err(|e| e.to_string())?
+    .tally;
+    let scale = model.simulation.horizon / YEAR;
+    let xs: Vec<(f64, f64, u64)> = tally
+        .downtime
+        .bins()
+        .into_iter()
+        .map(|(a, b, n)| (a / 60.0 / scale, b / 60.0 / scale, n))
+        .collect();
+    let max = xs
+        .iter()
+        .map(|x| x.1)
+        .fold(0.0, f64::max)
+        .max(slo_minutes.unwrap_or(0.0))
+        .max(1e-6);
+    let nbins = 40;
+    let width = max / nbins as f64;
+    let mut counts = vec![0u64; nbins];
+    for (a, b, n) in &xs {
+        let mid = (a + b) / 2.0;
+        counts[((mid / width) as usize).min(nbins - 1)] += n;
+    }
+    let bars: Vec<(f64, f64, f64)> = counts
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (i as f64 * width, (i + 1) as f64 * width, *n as f64))
+        .collect();
+    ctx.csv(
+        "downtime.csv",
+        "downtime_minutes_per_year_from,downtime_minutes_per_year_to,histories",
+        &bars
+            .iter()
+            .map(|(a, b, n)| format!("{a},{b},{n}"))
+            .collect::<Vec<_>>(),
+    )?;
+    let slo_label = baseline.slo.as_ref().map(|s| {
+        format!(
+            "SLO {}: P(meet) = {:.3} ({:.3}..{:.3})",
+            s.target, s.p_meet, s.ci_low, s.ci_high
+        )
+    });
+    charts::histogram(
+        &ctx.path("downtime.png"),
+        "Downtime in one year, over the simulated years",
+        "downtime, minutes per year",
+        "years (histories)",
+        &bars,
+        slo_minutes
+            .zip(slo_label)
+            .map(|(y, label)| Reference { y, label }),
+    )?;
+    charts_done.push((
+        "downtime.png".to_string(),
+        "Distribution of one year's downtime".to_string(),
+    ));
+
+    // 5. A timeline of one simulated year.
+    let mut sim = Simulator::new(model);
+    let (records, _) = sim.trace(opts.seed, 0);
+    let day = 86_400.0;
+    let horizon_days = model.simulation.horizon / day;
+    let mut lanes: Vec<Lane> = vec![];
+    let lane_of = |name: &str, lanes: &mut Vec<Lane>| -> usize {
+        match lanes.iter().position(|l| l.name == name) {
+            Some(i) => i,
+            None => {
+                lanes.push(Lane {
+                    name: name.to_string(),
+                    down: vec![],
+                });
+                lanes.len() - 1
+            }
+        }
+    };
+    lane_of("readable", &mut lanes);
+    if model
+        .system
+        .flow
+        .as_ref()
+        .is_some_and(|f| f.freshness.is_some())
+    {
+        lane_of("fresh", &mut lanes);
+    }
+    for s in &model.stages {
+        lane_of(&format!("stage {}", s.name), &mut lanes);
+    }
+    let mut open: std::collections::HashMap<usize, f64> = Default::default();
+    let mut buffer = vec![(0.0, 0.0)];
+    let mut rows = vec![];
+    for r in &records {
+        let t = r.time / day;
+        let (lane, down) = match (r.replica.as_str(), r.event, r.state.as_str()) {
+            ("system", "judged", "unreadable") => (Some("readable".to_string()), true),
+            ("system", "judged", "readable") => (Some("readable".to_string()), false),
+            ("system", "judged", "stale") => (Some("fresh".to_string()), true),
+            ("system", "judged", "fresh") => (Some("fresh".to_string()), false),
+            (_, "stage_down", _) => (Some(format!("stage {}", r.stage)), true),
+            (_, "stage_up", _) => (Some(format!("stage {}", r.stage)), false),
+            _ => (None, false),
+        };
+        if let Some(name) = lane {
+            let i = lane_of(&name, &mut lanes);
+            if down {
+                open.insert(i, t);
+            } else if let Some(a) = open.remove(&i) {
+                lanes[i].down.push((a, t));
+            }
+            rows.push(format!(
+                "{},{},{}",
+                r.time,
+                sweep_cell(&name),
+                if down { "down" } else { "up" }
+            ));
+        }
+        if let Some(b) = r.buffered {
+            buffer.push((t, b));
+        }
+    }
+    for (i, a) in open {
+        lanes[i].down.push((a, horizon_days));
+    }
+    buffer.push((horizon_days, buffer.last().map_or(0.0, |b| b.1)));
+    ctx.csv("timeline.csv", "time_seconds,lane,state", &rows)?;
+    charts::timeline(
+        &ctx.path("timeline.png"),
+        "One simulated year (replication 0): red = down",
+        horizon_days,
+        &lanes,
+        model
+            .system
+            .flow
+            .as_ref()
+            .map(|_| ("metrics buffered", buffer.as_slice())),
+    )?;
+    charts_done.push(("timeline.png".to_string(), "One simulated year".to_string()));
+
+    // 6. Tornado: each time parameter halved and doubled.
+    let base_minutes = minutes(&baseline.availability).0;
+    let mut bars = vec![];
+    for (label, apply) in parameters(model) {
+        let mut lo = model.clone();
+        apply(&mut lo, 0.5);
+        let mut hi = model.clone();
+        apply(&mut hi, 2.0);
+        let a = minutes(&ctx.run(&lo)?.availability).0 - base_minutes;
+        let b = minutes(&ctx.run(&hi)?.availability).0 - base_minutes;
+        bars.push((label, a, b));
+    }
+    bars.sort_by(|x, y| (y.1.abs().max(y.2.abs())).total_cmp(&x.1.abs().max(x.2.abs())));
+    bars.truncate(12);
+    ctx.csv(
+        "tornado.csv",
+        "parameter,change_in_downtime_minutes_per_year_halved,change_in_downtime_minutes_per_year_doubled",
+        &bars.iter().map(|(l, a, b)| format!("{},{a},{b}", sweep_cell(l))).collect::<Vec<_>>(),
+    )?;
+    if !bars.is_empty() {
+        charts::tornado(
+            &ctx.path("tornado.png"),
+            "What moves downtime most: each time halved or doubled",
+            "change in downtime, minutes per year",
+            &bars,
+            ("halved", "doubled"),
+        )?;
+        charts_done.push((
+            "tornado.png".to_string(),
+            "Sensitivity (tornado)".to_string(),
+        ));
+        let (label, a, b) = &bars[0];
+        findings.push(format!(
+            "The parameter that moves downtime most is {label}: halving it changes downtime by {}, doubling it by {} a year.",
+            signed_minutes(*a),
+            signed_minutes(*b)
+        ));
+    }
+    if let Some(top) = baseline.causes.first() {
+        findings.insert(
+            0,
+            format!(
+                "{:.0} % of the downtime comes from {} ({} per year).",
+                top.share * 100.0,
+                top.cause,
+                format_duration(top.downtime_seconds.mean / scale)
+            ),
+        );
+    }
+    let study = Study {
+        baseline,
+        charts: charts_done,
+        findings,
+        points_run: ctx.points,
+    };
+    std::fs::write(dir.join("index.html"), page(model, &study, opts))
+        .map_err(|e| format!("cannot write {}: {e}", dir.join("index.html").display()))?;
+    Ok(study)
+}
+
+fn sweep_cell(s: &str) -> String {
+    super::sweep::csv_cell(s)
+}
+
+fn signed_minutes(m: f64) -> String {
+    let sign = if m < 0.0 { "−" } else { "+" };
+    format!("{sign}{}", format_duration(m.abs() * 60.0))
+}
+
+type Apply = Box<dyn Fn(&mut Model, f64)>;
+
+/// Every time parameter of the model that failures and restarts depend on.
+fn parameters(model: &Model) -> Vec<(String, Apply)> {
+    let mut out: Vec<(String, Apply)> = vec![];
+    fn scale(d: &mut Option<Dist>, f: f64) {
+        if let Some(x) = d {
+            *x = x.scaled(f);
+        }
+    }
+    for (si, s) in model.stages.iter().enumerate() {
+        for (mi, m) in s.failures.iter().enumerate() {
+            out.push((
+                format!("{} {}: time to failure", s.name, m.name),
+                Box::new(move |md: &mut Model, f| {
+                    let e = &mut md.stages[si].failures[mi].every;
+                    *e = e.scaled(f);
+                }),
+            ));
+            if let crate::model::Detect::After(_) = m.detect {
+                out.push((
+                    format!("{} {}: time to notice", s.name, m.name),
+                    Box::new(move |md: &mut Model, f| {
+                        if let crate::model::Detect::After(d) =
+                            &mut md.stages[si].failures[mi].detect
+                        {
+                            *d = d.scaled(f);
+                        }
+                    }),
+                ));
+            }
+        }
+        if s.restart.is_some() && s.can_fail(&model.nodes) {
+            out.push((
+                format!("{}: restart time", s.name),
+                Box::new(move |md: &mut Model, f| {
+                    scale(&mut md.stages[si].restart, f);
+                    scale(&mut md.stages[si].recreate, f);
+                }),
+            ));
+        }
+        if s.operator_response.is_some() {
+            out.push((
+                format!("{}: operator response", s.name),
+                Box::new(move |md: &mut Model, f| scale(&mut md.stages[si].operator_response, f)),
+            ));
+        }
+    }
+    for (ni, n) in model.nodes.iter().enumerate() {
+        if n.failure.is_some() {
+            out.push((
+                format!("node {}: time to failure", n.name),
+                Box::new(move |md: &mut Model, f| {
+                    if let Some(nf) = &mut md.nodes[ni].failure {
+                        nf.every = nf.every.scaled(f);
+                    }
+                }),
+            ));
+            out.push((
+                format!("node {}: recovery time", n.name),
+                Box::new(move |md: &mut Model, f| {
+                    if let Some(nf) = &mut md.nodes[ni].failure {
+                        nf.recovery = nf.recovery.scaled(f);
+                    }
+                }),
+            ));
+        }
+    }
+    out
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The report page.
+fn page(model: &Model, study: &Study, opts: &StudyOptions) -> String {
+    let r = &study.baseline;
+    let pct = (r.confidence * 100.0).round();
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{t} — hasim report</title>\n\
+         <style>body{{font-family:sans-serif;max-width:1040px;margin:2em auto;color:#222}}\
+         table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:left}}\
+         img{{max-width:100%;border:1px solid #ddd}}figcaption{{color:#555}}</style>\n</head>\n<body>\n\
+         <h1>{t}</h1>\n<p>{n} simulated years per point, seed {seed}; every point uses the same random numbers. \
+         Each chart's data is in the CSV file of the same name.</p>\n",
+        t = html_escape(&model.name),
+        n = opts.replications,
+        seed = opts.seed
+    );
+    let _ = write!(o, "<h2>Key numbers</h2>\n<table>\n");
+    let mut row = |k: &str, v: String| {
+        let _ = writeln!(
+            o,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            html_escape(k),
+            html_escape(&v)
+        );
+    };
+    let a = &r.availability;
+    row(
+        "availability 1 − X/Y",
+        format!(
+            "{} ({pct} % CI {} – {})",
+            fmt_avail(a.mean),
+            fmt_avail(a.ci_low),
+            fmt_avail(a.ci_high)
+        ),
+    );
+    row("in nines and downtime", nines(a.mean));
+    let d = &r.downtime_seconds;
+    row(
+        "downtime in one year",
+        format!(
+            "mean {}, median {}, 95 % of years under {}",
+            format_duration(d.mean),
+            format_duration(d.p50),
+            format_duration(d.p95)
+        ),
+    );
+    row(
+        "outages per year",
+        format!(
+            "{:.2} (mean length {})",
+            r.outages.mean,
+            format_duration(r.outages.mean_length_seconds)
+        ),
+    );
+    if let Some(s) = &r.slo {
+        row(
+            &format!("chance a year meets {}", s.target),
+            format!(
+                "{:.4} ({pct} % CI {:.4} – {:.4})",
+                s.p_meet, s.ci_low, s.ci_high
+            ),
+        );
+    }
+    if let Some(f) = &r.fresh_availability {
+        row("fresh availability", fmt_avail(f.mean));
+    }
+    if let (Some(c), Some(l)) = (&r.completeness, &r.lost_metrics) {
+        row(
+            "completeness (kept / produced)",
+            format!("{} ({:.1} metrics lost a year)", fmt_avail(c.mean), l.mean),
+        );
+    }
+    o.push_str("</table>\n<h2>Findings</h2>\n<ul>\n");
+    for f in &study.findings {
+        let _ = writeln!(o, "<li>{}</li>", html_escape(f));
+    }
+    o.push_str("</ul>\n");
+    for (file, title) in &study.charts {
+        let csv = file.replace(".png", ".csv");
+        let _ = writeln!(
+            o,
+            "<figure>\n<img src=\"{file}\" alt=\"{t}\" width=\"1000\" height=\"600\">\n<figcaption>{t} — data: <a href=\"{csv}\">{csv}</a></figcaption>\n</figure>",
+            t = html_escape(title)
+        );
+    }
+    o.push_str("</body>\n</html>\n");
+    o
+}

@@ -1,0 +1,348 @@
+//! Parameter sweeps: a grid of `--set` overrides, every point run with common random
+//! numbers.
+//!
+//! Every point draws replication `i` from `(seed, i)`, exactly as `hasim run` does, so the
+//! point equal to the model reproduces `hasim run` bit for bit, adding a point changes no
+//! other, and differences between points are not noise from different random streams.
+
+use std::path::Path;
+
+use crate::model::{Model, ModelError};
+use crate::montecarlo::{RunError, RunPlan, run_report};
+use crate::results::RunReport;
+
+/// At most this many points in one sweep.
+pub const MAX_POINTS: usize = 10_000;
+
+/// One varied path and its values (each a `--set` value: TOML, or a bare string).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Axis {
+    pub path: String,
+    pub values: Vec<String>,
+}
+
+/// Reads `PATH=VALUES`: a list `1,2,3`, a linear range `a..b:n` or a log range
+/// `a..b:n:log` (n points, ends included; both ends may carry the same unit, `5s..60s:4`).
+pub fn parse_axis(spec: &str) -> Result<Axis, String> {
+    let (path, values) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("--vary {spec}: expected PATH=VALUES"))?;
+    let path = path.trim().to_string();
+    if path.is_empty() {
+        return Err(format!("--vary {spec}: the path is empty"));
+    }
+    let values = values.trim();
+    let values =
+        if let Some((range, rest)) = values.split_once(':').filter(|(r, _)| r.contains("..")) {
+            let (a, b) = range.split_once("..").expect("checked");
+            let mut parts = rest.split(':');
+            let n: usize = parts
+                .next()
+                .and_then(|n| n.trim().parse().ok())
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| format!("--vary {spec}: expected a number of points after ':'"))?;
+            let log = match parts.next() {
+                None => false,
+                Some("log") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "--vary {spec}: unknown range kind \"{other}\" (log)"
+                    ));
+                }
+            };
+            if n > MAX_POINTS {
+                return Err(format!(
+                    "--vary {spec}: {n} points is more than {MAX_POINTS}"
+                ));
+            }
+            let (a, unit_a) = split_unit(a);
+            let (b, unit_b) = split_unit(b);
+            if unit_a != unit_b {
+                return Err(format!("--vary {spec}: both ends need the same unit"));
+            }
+            let (a, b): (f64, f64) = match (a.parse(), b.parse()) {
+                (Ok(a), Ok(b)) => (a, b),
+                _ => return Err(format!("--vary {spec}: a range needs numbers at both ends")),
+            };
+            if log && !(a > 0.0 && b > 0.0) {
+                return Err(format!("--vary {spec}: a log range needs positive ends"));
+            }
+            (0..n)
+                .map(|i| {
+                    let v = if n == 1 {
+                        a
+                    } else if i == n - 1 {
+                        b
+                    } else if log {
+                        a * (b / a).powf(i as f64 / (n - 1) as f64)
+                    } else {
+                        a + (b - a) * i as f64 / (n - 1) as f64
+                    };
+                    if unit_a.is_empty() {
+                        format!("{v}")
+                    } else {
+                        format!("\"{v}{unit_a}\"")
+                    }
+                })
+                .collect()
+        } else {
+            values
+                .split(',')
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect::<Vec<_>>()
+        };
+    if values.is_empty() {
+        return Err(format!("--vary {spec}: no values"));
+    }
+    Ok(Axis { path, values })
+}
+
+/// `"60s"` → (`"60"`, `"s"`); `"3"` → (`"3"`, `""`).
+fn split_unit(s: &str) -> (&str, &str) {
+    let s = s.trim();
+    let cut = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
+    (s[..cut].trim(), &s[cut..])
+}
+
+/// The grid: every combination, first axis outermost.
+pub fn grid(axes: &[Axis]) -> Result<Vec<Vec<String>>, String> {
+    let size = axes
+        .iter()
+        .try_fold(1usize, |acc, a| acc.checked_mul(a.values.len()));
+    match size {
+        Some(n) if n <= MAX_POINTS => {}
+        _ => {
+            return Err(format!(
+                "the grid has more than {MAX_POINTS} points: vary fewer values"
+            ));
+        }
+    }
+    let mut points: Vec<Vec<String>> = vec![vec![]];
+    for axis in axes {
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                axis.values.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.push(v.clone());
+                    q
+                })
+            })
+            .collect();
+    }
+    Ok(points)
+}
+
+/// The `--set` assignments of one point.
+pub fn point_sets(axes: &[Axis], point: &[String]) -> Vec<String> {
+    axes.iter()
+        .zip(point)
+        .map(|(a, v)| format!("{}={v}", a.path))
+        .collect()
+}
+
+/// Loads the model once per point (base overrides first), refusing any bad point before
+/// anything runs.
+pub fn models(
+    file: &Path,
+    text: &str,
+    base_sets: &[String],
+    axes: &[Axis],
+    points: &[Vec<String>],
+) -> Result<Vec<Model>, ModelError> {
+    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    points
+        .iter()
+        .map(|p| {
+            let mut sets = base_sets.to_vec();
+            sets.extend(point_sets(axes, p));
+            Model::from_str(&file.display().to_string(), text, &base, &sets)
+        })
+        .collect()
+}
+
+/// Runs one point.
+pub fn run_point(
+    model: &Model,
+    seed: u64,
+    replications: u64,
+    threads: usize,
+) -> Result<RunReport, RunError> {
+    run_report(
+        model,
+        &RunPlan {
+            seed,
+            first: 0,
+            count: replications,
+            threads,
+        },
+        &|_| {},
+    )
+}
+
+/// The CSV header for a sweep over `axes`.
+pub fn csv_header(axes: &[Axis]) -> String {
+    let mut cols: Vec<String> = axes.iter().map(|a| a.path.clone()).collect();
+    cols.extend(RESULT_COLUMNS.iter().map(|c| c.to_string()));
+    cols.join(",")
+}
+
+/// Result columns of a sweep's CSV, in order.
+pub const RESULT_COLUMNS: &[&str] = &[
+    "availability",
+    "availability_ci_low",
+    "availability_ci_high",
+    "availability_std_err",
+    "downtime_mean_s",
+    "downtime_ci_low_s",
+    "downtime_ci_high_s",
+    "downtime_p50_s",
+    "downtime_p95_s",
+    "downtime_p99_s",
+    "downtime_max_s",
+    "outages_mean",
+    "outage_mean_length_s",
+    "slo_target",
+    "slo_p_meet",
+    "slo_ci_low",
+    "slo_ci_high",
+    "fresh_availability",
+    "fresh_availability_ci_low",
+    "fresh_availability_ci_high",
+    "completeness",
+    "completeness_ci_low",
+    "completeness_ci_high",
+    "lost_metrics_mean",
+    "lost_metrics_ci_low",
+    "lost_metrics_ci_high",
+    "replications",
+    "seed",
+    "events",
+    "wall_seconds",
+];
+
+/// One CSV row: the point's values (as typed) and the results.
+pub fn csv_row(point: &[String], r: &RunReport) -> String {
+    let num = |x: f64| {
+        if x.is_finite() {
+            format!("{x}")
+        } else {
+            String::new()
+        }
+    };
+    let opt = |e: Option<&crate::results::Estimate>, f: fn(&crate::results::Estimate) -> f64| {
+        e.map_or(String::new(), |e| num(f(e)))
+    };
+    let mut cells: Vec<String> = point
+        .iter()
+        .map(|v| csv_cell(v.trim_matches('"')))
+        .collect();
+    let a = &r.availability;
+    let d = &r.downtime_seconds;
+    cells.extend([
+        num(a.mean),
+        num(a.ci_low),
+        num(a.ci_high),
+        num(a.std_err),
+        num(d.mean),
+        num(d.ci_low),
+        num(d.ci_high),
+        num(d.p50),
+        num(d.p95),
+        num(d.p99),
+        num(d.max),
+        num(r.outages.mean),
+        num(r.outages.mean_length_seconds),
+        r.slo.as_ref().map_or(String::new(), |s| num(s.target)),
+        r.slo.as_ref().map_or(String::new(), |s| num(s.p_meet)),
+        r.slo.as_ref().map_or(String::new(), |s| num(s.ci_low)),
+        r.slo.as_ref().map_or(String::new(), |s| num(s.ci_high)),
+        opt(r.fresh_availability.as_ref(), |e| e.mean),
+        opt(r.fresh_availability.as_ref(), |e| e.ci_low),
+        opt(r.fresh_availability.as_ref(), |e| e.ci_high),
+        opt(r.completeness.as_ref(), |e| e.mean),
+        opt(r.completeness.as_ref(), |e| e.ci_low),
+        opt(r.completeness.as_ref(), |e| e.ci_high),
+        opt(r.lost_metrics.as_ref(), |e| e.mean),
+        opt(r.lost_metrics.as_ref(), |e| e.ci_low),
+        opt(r.lost_metrics.as_ref(), |e| e.ci_high),
+        r.replications.to_string(),
+        r.seed.to_string(),
+        r.perf.events.to_string(),
+        num(r.perf.wall_seconds),
+    ]);
+    cells.join(",")
+}
+
+/// Quotes a CSV cell when it needs it.
+pub fn csv_cell(field: &str) -> String {
+    if field.contains([',', '"', '\n']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+/// One JSON line: `{"point": {path: value, …}, "result": {…}}`.
+pub fn json_row(axes: &[Axis], point: &[String], r: &RunReport) -> String {
+    let mut p = serde_json::Map::new();
+    for (a, v) in axes.iter().zip(point) {
+        // The value as TOML would read it: a number stays a number.
+        let value = toml::from_str::<toml::Table>(&format!("v = {v}"))
+            .ok()
+            .and_then(|t| t.get("v").cloned())
+            .and_then(|v| serde_json::to_value(v).ok())
+            .unwrap_or_else(|| serde_json::Value::String(v.clone()));
+        p.insert(a.path.clone(), value);
+    }
+    let row = serde_json::json!({ "point": p, "result": r });
+    serde_json::to_string(&row).expect("a row serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_and_ranges() {
+        assert_eq!(
+            parse_axis("stages.C.replicas=1,2,3").unwrap().values,
+            vec!["1", "2", "3"]
+        );
+        assert_eq!(
+            parse_axis("a=0..1:5").unwrap().values,
+            vec!["0", "0.25", "0.5", "0.75", "1"]
+        );
+        assert_eq!(
+            parse_axis("a=1..100:3:log").unwrap().values,
+            vec!["1", "10", "100"]
+        );
+        assert_eq!(
+            parse_axis("a=5s..65s:3").unwrap().values,
+            vec!["\"5s\"", "\"35s\"", "\"65s\""]
+        );
+        assert_eq!(parse_axis("a=7..9:1").unwrap().values, vec!["7"]);
+        assert!(parse_axis("a=1..2:0").is_err());
+        assert!(parse_axis("a=0..2:3:log").is_err());
+        assert!(parse_axis("a=1s..2m:3").is_err());
+        assert!(parse_axis("a=1..2:3:cubic").is_err());
+        assert!(parse_axis("novalues").is_err());
+        assert!(parse_axis("a=1..2:100000").is_err());
+    }
+
+    #[test]
+    fn grids_are_every_combination_first_axis_outermost() {
+        let axes = vec![parse_axis("a=1,2").unwrap(), parse_axis("b=x,y,z").unwrap()];
+        let g = grid(&axes).unwrap();
+        assert_eq!(g.len(), 6);
+        assert_eq!(g[0], vec!["1", "x"]);
+        assert_eq!(g[1], vec!["1", "y"]);
+        assert_eq!(g[3], vec!["2", "x"]);
+        let big = vec![
+            parse_axis("a=1..2:1000").unwrap(),
+            parse_axis("b=1..2:11").unwrap(),
+        ];
+        assert!(grid(&big).is_err());
+    }
+}
