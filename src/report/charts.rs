@@ -78,7 +78,9 @@ pub fn line_chart(path: &Path, c: &LineChart<'_>) -> Result<(), ChartError> {
     let pts = || c.series.iter().flat_map(|s| s.points.iter());
     let (x0, x1) = span(pts().map(|p| p.0));
     let (mut y0, mut y1) = span(pts().flat_map(|p| [p.1, p.2, p.3]));
-    if let Some(r) = &c.reference {
+    // A reference far above the data would flatten it: leave it out then.
+    let reference = c.reference.as_ref().filter(|r| r.y <= 3.0 * y1.max(1e-12));
+    if let Some(r) = reference {
         y0 = y0.min(r.y);
         y1 = y1.max(r.y);
     }
@@ -106,7 +108,7 @@ pub fn line_chart(path: &Path, c: &LineChart<'_>) -> Result<(), ChartError> {
                 .y_label_formatter(&|y| short(*y))
                 .draw()
                 .map_err(err)?;
-            if let Some(r) = &c.reference {
+            if let Some(r) = reference {
                 let style = ShapeStyle::from(&BLACK).stroke_width(2);
                 chart
                     .draw_series(DashedLineSeries::new(
@@ -354,11 +356,12 @@ pub fn tornado(
     x_label: &str,
     bars: &[(String, f64, f64)],
     labels: (&str, &str),
+    noise: f64,
 ) -> Result<(), ChartError> {
     register_font();
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
-    let (x0, x1) = span(bars.iter().flat_map(|b| [b.1, b.2, 0.0]));
+    let (x0, x1) = span(bars.iter().flat_map(|b| [b.1, b.2, 0.0, noise, -noise]));
     let pad = ((x1 - x0) * 0.06).max(1e-9);
     let n = bars.len().max(1) as f64;
     let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
@@ -410,6 +413,21 @@ pub fn tornado(
             BLACK.stroke_width(2),
         )))
         .map_err(err)?;
+    if noise > 0.0 {
+        // Bars between these lines are not distinguishable from noise.
+        let grey = RGBColor(90, 90, 90);
+        chart
+            .draw_series(
+                [-noise, noise]
+                    .into_iter()
+                    .map(|x| PathElement::new(vec![(x, 0.0), (x, n)], grey.stroke_width(2))),
+            )
+            .map_err(err)?
+            .label("95 % interval of the baseline")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], grey.stroke_width(2))
+            });
+    }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)

@@ -443,6 +443,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         "parameter,change_in_downtime_minutes_per_year_halved,change_in_downtime_minutes_per_year_doubled",
         &bars.iter().map(|(l, a, b)| format!("{},{a},{b}", sweep_cell(l))).collect::<Vec<_>>(),
     )?;
+    let noise = (minutes(&baseline.availability).2 - minutes(&baseline.availability).1) / 2.0;
     if !bars.is_empty() {
         charts::tornado(
             &ctx.path("tornado.png"),
@@ -450,17 +451,27 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
             "change in downtime, minutes per year",
             &bars,
             ("halved", "doubled"),
+            noise,
         )?;
         charts_done.push((
             "tornado.png".to_string(),
             "Sensitivity (tornado)".to_string(),
         ));
         let (label, a, b) = &bars[0];
-        findings.push(format!(
-            "The parameter that moves downtime most is {label}: halving it changes downtime by {}, doubling it by {} a year.",
-            signed_minutes(*a),
-            signed_minutes(*b)
-        ));
+        findings.push(if a.abs().max(b.abs()) <= noise {
+            format!(
+                "No time parameter, halved or doubled, moves downtime beyond the noise of {} simulated years \
+                 (±{} a year): raise --replications to rank them.",
+                opts.replications,
+                format_duration(noise * 60.0)
+            )
+        } else {
+            format!(
+                "The parameter that moves downtime most is {label}: halving it changes downtime by {}, doubling it by {} a year.",
+                signed_minutes(*a),
+                signed_minutes(*b)
+            )
+        });
     }
     if let Some(top) = baseline.causes.first() {
         findings.insert(

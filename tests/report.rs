@@ -1,0 +1,241 @@
+//! Sweeps and reports through the command line.
+
+use std::collections::HashMap;
+
+use assert_cmd::Command;
+
+fn hasim() -> Command {
+    Command::cargo_bin("hasim").unwrap()
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = hasim().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn without_perf(mut v: serde_json::Value) -> serde_json::Value {
+    v.as_object_mut().unwrap().remove("perf");
+    v
+}
+
+fn sweep_lines(args: &[&str]) -> Vec<serde_json::Value> {
+    let out = hasim().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_sweep_point_equal_to_the_model_is_hasim_run_exactly() {
+    let run = without_perf(json(&[
+        "run",
+        "models/seed.toml",
+        "-n",
+        "400",
+        "--format",
+        "json",
+    ]));
+    let rows = sweep_lines(&[
+        "sweep",
+        "models/seed.toml",
+        "--vary",
+        "stages.C.replicas=2,1",
+        "-n",
+        "400",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["point"]["stages.C.replicas"], 1);
+    assert_eq!(without_perf(rows[1]["result"].clone()), run);
+    assert_ne!(without_perf(rows[0]["result"].clone()), run);
+    // Adding points changes no other point.
+    let more = sweep_lines(&[
+        "sweep",
+        "models/seed.toml",
+        "--vary",
+        "stages.C.replicas=3,2,1",
+        "-n",
+        "400",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        without_perf(more[1]["result"].clone()),
+        without_perf(rows[0]["result"].clone())
+    );
+    assert_eq!(without_perf(more[2]["result"].clone()), run);
+}
+
+#[test]
+fn sweep_csv_has_the_varied_values_and_every_result() {
+    let out = hasim()
+        .args([
+            "sweep",
+            "models/r1.toml",
+            "--vary",
+            "stages.B.replicas=1,2",
+            "--vary",
+            "stages.C.restart.mu=6..7:3",
+            "-n",
+            "200",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(&header[..2], &["stages.B.replicas", "stages.C.restart.mu"]);
+    for col in [
+        "availability",
+        "availability_ci_low",
+        "availability_ci_high",
+        "downtime_p95_s",
+        "outages_mean",
+        "slo_p_meet",
+        "completeness",
+        "lost_metrics_mean",
+    ] {
+        assert!(header.contains(&col), "{col}");
+    }
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 6, "2 × 3 points");
+    assert!(rows.iter().all(|r| r.len() == header.len()));
+    assert_eq!((rows[0][0], rows[0][1]), ("1", "6"));
+    assert_eq!((rows[1][0], rows[1][1]), ("1", "6.5"));
+    assert_eq!((rows[5][0], rows[5][1]), ("2", "7"));
+    let a: f64 = rows[0][2].parse().unwrap();
+    assert!(a > 0.99 && a < 1.0);
+}
+
+#[test]
+fn sweep_refuses_bad_points_before_running_any() {
+    let out = hasim()
+        .args([
+            "sweep",
+            "models/seed.toml",
+            "--vary",
+            "stages.C.min_ready=1,5",
+            "-n",
+            "100",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "no row before the refusal");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("min_ready"));
+    hasim()
+        .args(["sweep", "models/seed.toml", "--vary", "x=1..2:0"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn report_writes_charts_their_data_and_a_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hasim()
+        .args(["report", "models/seed.toml", "-n", "300", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    let charts = [
+        "replicas", "buffer", "restart", "downtime", "timeline", "tornado",
+    ];
+    for c in charts {
+        let png = dir.path().join(format!("{c}.png"));
+        assert!(
+            page.contains(&format!("src=\"{c}.png\"")),
+            "page links {c}.png"
+        );
+        assert!(
+            page.contains(&format!("href=\"{c}.csv\"")),
+            "page links {c}.csv"
+        );
+        let img = image::open(&png)
+            .unwrap_or_else(|e| panic!("{c}.png: {e}"))
+            .to_rgb8();
+        assert_eq!(img.dimensions(), (1000, 600), "{c}");
+        // The plot area is not blank: many non-white pixels in more than two colours.
+        let mut colours = std::collections::HashSet::new();
+        let mut inked = 0;
+        for y in (150..500).step_by(2) {
+            for x in (200..950).step_by(2) {
+                let p = img.get_pixel(x, y).0;
+                if p != [255, 255, 255] {
+                    inked += 1;
+                    colours.insert(p);
+                }
+            }
+        }
+        assert!(inked > 500, "{c}: {inked} inked pixels");
+        assert!(colours.len() > 2, "{c}: {} colours", colours.len());
+        assert!(dir.path().join(format!("{c}.csv")).exists(), "{c}.csv");
+    }
+
+    // The charts' data agree with `hasim run` at the model's own point.
+    let run = json(&["run", "models/seed.toml", "-n", "300", "--format", "json"]);
+    let avail = run["availability"]["mean"].as_f64().unwrap();
+    let rows = |file: &str| -> Vec<HashMap<String, String>> {
+        let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+        lines
+            .map(|l| {
+                header
+                    .iter()
+                    .cloned()
+                    .zip(l.split(',').map(String::from))
+                    .collect()
+            })
+            .collect()
+    };
+    let replicas = rows("replicas.csv");
+    let c1 = replicas
+        .iter()
+        .find(|r| r["stage"] == "C" && r["replicas"] == "1")
+        .unwrap();
+    assert_eq!(c1["availability"].parse::<f64>().unwrap(), avail);
+    let restart = rows("restart.csv");
+    let d1 = restart
+        .iter()
+        .find(|r| r["stage"] == "D" && r["restart_scale"] == "1")
+        .unwrap();
+    assert_eq!(d1["availability"].parse::<f64>().unwrap(), avail);
+    let buffer = rows("buffer.csv");
+    let b = buffer
+        .iter()
+        .find(|r| r["buffer_limit"] == "10000")
+        .unwrap();
+    assert_eq!(
+        b["lost_metrics_mean"].parse::<f64>().unwrap(),
+        run["lost_metrics"]["mean"].as_f64().unwrap()
+    );
+    let hist: u64 = rows("downtime.csv")
+        .iter()
+        .map(|r| r["histories"].parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(hist, 300);
+}
