@@ -182,6 +182,7 @@ pub fn histogram(
     title: &str,
     x_label: &str,
     y_label: &str,
+    bar_label: &str,
     bars: &[(f64, f64, f64)],
     reference: Option<Reference>,
 ) -> Result<(), ChartError> {
@@ -217,7 +218,7 @@ pub fn histogram(
                 .map(|(a, b, n)| Rectangle::new([(*a, 0.0), (*b, *n)], color.mix(0.8).filled())),
         )
         .map_err(err)?
-        .label("histories")
+        .label(bar_label)
         .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], color.filled()));
     if let Some(r) = reference {
         chart
@@ -443,7 +444,8 @@ pub fn tornado(
 /// Numbers for axis labels: few digits, no float noise.
 pub fn short(x: f64) -> String {
     let a = x.abs();
-    if a == 0.0 {
+    // Tick positions carry float noise (3.5e-18 for 0).
+    if a < 1e-12 {
         "0".into()
     } else if !(1e-3..1e6).contains(&a) {
         format!("{x:.1e}")

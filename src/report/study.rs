@@ -223,10 +223,27 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
             "Lost metrics vs buffer limit".to_string(),
         ));
         if let (Some(first), Some(last)) = (pts.first(), pts.last()) {
-            findings.push(format!(
-                "The collector's buffer decides what a store outage costs in data: {:.0} metrics lost a year with a limit of {}, {:.0} with {}.",
-                first.1, charts::short(first.0), last.1, charts::short(last.0)
-            ));
+            // Different when their intervals do not overlap.
+            let matters = first.2 > last.3;
+            findings.push(if matters {
+                format!(
+                    "The collector's buffer decides what a store outage costs in data: {:.0} metrics lost a year with \
+                     a limit of {}, {:.0} with {}.",
+                    first.1,
+                    charts::short(first.0),
+                    last.1,
+                    charts::short(last.0)
+                )
+            } else {
+                format!(
+                    "The collector's buffer limit barely matters here ({:.0} metrics lost a year with {}, {:.0} with \
+                     {}): data is lost with collector restarts, not with full buffers.",
+                    first.1,
+                    charts::short(first.0),
+                    last.1,
+                    charts::short(last.0)
+                )
+            });
         }
     }
 
@@ -297,16 +314,21 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         .into_iter()
         .map(|(a, b, n)| (a / 60.0 / scale, b / 60.0 / scale, n))
         .collect();
-    let max = xs
-        .iter()
-        .map(|x| x.1)
-        .fold(0.0, f64::max)
-        .max(slo_minutes.unwrap_or(0.0))
-        .max(1e-6);
+    let data_max = xs.iter().map(|x| x.1).fold(0.0, f64::max).max(1e-6);
+    // The SLO line is drawn when it is near the data; far beyond it, it would squash it.
+    let slo_near = slo_minutes.filter(|m| *m <= 3.0 * data_max);
+    let max = data_max.max(slo_near.unwrap_or(0.0));
     let nbins = 40;
     let width = max / nbins as f64;
+    // When most years have no downtime at all, their bar would dwarf the rest: those
+    // years are left out of the bars and counted in the title.
+    let zero_years: u64 = xs.iter().filter(|x| x.1 == 0.0).map(|x| x.2).sum();
+    let drop_zero = zero_years * 2 > opts.replications;
     let mut counts = vec![0u64; nbins];
     for (a, b, n) in &xs {
+        if drop_zero && *b == 0.0 {
+            continue;
+        }
         let mid = (a + b) / 2.0;
         counts[((mid / width) as usize).min(nbins - 1)] += n;
     }
@@ -329,13 +351,31 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
             s.target, s.p_meet, s.ci_low, s.ci_high
         )
     });
+    let title = match (&baseline.slo, slo_near) {
+        (Some(slo), None) => format!(
+            "Downtime in one year (SLO {} allows {:.0} min: P(meet) = {:.3})",
+            slo.target,
+            slo_minutes.unwrap_or(0.0),
+            slo.p_meet
+        ),
+        _ => "Downtime in one year, over the simulated years".to_string(),
+    };
+    let bar_label = if drop_zero {
+        format!(
+            "years with downtime ({:.1} % had none: not drawn)",
+            100.0 * zero_years as f64 / opts.replications as f64
+        )
+    } else {
+        "years".to_string()
+    };
     charts::histogram(
         &ctx.path("downtime.png"),
-        "Downtime in one year, over the simulated years",
+        &title,
         "downtime, minutes per year",
         "years (histories)",
+        &bar_label,
         &bars,
-        slo_minutes
+        slo_near
             .zip(slo_label)
             .map(|(y, label)| Reference { y, label }),
     )?;
