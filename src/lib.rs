@@ -8,6 +8,7 @@
 //! [`cli`] (the commands).
 
 pub mod analytic;
+pub mod calibrate;
 pub mod cli;
 pub mod dist;
 pub mod model;

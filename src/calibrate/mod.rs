@@ -1,0 +1,6 @@
+//! Calibration: turning measured restart times into fitted distributions.
+//!
+//! So far: maximum-likelihood fitting with right-censoring ([`fit`]). The probe, fault
+//! injection (local and Kubernetes) and calibration files are still to come.
+
+pub mod fit;
