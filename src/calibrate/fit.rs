@@ -479,11 +479,9 @@ mod tests {
             })
             .collect();
         assert!(s.iter().filter(|x| x.censored).count() > 5_000);
-        for family in [Family::Weibull] {
-            let f = fit(&s, family).unwrap();
-            assert!((param(&f, "shape") - 2.0).abs() < 0.08, "{:?}", f.params);
-            assert!((param(&f, "scale") - 10.0).abs() < 0.3, "{:?}", f.params);
-        }
+        let f = fit(&s, Family::Weibull).unwrap();
+        assert!((param(&f, "shape") - 2.0).abs() < 0.08, "{:?}", f.params);
+        assert!((param(&f, "scale") - 10.0).abs() < 0.3, "{:?}", f.params);
         let ln = Dist::lognormal(1.5, 0.6).unwrap();
         let s: Vec<Sample> = draw(&ln, 20_000, 6)
             .into_iter()
