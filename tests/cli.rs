@@ -746,3 +746,47 @@ fn trace_logs_one_history_as_csv_or_json() {
     assert!((a - b).abs() <= 1e-6 * a.max(1.0), "{a} vs {b}");
     assert!(v["events"].as_array().unwrap().len() > 10);
 }
+
+#[test]
+fn fit_reads_censored_samples_and_prints_every_family() {
+    // The NIST/SEMATECH Weibull example (see src/calibrate/fit.rs): ten failures, ten
+    // units censored at 500 h.
+    let s = Scratch::new();
+    let mut text = String::from("seconds,censored\n# NIST e-Handbook 8.4.1.3\n");
+    for t in [54, 187, 216, 240, 244, 335, 361, 373, 375, 386] {
+        text += &format!("{t}\n");
+    }
+    text += &"500,censored\n".repeat(10);
+    let path = s.file("samples.csv", &text);
+    let out = hasim()
+        .args(["fit", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["samples"], 20);
+    assert_eq!(v["censored"], 10);
+    let fits = v["fits"].as_array().unwrap();
+    assert_eq!(fits.len(), 4);
+    let w = fits.iter().find(|f| f["family"] == "weibull").unwrap();
+    assert!((w["params"]["shape"].as_f64().unwrap() - 1.7208).abs() < 5e-5);
+    assert!((w["params"]["scale"].as_f64().unwrap() - 606.5280).abs() < 5e-4);
+    let aics: Vec<f64> = fits.iter().map(|f| f["aic"].as_f64().unwrap()).collect();
+    assert!(aics.windows(2).all(|w| w[0] <= w[1]), "best AIC first");
+    assert!(
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("only 20 samples"))
+    );
+    let bad = s.file("bad.csv", "seconds\n3\nabc\n");
+    hasim().arg("fit").arg(&bad).assert().code(2);
+    let none = s.file("none.csv", "5,censored\n");
+    hasim().arg("fit").arg(&none).assert().code(2);
+}

@@ -3,6 +3,7 @@
 //! model); 3 `solve` cannot answer this model.
 
 mod check;
+mod fit;
 mod output;
 mod report;
 mod run;
@@ -51,6 +52,9 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// A study of the model: charts (PNG) with their data (CSV) and an index.html.
     Report(report::ReportArgs),
+    /// Fit restart-time distributions to measured samples (maximum likelihood, censored
+    /// samples included; AIC to choose).
+    Fit(fit::FitArgs),
 }
 
 /// The model and its overrides, shared by every command.
@@ -119,6 +123,7 @@ pub fn main() -> i32 {
         Command::Trace(a) => trace::trace(a),
         Command::Sweep(a) => sweep::sweep(a),
         Command::Report(a) => report::report(a),
+        Command::Fit(a) => fit::fit_cmd(a),
     };
     match result {
         Ok(()) => EXIT_OK,

@@ -1,0 +1,177 @@
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::output::Sink;
+use super::{CliError, Format};
+use crate::calibrate::fit::{FEW_SAMPLES, Family, Fit, Sample, fit, fit_all};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DistChoice {
+    /// Every family, the best by AIC first.
+    Auto,
+    Exponential,
+    Lognormal,
+    Weibull,
+    Gamma,
+}
+
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Samples in seconds: one per line, first column; a second column `censored` (or 1,
+    /// true) marks a right-censored sample (the time is above the value); a header line
+    /// and `#` comments are allowed.
+    pub samples: PathBuf,
+    /// The family to fit.
+    #[arg(long = "dist", value_enum, default_value_t = DistChoice::Auto)]
+    pub dist: DistChoice,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Reads a samples file.
+pub fn read_samples(path: &std::path::Path) -> Result<Vec<Sample>, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Failed(format!("cannot read {}: {e}", path.display())))?;
+    let mut out = vec![];
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut cells = line.split(',').map(str::trim);
+        let first = cells.next().unwrap_or("");
+        let value: f64 = match first.parse() {
+            Ok(v) => v,
+            Err(_) if out.is_empty() => continue, // a header
+            Err(_) => {
+                return Err(CliError::BadInput(format!(
+                    "{}:{}: \"{first}\" is not a number of seconds",
+                    path.display(),
+                    i + 1
+                )));
+            }
+        };
+        let censored = matches!(cells.next(), Some("censored" | "1" | "true"));
+        out.push(Sample { value, censored });
+    }
+    Ok(out)
+}
+
+/// A model-file line for a fit.
+pub fn model_entry(f: &Fit) -> String {
+    let params: Vec<String> = f
+        .params
+        .iter()
+        .map(|(k, v)| match *k {
+            "mean" | "scale" => format!("{k} = \"{}s\"", sig(*v)),
+            _ => format!("{k} = {}", sig(*v)),
+        })
+        .collect();
+    format!(
+        "{{ dist = \"{}\", {} }}",
+        f.family.name(),
+        params.join(", ")
+    )
+}
+
+fn sig(v: f64) -> String {
+    format!("{}", (v * 1e6).round() / 1e6)
+}
+
+pub fn fit_cmd(args: &FitArgs) -> Result<(), CliError> {
+    let samples = read_samples(&args.samples)?;
+    let fits = match args.dist {
+        DistChoice::Auto => fit_all(&samples),
+        one => {
+            let family = match one {
+                DistChoice::Exponential => Family::Exponential,
+                DistChoice::Lognormal => Family::LogNormal,
+                DistChoice::Weibull => Family::Weibull,
+                _ => Family::Gamma,
+            };
+            fit(&samples, family).map(|f| vec![f])
+        }
+    }
+    .map_err(|e| CliError::BadInput(format!("{}: {e}", args.samples.display())))?;
+    let censored = samples.iter().filter(|s| s.censored).count();
+    let mut warnings = vec![];
+    if args.dist == DistChoice::Auto && samples.len() < FEW_SAMPLES {
+        warnings.push(format!(
+            "only {} samples: AIC cannot reliably choose between families; measure at least {FEW_SAMPLES}",
+            samples.len()
+        ));
+    }
+    if fits.iter().any(|f| f.ks.is_some()) {
+        warnings.push(
+            "the Kolmogorov-Smirnov p-values are too large: the parameters were fitted to the same samples".into(),
+        );
+    }
+    let best = &fits[0];
+    let text = match args.format {
+        Format::Json => {
+            let rows: Vec<serde_json::Value> = fits
+                .iter()
+                .map(|f| {
+                    serde_json::json!({
+                        "family": f.family.name(),
+                        "params": f.params.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+                        "log_likelihood": f.log_likelihood,
+                        "aic": f.aic,
+                        "ks_statistic": f.ks.map(|k| k.0),
+                        "ks_p_value": f.ks.map(|k| k.1),
+                        "model_entry": model_entry(f),
+                    })
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "samples": samples.len(),
+                "censored": censored,
+                "chosen": best.family.name(),
+                "fits": rows,
+                "warnings": warnings,
+            });
+            serde_json::to_string_pretty(&doc).expect("serialises") + "\n"
+        }
+        Format::Table => {
+            let mut o = String::new();
+            let _ = writeln!(
+                o,
+                "{} samples ({censored} censored) from {}\n",
+                samples.len(),
+                args.samples.display()
+            );
+            let _ = writeln!(
+                o,
+                "{:<12} {:>10} {:>10} {:>8} {:>8}  parameters",
+                "family", "ln L", "AIC", "KS D", "KS p"
+            );
+            for f in &fits {
+                let (d, p) = f.ks.map_or(("-".to_string(), "-".to_string()), |(d, p)| {
+                    (format!("{d:.4}"), format!("{p:.3}"))
+                });
+                let params: Vec<String> = f
+                    .params
+                    .iter()
+                    .map(|(k, v)| format!("{k} {}", sig(*v)))
+                    .collect();
+                let _ = writeln!(
+                    o,
+                    "{:<12} {:>10.3} {:>10.3} {d:>8} {p:>8}  {}",
+                    f.family.name(),
+                    f.log_likelihood,
+                    f.aic,
+                    params.join(", ")
+                );
+            }
+            let _ = writeln!(o, "\nbest by AIC: restart = {}", model_entry(best));
+            for w in &warnings {
+                let _ = writeln!(o, "warning: {w}");
+            }
+            o
+        }
+    };
+    Sink::Stdout.write(&text)
+}
