@@ -77,6 +77,32 @@ impl ModelArgs {
     }
 }
 
+/// How many histories, from which seed, on how many threads: shared by `run` and `sweep`.
+#[derive(Debug, Args)]
+pub struct RunOptions {
+    /// Histories to simulate (per point for a sweep; default: the model's
+    /// [simulation] replications).
+    #[arg(long, short = 'n')]
+    pub replications: Option<u64>,
+    /// Seed; replication i draws from (seed, i), for every point of a sweep alike
+    /// (default: the model's seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads; 0 = one per core. Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+impl RunOptions {
+    /// The replications and seed for `model`: the command line's, else the model's.
+    pub fn resolve(&self, model: &Model) -> (u64, u64) {
+        (
+            self.replications.unwrap_or(model.simulation.replications),
+            self.seed.unwrap_or(model.simulation.seed),
+        )
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Table,

@@ -6,22 +6,15 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::output::Sink;
-use super::{CliError, Format, ModelArgs};
+use super::{CliError, Format, ModelArgs, RunOptions};
 use crate::montecarlo::{self, RunPlan};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Independent histories to simulate (default: the model's [simulation] replications).
-    #[arg(long, short = 'n')]
-    pub replications: Option<u64>,
-    /// Seed of the run; replication i draws from (seed, i) (default: the model's seed).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Worker threads; 0 = one per core. Results do not depend on it.
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub run: RunOptions,
     /// Output format: a table for people, or the JSON of MODEL-SPEC.md.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -32,19 +25,18 @@ pub struct RunArgs {
 
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
     let model = args.model.load()?;
-    let replications = args.replications.unwrap_or(model.simulation.replications);
+    let (replications, seed) = args.run.resolve(&model);
     if replications == 0 {
         return Err(CliError::BadInput(
             "--replications must be at least 1".into(),
         ));
     }
-    let seed = args.seed.unwrap_or(model.simulation.seed);
     let sink = Sink::open(args.out.as_deref())?;
     let plan = RunPlan {
         seed,
         first: 0,
         count: replications,
-        threads: args.threads,
+        threads: args.run.threads,
     };
     let started = Instant::now();
     let bar: Mutex<Option<ProgressBar>> = Mutex::new(None);

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{CliError, ModelArgs};
+use super::{CliError, ModelArgs, RunOptions};
 use crate::report::sweep;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -22,16 +22,8 @@ pub struct SweepArgs {
     /// `5s..60s:4` keeps the unit).
     #[arg(long = "vary", value_name = "PATH=VALUES", required = true)]
     pub vary: Vec<String>,
-    /// Histories per point (default: the model's). Every point uses the same random
-    /// numbers: replication i from (seed, i).
-    #[arg(long, short = 'n')]
-    pub replications: Option<u64>,
-    /// Seed of every point (default: the model's).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Worker threads; 0 = one per core.
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub run: RunOptions,
     /// Output format; rows are written as each point finishes.
     #[arg(long, value_enum, default_value_t = SweepFormat::Csv)]
     pub format: SweepFormat,
@@ -72,9 +64,8 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         return Ok(());
     }
     for (point, model) in points.iter().zip(&models) {
-        let replications = args.replications.unwrap_or(model.simulation.replications);
-        let seed = args.seed.unwrap_or(model.simulation.seed);
-        let report = sweep::run_point(model, seed, replications, args.threads)
+        let (replications, seed) = args.run.resolve(model);
+        let report = sweep::run_point(model, seed, replications, args.run.threads)
             .map_err(|e| CliError::Failed(e.to_string()))?;
         let line = match args.format {
             SweepFormat::Csv => sweep::csv_row(point, &report),
