@@ -258,16 +258,74 @@ fn refuses_confidence_or_slo_outside_the_open_unit_interval() {
 }
 
 #[test]
-fn refuses_calibration_until_it_is_built() {
+fn models_use_fitted_distributions_from_calibration_files() {
+    let s = Scratch::new();
+    let samples = s.file(
+        "restarts.csv",
+        "seconds\n4.1\n5.0\n6.2\n5.5\n4.8\n7.1\n5.9\n6.6\n",
+    );
+    let cal = s.dir.path().join("cal.toml");
+    let out = hasim()
+        .args([
+            "fit",
+            "--dist",
+            "lognormal",
+            "--name",
+            "influxdb",
+            "--source",
+            "a test",
+            "--out",
+        ])
+        .arg(&cal)
+        .arg(&samples)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The model refers to it; `check` shows the fitted lognormal.
+    let m = s.file(
+        "m.toml",
+        &with(
+            "restart = \"1h\"",
+            "restart = { calibration = \"cal.toml\", name = \"influxdb\" }",
+        ),
+    );
+    let out = hasim().arg("check").arg(&m).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("dist = \"lognormal\""), "{text}");
+    // Or its samples.
+    let m = s.file(
+        "m2.toml",
+        &with(
+            "restart = \"1h\"",
+            "restart = { calibration = \"cal.toml\", name = \"influxdb\", use = \"empirical\" }",
+        ),
+    );
+    let out = hasim().arg("check").arg(&m).output().unwrap();
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("samples = [4.1, 5.0, 6.2")
+    );
+    hasim().args(["run", "-n", "50"]).arg(&m).assert().success();
+    // A name or file that is not there is bad input naming the model's line and key.
     let e = refuses(
         &with(
             "restart = \"1h\"",
-            "restart = { calibration = \"c.toml\", name = \"x\" }",
+            "restart = { calibration = \"nope.toml\", name = \"x\" }",
         ),
         11,
         "stages.C.restart.calibration",
     );
-    assert!(e.contains("not supported yet"), "{e}");
+    assert!(e.contains("cannot read"), "{e}");
 }
 
 const FLOW: &str = r#"name = "flow"

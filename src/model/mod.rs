@@ -1035,7 +1035,9 @@ impl Reader<'_> {
 
     fn dist_table(&self, f: Field<'_>) -> Result<Dist, ModelError> {
         let mut t = f.table()?;
-        t.not_supported("calibration")?;
+        if t.has("calibration") {
+            return self.calibrated(t);
+        }
         let family_f = t.require("dist")?;
         let family = family_f.str()?.to_string();
         let family_err = family_f.error(format!(
@@ -1147,6 +1149,72 @@ impl Reader<'_> {
             Some(s) => d
                 .with_shift(s)
                 .map_err(|m| t_err(self.ctx, &origin, &path, m)),
+            None => Ok(d),
+        }
+    }
+
+    /// `{ calibration = "file.toml", name = "…", use = "fit" | "empirical", shift = … }`:
+    /// the fitted distribution (or the measured samples) of entry `name` of a calibration
+    /// file written by `hasim fit --out` (path relative to the model file).
+    fn calibrated(&self, mut t: Table<'_>) -> Result<Dist, ModelError> {
+        let file_f = t.require("calibration")?;
+        let rel = file_f.str()?.to_string();
+        let name_f = t.require("name")?;
+        let name = name_f.str()?.to_string();
+        let empirical = match t.get("use") {
+            None => false,
+            Some(u) => match u.str()? {
+                "fit" => false,
+                "empirical" => true,
+                other => return Err(u.error(format!("unknown use \"{other}\" (fit or empirical)"))),
+            },
+        };
+        let shift = match t.get("shift") {
+            Some(sf) => Some(sf.nonnegative_duration()?),
+            None => None,
+        };
+        t.finish()?;
+        let path = self.base.join(&rel);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| file_f.error(format!("cannot read {}: {e}", path.display())))?;
+        let shown = path.display().to_string();
+        let root = tree::parse(&shown, &text)?;
+        let inner = Reader {
+            ctx: Ctx { file: &shown },
+            base: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        };
+        let mut top = Table::new(inner.ctx, String::new(), &root)?;
+        let dists = top
+            .get("distributions")
+            .ok_or_else(|| name_f.error(format!("{shown} has no [distributions]")))?;
+        let mut dt = dists.table()?;
+        let entry = dt
+            .get(&name)
+            .ok_or_else(|| name_f.error(format!("{shown} has no distribution named \"{name}\"")))?;
+        let mut et = entry.table()?;
+        let d = if empirical {
+            let sf = et.require("samples")?;
+            let values = sf
+                .array()?
+                .iter()
+                .map(|x| x.nonnegative_duration())
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(cf) = et.get("censored") {
+                if cf.array()?.iter().any(|c| c.bool().unwrap_or(true)) {
+                    return Err(name_f.error(format!(
+                        "use = \"empirical\" needs uncensored samples, and \"{name}\" has censored ones: use the fit"
+                    )));
+                }
+            }
+            Dist::empirical(values).map_err(|m| sf.error(m))?
+        } else {
+            inner.dist(et.require("fit")?, Need::NonNegative)?
+        };
+        match shift {
+            Some(s) => {
+                let total = s + d.shift;
+                d.with_shift(total).map_err(|m| name_f.error(m))
+            }
             None => Ok(d),
         }
     }
