@@ -1199,12 +1199,12 @@ impl Reader<'_> {
                 .iter()
                 .map(|x| x.nonnegative_duration())
                 .collect::<Result<Vec<_>, _>>()?;
-            if let Some(cf) = et.get("censored") {
-                if cf.array()?.iter().any(|c| c.bool().unwrap_or(true)) {
-                    return Err(name_f.error(format!(
+            if let Some(cf) = et.get("censored")
+                && cf.array()?.iter().any(|c| c.bool().unwrap_or(true))
+            {
+                return Err(name_f.error(format!(
                         "use = \"empirical\" needs uncensored samples, and \"{name}\" has censored ones: use the fit"
                     )));
-                }
             }
             Dist::empirical(values).map_err(|m| sf.error(m))?
         } else {
