@@ -843,6 +843,25 @@ fn fit_reads_censored_samples_and_prints_every_family() {
             .iter()
             .any(|w| w.as_str().unwrap().contains("only 20 samples"))
     );
+    // Written to a calibration file, its censored samples cannot serve as an empirical
+    // distribution.
+    let cal = s.dir.path().join("cal.toml");
+    hasim()
+        .args(["fit", "--name", "nist", "--out"])
+        .arg(&cal)
+        .arg(&path)
+        .assert()
+        .success();
+    let m = s.file(
+        "m.toml",
+        &with(
+            "restart = \"1h\"",
+            "restart = { calibration = \"cal.toml\", name = \"nist\", use = \"empirical\" }",
+        ),
+    );
+    let out = hasim().arg("check").arg(&m).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("censored"));
     let bad = s.file("bad.csv", "seconds\n3\nabc\n");
     hasim().arg("fit").arg(&bad).assert().code(2);
     let none = s.file("none.csv", "5,censored\n");
