@@ -4,3 +4,4 @@
 //! injection (local and Kubernetes) and calibration files are still to come.
 
 pub mod fit;
+pub mod probe;

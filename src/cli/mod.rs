@@ -5,6 +5,7 @@
 mod check;
 mod fit;
 mod output;
+mod probe;
 mod report;
 mod run;
 mod solve;
@@ -55,6 +56,8 @@ pub enum Command {
     /// Fit restart-time distributions to measured samples (maximum likelihood, censored
     /// samples included; AIC to choose).
     Fit(fit::FitArgs),
+    /// Continuous writes and reads against InfluxDB's HTTP API: the outages a user sees.
+    Probe(probe::ProbeArgs),
 }
 
 /// The model and its overrides, shared by every command.
@@ -150,6 +153,7 @@ pub fn main() -> i32 {
         Command::Sweep(a) => sweep::sweep(a),
         Command::Report(a) => report::report(a),
         Command::Fit(a) => fit::fit_cmd(a),
+        Command::Probe(a) => probe::probe_cmd(a),
     };
     match result {
         Ok(()) => EXIT_OK,
