@@ -27,6 +27,13 @@ struct Influx {
 
 impl Influx {
     fn start() -> Influx {
+        let mut s = Influx::configured();
+        s.spawn();
+        s
+    }
+
+    /// A configuration on free loopback ports in a temporary folder, not started.
+    fn configured() -> Influx {
         let dir = tempfile::tempdir().unwrap();
         let (http, rpc) = (free_port(), free_port());
         let d = dir.path().display();
@@ -42,14 +49,12 @@ impl Influx {
             ),
         )
         .unwrap();
-        let mut s = Influx {
+        Influx {
             child: None,
             config,
             http,
             _dir: dir,
-        };
-        s.spawn();
-        s
+        }
     }
 
     fn spawn(&mut self) {
@@ -186,4 +191,60 @@ fn hasim_probe_logs_every_operation_and_summarises() {
     assert!(rows.len() >= 20, "{} rows", rows.len());
     assert!(rows.iter().any(|r| r.contains(",read,true,")));
     assert!(rows.iter().any(|r| r.contains(",write,true,")));
+}
+
+#[test]
+fn calibrate_local_times_restarts_and_writes_a_calibration_file() {
+    let db = Influx::configured();
+    let dir = tempfile::tempdir().unwrap();
+    let cal = dir.path().join("cal.toml");
+    let start = format!("{} run -config {}", influxd(), db.config.display());
+    let out = assert_cmd::Command::cargo_bin("hasim")
+        .unwrap()
+        .args([
+            "calibrate",
+            "local",
+            "--start",
+            &start,
+            "--ready-url",
+            &format!("{}/ping", db.url()),
+        ])
+        .args([
+            "--trials",
+            "3",
+            "--settle",
+            "200ms",
+            "--fault",
+            "sigkill",
+            "--probe-url",
+            &db.url(),
+        ])
+        .args(["--name", "influxdb-local", "--out"])
+        .arg(&cal)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let trials = v["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 3);
+    for t in trials {
+        let r = t["restart_seconds"].as_f64().unwrap();
+        assert!(r > 0.0 && r < 30.0, "restart {r} s");
+        assert_eq!(t["censored"], false);
+        // The probe saw the reads fail while the store was gone.
+        assert!(
+            t["probe_read_outage_seconds"].as_f64().unwrap() > 0.0,
+            "{t}"
+        );
+    }
+    let file: toml::Table = toml::from_str(&std::fs::read_to_string(&cal).unwrap()).unwrap();
+    let entry = &file["distributions"]["influxdb-local"];
+    assert_eq!(entry["samples"].as_array().unwrap().len(), 3);
+    assert!(entry["source"].as_str().unwrap().contains("lower bound"));
+    assert!(entry["fit"]["dist"].as_str().is_some());
 }

@@ -5,6 +5,7 @@ use clap::{Args, ValueEnum};
 
 use super::output::Sink;
 use super::{CliError, Format};
+use crate::calibrate::file::write_entry;
 use crate::calibrate::fit::{FEW_SAMPLES, Family, Fit, Sample, fit, fit_all};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -40,87 +41,6 @@ pub struct FitArgs {
     /// How and where the samples were measured (kept with them).
     #[arg(long, default_value = "")]
     pub source: String,
-}
-
-/// A fit as a calibration-file table: the model's distribution syntax, seconds as numbers.
-fn fit_table(f: &Fit) -> toml::Table {
-    let mut t = toml::Table::new();
-    t.insert("dist".into(), f.family.name().into());
-    for (k, v) in &f.params {
-        t.insert((*k).into(), (*v).into());
-    }
-    t
-}
-
-/// Writes or replaces one entry of a calibration file, keeping the others.
-fn write_entry(
-    path: &std::path::Path,
-    name: &str,
-    source: &str,
-    samples: &[Sample],
-    fits: &[Fit],
-) -> Result<(), CliError> {
-    let mut doc: toml::Table = match std::fs::read_to_string(path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| {
-            CliError::BadInput(format!("{}: not a calibration file: {e}", path.display()))
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
-        Err(e) => {
-            return Err(CliError::Failed(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
-        }
-    };
-    let mut entry = toml::Table::new();
-    entry.insert("source".into(), source.into());
-    entry.insert(
-        "samples".into(),
-        samples
-            .iter()
-            .map(|s| toml::Value::from(s.value))
-            .collect::<Vec<_>>()
-            .into(),
-    );
-    if samples.iter().any(|s| s.censored) {
-        entry.insert(
-            "censored".into(),
-            samples
-                .iter()
-                .map(|s| toml::Value::from(s.censored))
-                .collect::<Vec<_>>()
-                .into(),
-        );
-    }
-    entry.insert("fit".into(), fit_table(&fits[0]).into());
-    entry.insert("aic".into(), fits[0].aic.into());
-    let alternatives: Vec<toml::Value> = fits[1..]
-        .iter()
-        .map(|f| {
-            let mut t = fit_table(f);
-            t.insert("aic".into(), f.aic.into());
-            t.into()
-        })
-        .collect();
-    if !alternatives.is_empty() {
-        entry.insert("alternatives".into(), alternatives.into());
-    }
-    let dists = doc
-        .entry("distributions")
-        .or_insert_with(|| toml::Table::new().into())
-        .as_table_mut()
-        .ok_or_else(|| {
-            CliError::BadInput(format!("{}: distributions is not a table", path.display()))
-        })?;
-    dists.insert(name.into(), entry.into());
-    let text = format!(
-        "# Calibration file: measured restart times and their fits (written by `hasim fit --out`).\n{}",
-        toml::to_string(&doc).map_err(|e| CliError::Failed(e.to_string()))?
-    );
-    let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Reads a samples file.
@@ -203,7 +123,10 @@ pub fn fit_cmd(args: &FitArgs) -> Result<(), CliError> {
     }
     let best = &fits[0];
     if let (Some(out), Some(name)) = (&args.out, &args.name) {
-        write_entry(out, name, &args.source, &samples, &fits)?;
+        write_entry(out, name, &args.source, &samples, &fits).map_err(|e| match e {
+            crate::calibrate::file::FileError::Bad(m) => CliError::BadInput(m),
+            crate::calibrate::file::FileError::Io(m) => CliError::Failed(m),
+        })?;
     }
     let text = match args.format {
         Format::Json => {

@@ -2,6 +2,7 @@
 //! status. Exit status: 0 success; 1 a run failed (I/O, simulation); 2 bad input (usage or
 //! model); 3 `solve` cannot answer this model.
 
+mod calibrate;
 mod check;
 mod fit;
 mod output;
@@ -58,6 +59,8 @@ pub enum Command {
     Fit(fit::FitArgs),
     /// Continuous writes and reads against InfluxDB's HTTP API: the outages a user sees.
     Probe(probe::ProbeArgs),
+    /// Measure restart times by injecting faults, and fit them into a calibration file.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// The model and its overrides, shared by every command.
@@ -154,6 +157,7 @@ pub fn main() -> i32 {
         Command::Report(a) => report::report(a),
         Command::Fit(a) => fit::fit_cmd(a),
         Command::Probe(a) => probe::probe_cmd(a),
+        Command::Calibrate(a) => calibrate::calibrate(a),
     };
     match result {
         Ok(()) => EXIT_OK,

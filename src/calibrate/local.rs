@@ -1,0 +1,241 @@
+//! Restart times of a local process: start it, inject a fault, start it again (as a
+//! kubelet would), and time fault → ready, while the probe measures what a user sees.
+//!
+//! A local restart is a **lower bound** for a Pod restart: no scheduling, no image, no
+//! volume attach and no readiness period. The command is run as `sh -c "exec CMD"`, so
+//! the process signalled is the command itself, not a shell.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::fit::Sample;
+use super::probe::{self, OpKind, ProbeConfig};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// A graceful stop request (the process may flush and exit).
+    Sigterm,
+    /// A crash: no chance to clean up.
+    Sigkill,
+}
+
+#[derive(Clone, Debug)]
+pub struct LocalConfig {
+    /// The command that starts the process (run with `sh -c "exec …"`).
+    pub start: String,
+    /// Ready when a GET answers with a 2xx status.
+    pub ready_url: String,
+    pub fault: Fault,
+    pub trials: u32,
+    /// Probe this InfluxDB URL during each trial.
+    pub probe_url: Option<String>,
+    /// Pause between trials, with the process ready.
+    pub settle: Duration,
+    /// A trial not ready after this long is a censored sample.
+    pub ready_timeout: Duration,
+}
+
+/// One trial.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Trial {
+    pub index: u32,
+    /// Fault → ready, seconds; the timeout when `censored`.
+    pub restart_seconds: f64,
+    pub censored: bool,
+    /// Longest read outage the probe saw, seconds.
+    pub probe_read_outage_seconds: Option<f64>,
+    /// Longest write outage the probe saw, seconds.
+    pub probe_write_outage_seconds: Option<f64>,
+}
+
+impl Trial {
+    pub fn sample(&self) -> Sample {
+        Sample {
+            value: self.restart_seconds,
+            censored: self.censored,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("cannot start `{cmd}`: {source}")]
+    Spawn { cmd: String, source: std::io::Error },
+    #[error("`{0}` was not ready within the timeout before the first trial")]
+    NeverReady(String),
+    #[error("cannot send the fault: {0}")]
+    Signal(String),
+}
+
+struct Supervised<'a> {
+    cfg: &'a LocalConfig,
+    child: Option<Child>,
+}
+
+impl Supervised<'_> {
+    fn spawn(&mut self) -> Result<(), LocalError> {
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec {}", self.cfg.start))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|source| LocalError::Spawn {
+                cmd: self.cfg.start.clone(),
+                source,
+            })?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Polls the ready URL every 10 ms; the time it took, or `None` at the timeout.
+    fn wait_ready(&self, since: Instant) -> Option<f64> {
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_millis(500)))
+            .build();
+        let agent = ureq::Agent::new_with_config(config);
+        while since.elapsed() < self.cfg.ready_timeout {
+            if agent.get(&self.cfg.ready_url).call().is_ok() {
+                return Some(since.elapsed().as_secs_f64());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    fn fault(&mut self) -> Result<(), LocalError> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        match self.cfg.fault {
+            Fault::Sigkill => child
+                .kill()
+                .map_err(|e| LocalError::Signal(e.to_string()))?,
+            Fault::Sigterm => {
+                let status = Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status()
+                    .map_err(|e| LocalError::Signal(e.to_string()))?;
+                if !status.success() {
+                    return Err(LocalError::Signal(format!(
+                        "kill -TERM {} failed",
+                        child.id()
+                    )));
+                }
+            }
+        }
+        // Wait for it to be gone (a graceful stop may take a while; SIGKILL after 30 s,
+        // Kubernetes' grace period).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Supervised<'_> {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs the trials; `on_trial` sees each as it ends (so an interruption loses nothing).
+/// Leaves the process stopped.
+pub fn run(
+    cfg: &LocalConfig,
+    stop: &AtomicBool,
+    mut on_trial: impl FnMut(&Trial),
+) -> Result<Vec<Trial>, LocalError> {
+    let mut p = Supervised { cfg, child: None };
+    p.spawn()?;
+    if p.wait_ready(Instant::now()).is_none() {
+        return Err(LocalError::NeverReady(cfg.start.clone()));
+    }
+    let mut trials = vec![];
+    for index in 0..cfg.trials {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        std::thread::sleep(cfg.settle);
+        let probe_stop = AtomicBool::new(false);
+        let (trial, ops) = std::thread::scope(|s| -> Result<_, LocalError> {
+            let probe = cfg.probe_url.as_ref().map(|url| {
+                let pc = ProbeConfig {
+                    url: url.clone(),
+                    db: "hasim_calibrate".into(),
+                    interval: Duration::from_millis(20),
+                    duration: None,
+                    timeout: Duration::from_millis(500),
+                };
+                let ps = &probe_stop;
+                s.spawn(move || probe::run(&pc, ps, |_| {}))
+            });
+            // Let the probe see the process up first.
+            if probe.is_some() {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            let t_fault = Instant::now();
+            p.fault()?;
+            p.spawn()?;
+            let ready = p.wait_ready(t_fault);
+            if probe.is_some() {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            probe_stop.store(true, Ordering::Relaxed);
+            let ops = probe
+                .map(|h| h.join().unwrap_or_default())
+                .unwrap_or_default();
+            let trial = Trial {
+                index,
+                restart_seconds: ready.unwrap_or(cfg.ready_timeout.as_secs_f64()),
+                censored: ready.is_none(),
+                probe_read_outage_seconds: None,
+                probe_write_outage_seconds: None,
+            };
+            Ok((trial, ops))
+        })?;
+        let longest = |kind| {
+            probe::outages(&ops, kind)
+                .iter()
+                .map(|o| o.length_seconds)
+                .fold(None, |m: Option<f64>, l| Some(m.map_or(l, |m| m.max(l))))
+        };
+        let trial = Trial {
+            probe_read_outage_seconds: cfg
+                .probe_url
+                .as_ref()
+                .map(|_| longest(OpKind::Read).unwrap_or(0.0)),
+            probe_write_outage_seconds: cfg
+                .probe_url
+                .as_ref()
+                .map(|_| longest(OpKind::Write).unwrap_or(0.0)),
+            ..trial
+        };
+        on_trial(&trial);
+        let censored = trial.censored;
+        trials.push(trial);
+        if censored {
+            // Not ready in time: start from scratch for the next trial.
+            p.fault()?;
+            p.spawn()?;
+            if p.wait_ready(Instant::now()).is_none() {
+                break;
+            }
+        }
+    }
+    Ok(trials)
+}

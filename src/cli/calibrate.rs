@@ -1,0 +1,166 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::CliError;
+use super::fit::model_entry;
+use crate::calibrate::file::{FileError, write_entry};
+use crate::calibrate::fit::fit_all;
+use crate::calibrate::local::{self, Fault, LocalConfig};
+use crate::units::parse_duration;
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    #[command(subcommand)]
+    pub target: Target,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Target {
+    /// A local process: start it, kill it, start it again, time fault → ready (a lower
+    /// bound for a Pod restart: no scheduling, image, volume or readiness period).
+    Local(LocalArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FaultArg {
+    Sigterm,
+    Sigkill,
+}
+
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    /// The command that starts the process, e.g. "influxd run -config influxdb.conf".
+    #[arg(long)]
+    pub start: String,
+    /// Ready when a GET of this URL answers 2xx, e.g. http://127.0.0.1:8086/ping.
+    #[arg(long)]
+    pub ready_url: String,
+    /// The fault: a graceful stop or a crash.
+    #[arg(long, value_enum, default_value_t = FaultArg::Sigkill)]
+    pub fault: FaultArg,
+    #[arg(long, default_value_t = 10)]
+    pub trials: u32,
+    /// Probe this InfluxDB URL during each trial (writes and reads).
+    #[arg(long)]
+    pub probe_url: Option<String>,
+    /// Pause between trials.
+    #[arg(long, default_value = "1s")]
+    pub settle: String,
+    /// A trial not ready after this long is recorded as censored.
+    #[arg(long, default_value = "60s")]
+    pub timeout: String,
+    /// The calibration file to write (the entry is replaced, others kept).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// The entry's name.
+    #[arg(long, default_value = "local-restart")]
+    pub name: String,
+    /// More about how and where it was measured (kept with the samples).
+    #[arg(long, default_value = "")]
+    pub note: String,
+}
+
+pub fn calibrate(args: &CalibrateArgs) -> Result<(), CliError> {
+    match &args.target {
+        Target::Local(a) => local_cmd(a),
+    }
+}
+
+fn dur(flag: &str, text: &str) -> Result<std::time::Duration, CliError> {
+    parse_duration(text)
+        .ok()
+        .filter(|d| *d >= 0.0)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| {
+            CliError::BadInput(format!(
+                "--{flag}: expected a duration like \"1s\", found \"{text}\""
+            ))
+        })
+}
+
+fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
+    if a.trials == 0 {
+        return Err(CliError::BadInput("--trials must be at least 1".into()));
+    }
+    let cfg = LocalConfig {
+        start: a.start.clone(),
+        ready_url: a.ready_url.clone(),
+        fault: match a.fault {
+            FaultArg::Sigterm => Fault::Sigterm,
+            FaultArg::Sigkill => Fault::Sigkill,
+        },
+        trials: a.trials,
+        probe_url: a.probe_url.clone(),
+        settle: dur("settle", &a.settle)?,
+        ready_timeout: dur("timeout", &a.timeout)?,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
+    }
+    let source = format!(
+        "hasim calibrate local: `{}`, fault {:?}, ready at {}; a local process restart, a LOWER BOUND for a Pod \
+         restart (no scheduling, image pull, volume attach or readiness period)",
+        a.start,
+        a.fault,
+        a.ready_url
+    )
+    .to_lowercase()
+        + if a.note.is_empty() { "" } else { "; " }
+        + &a.note;
+    let mut samples = vec![];
+    let write = |samples: &[crate::calibrate::fit::Sample]| -> Result<(), CliError> {
+        let fits = fit_all(samples).map_err(|e| CliError::Failed(e.to_string()))?;
+        write_entry(&a.out, &a.name, &source, samples, &fits).map_err(|e| match e {
+            FileError::Bad(m) => CliError::BadInput(m),
+            FileError::Io(m) => CliError::Failed(m),
+        })?;
+        Ok(())
+    };
+    let mut failure = None;
+    let trials = local::run(&cfg, &stop, |t| {
+        eprintln!(
+            "trial {}: ready {:.3} s after the fault{}{}",
+            t.index + 1,
+            t.restart_seconds,
+            if t.censored {
+                " (timed out: censored)"
+            } else {
+                ""
+            },
+            t.probe_read_outage_seconds
+                .map_or(String::new(), |o| format!("; reads failed for {o:.3} s"))
+        );
+        samples.push(t.sample());
+        // Written after every trial, so an interruption loses nothing (a fit needs two).
+        if samples.len() >= 2
+            && failure.is_none()
+            && let Err(e) = write(&samples)
+        {
+            failure = Some(e);
+        }
+    })
+    .map_err(|e| CliError::Failed(e.to_string()))?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let samples: Vec<_> = trials.iter().map(|t| t.sample()).collect();
+    let fits = fit_all(&samples).map_err(|e| CliError::Failed(e.to_string()))?;
+    write(&samples)?;
+    let summary = serde_json::json!({
+        "trials": trials,
+        "chosen": model_entry(&fits[0]),
+        "calibration_file": a.out.display().to_string(),
+        "name": a.name,
+        "lower_bound": true,
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&summary).expect("serialises")
+    );
+    Ok(())
+}
