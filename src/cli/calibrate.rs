@@ -4,12 +4,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::CliError;
 use super::fit::model_entry;
-use crate::calibrate::file::{FileError, write_entry};
+use super::{CliError, duration_flag};
+use crate::calibrate::file::write_entry;
 use crate::calibrate::fit::fit_all;
 use crate::calibrate::local::{self, Fault, LocalConfig};
-use crate::units::parse_duration;
 
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
@@ -69,18 +68,6 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<(), CliError> {
     }
 }
 
-fn dur(flag: &str, text: &str) -> Result<std::time::Duration, CliError> {
-    parse_duration(text)
-        .ok()
-        .filter(|d| *d >= 0.0)
-        .map(std::time::Duration::from_secs_f64)
-        .ok_or_else(|| {
-            CliError::BadInput(format!(
-                "--{flag}: expected a duration like \"1s\", found \"{text}\""
-            ))
-        })
-}
-
 fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
     if a.trials == 0 {
         return Err(CliError::BadInput("--trials must be at least 1".into()));
@@ -94,8 +81,8 @@ fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
         },
         trials: a.trials,
         probe_url: a.probe_url.clone(),
-        settle: dur("settle", &a.settle)?,
-        ready_timeout: dur("timeout", &a.timeout)?,
+        settle: duration_flag("settle", &a.settle, true)?,
+        ready_timeout: duration_flag("timeout", &a.timeout, false)?,
     };
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -115,10 +102,7 @@ fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
     let mut samples = vec![];
     let write = |samples: &[crate::calibrate::fit::Sample]| -> Result<(), CliError> {
         let fits = fit_all(samples).map_err(|e| CliError::Failed(e.to_string()))?;
-        write_entry(&a.out, &a.name, &source, samples, &fits).map_err(|e| match e {
-            FileError::Bad(m) => CliError::BadInput(m),
-            FileError::Io(m) => CliError::Failed(m),
-        })?;
+        write_entry(&a.out, &a.name, &source, samples, &fits)?;
         Ok(())
     };
     let mut failure = None;

@@ -123,10 +123,7 @@ pub fn fit_cmd(args: &FitArgs) -> Result<(), CliError> {
     }
     let best = &fits[0];
     if let (Some(out), Some(name)) = (&args.out, &args.name) {
-        write_entry(out, name, &args.source, &samples, &fits).map_err(|e| match e {
-            crate::calibrate::file::FileError::Bad(m) => CliError::BadInput(m),
-            crate::calibrate::file::FileError::Io(m) => CliError::Failed(m),
-        })?;
+        write_entry(out, name, &args.source, &samples, &fits)?;
     }
     let text = match args.format {
         Format::Json => {

@@ -123,6 +123,32 @@ pub enum CliError {
     CannotSolve(String),
 }
 
+impl From<crate::calibrate::file::FileError> for CliError {
+    fn from(e: crate::calibrate::file::FileError) -> Self {
+        match e {
+            crate::calibrate::file::FileError::Bad(m) => CliError::BadInput(m),
+            crate::calibrate::file::FileError::Io(m) => CliError::Failed(m),
+        }
+    }
+}
+
+/// A duration given on the command line (`"100ms"`, `"1s"`), at least 0 or above 0.
+pub fn duration_flag(
+    flag: &str,
+    text: &str,
+    allow_zero: bool,
+) -> Result<std::time::Duration, CliError> {
+    crate::units::parse_duration(text)
+        .ok()
+        .filter(|d| if allow_zero { *d >= 0.0 } else { *d > 0.0 })
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| {
+            CliError::BadInput(format!(
+                "--{flag}: expected a duration like \"1s\", found \"{text}\""
+            ))
+        })
+}
+
 impl CliError {
     fn exit_code(&self) -> i32 {
         match self {

@@ -5,9 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 
-use super::CliError;
+use super::{CliError, duration_flag};
 use crate::calibrate::probe::{self, OpKind, ProbeConfig};
-use crate::units::parse_duration;
 
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
@@ -33,29 +32,17 @@ pub struct ProbeArgs {
     pub out: Option<PathBuf>,
 }
 
-fn duration(flag: &str, text: &str) -> Result<std::time::Duration, CliError> {
-    parse_duration(text)
-        .ok()
-        .filter(|d| *d > 0.0)
-        .map(std::time::Duration::from_secs_f64)
-        .ok_or_else(|| {
-            CliError::BadInput(format!(
-                "--{flag}: expected a positive duration like \"100ms\", found \"{text}\""
-            ))
-        })
-}
-
 pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
     let cfg = ProbeConfig {
         url: args.url.clone(),
         db: args.db.clone(),
-        interval: duration("interval", &args.interval)?,
+        interval: duration_flag("interval", &args.interval, false)?,
         duration: args
             .duration
             .as_deref()
-            .map(|d| duration("duration", d))
+            .map(|d| duration_flag("duration", d, false))
             .transpose()?,
-        timeout: duration("timeout", &args.timeout)?,
+        timeout: duration_flag("timeout", &args.timeout, false)?,
     };
     let mut log: Option<std::fs::File> = match &args.out {
         Some(p) => {
