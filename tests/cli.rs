@@ -816,8 +816,10 @@ fn fit_reads_censored_samples_and_prints_every_family() {
     }
     text += &"500,censored\n".repeat(10);
     let path = s.file("samples.csv", &text);
+    let png = s.dir.path().join("fit.png");
     let out = hasim()
-        .args(["fit", "--format", "json"])
+        .args(["fit", "--format", "json", "--plot"])
+        .arg(&png)
         .arg(&path)
         .output()
         .unwrap();
@@ -828,6 +830,8 @@ fn fit_reads_censored_samples_and_prints_every_family() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["samples"], 20);
+    let img = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (1000, 600));
     assert_eq!(v["censored"], 10);
     let fits = v["fits"].as_array().unwrap();
     assert_eq!(fits.len(), 4);

@@ -35,12 +35,73 @@ pub struct FitArgs {
     /// `{ calibration = "FILE", name = "NAME" }`.
     #[arg(long, value_name = "FILE", requires = "name")]
     pub out: Option<PathBuf>,
+    /// Draw the samples' empirical distribution function against every fitted family's
+    /// (PNG, 1000×600).
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
     /// The entry's name in the calibration file.
     #[arg(long)]
     pub name: Option<String>,
     /// How and where the samples were measured (kept with them).
     #[arg(long, default_value = "")]
     pub source: String,
+}
+
+/// The empirical distribution function of the uncensored samples (censored ones are
+/// left out of the steps: the curve is then only indicative) against each fit's.
+fn plot(path: &std::path::Path, samples: &[Sample], fits: &[Fit]) -> Result<(), CliError> {
+    use crate::report::charts::{LineChart, Series, line_chart};
+    let mut exact: Vec<f64> = samples
+        .iter()
+        .filter(|s| !s.censored)
+        .map(|s| s.value)
+        .collect();
+    exact.sort_by(f64::total_cmp);
+    let n = samples.len() as f64;
+    let steps: Vec<(f64, f64, f64, f64)> = exact
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            (
+                *x,
+                (i + 1) as f64 / n,
+                (i + 1) as f64 / n,
+                (i + 1) as f64 / n,
+            )
+        })
+        .collect();
+    let (lo, hi) = (exact[0] * 0.8, exact[exact.len() - 1] * 1.2);
+    let grid: Vec<f64> = (0..=60)
+        .map(|i| lo + (hi - lo) * f64::from(i) / 60.0)
+        .collect();
+    let mut series = vec![Series {
+        name: "samples (empirical)".into(),
+        points: steps,
+        markers: true,
+    }];
+    for f in fits {
+        let pts = grid
+            .iter()
+            .map(|x| (*x, f.dist.cdf(*x), f.dist.cdf(*x), f.dist.cdf(*x)))
+            .collect();
+        series.push(Series {
+            name: format!("{} (AIC {:.1})", f.family.name(), f.aic),
+            points: pts,
+            markers: false,
+        });
+    }
+    line_chart(
+        path,
+        &LineChart {
+            title: "Measured restart times and the fitted distributions",
+            x_label: "seconds",
+            y_label: "P(restart time <= x)",
+            x_log: false,
+            series: &series,
+            reference: None,
+        },
+    )
+    .map_err(CliError::Failed)
 }
 
 /// Reads a samples file.
@@ -122,6 +183,9 @@ pub fn fit_cmd(args: &FitArgs) -> Result<(), CliError> {
         );
     }
     let best = &fits[0];
+    if let Some(path) = &args.plot {
+        plot(path, &samples, &fits)?;
+    }
     if let (Some(out), Some(name)) = (&args.out, &args.name) {
         write_entry(out, name, &args.source, &samples, &fits)?;
     }

@@ -45,6 +45,8 @@ pub const PALETTE: [RGBColor; 6] = [
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64, f64, f64)>,
+    /// Mark each point and draw its interval (measured points), or only the line (curves).
+    pub markers: bool,
 }
 
 /// A horizontal reference line with its label.
@@ -135,18 +137,20 @@ pub fn line_chart(path: &Path, c: &LineChart<'_>) -> Result<(), ChartError> {
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
                     });
-                chart
-                    .draw_series(
-                        s.points
-                            .iter()
-                            .map(|p| Circle::new((p.0, p.1), 4, color.filled())),
-                    )
-                    .map_err(err)?;
-                chart
-                    .draw_series(s.points.iter().map(|p| {
-                        ErrorBar::new_vertical(p.0, p.2, p.1, p.3, color.stroke_width(2), 12)
-                    }))
-                    .map_err(err)?;
+                if s.markers {
+                    chart
+                        .draw_series(
+                            s.points
+                                .iter()
+                                .map(|p| Circle::new((p.0, p.1), 4, color.filled())),
+                        )
+                        .map_err(err)?;
+                    chart
+                        .draw_series(s.points.iter().map(|p| {
+                            ErrorBar::new_vertical(p.0, p.2, p.1, p.3, color.stroke_width(2), 12)
+                        }))
+                        .map_err(err)?;
+                }
             }
             legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         }};

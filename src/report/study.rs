@@ -145,6 +145,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         series.push(Series {
             name: format!("stage {} (min_ready {})", s.name, s.min_ready),
             points: pts,
+            markers: true,
         });
     }
     if !series.is_empty() {
@@ -214,6 +215,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
                 series: &[Series {
                     name: "lost metrics (95 % CI)".into(),
                     points: pts.clone(),
+                    markers: true,
                 }],
                 reference: None,
             },
@@ -273,6 +275,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         series.push(Series {
             name: format!("stage {}", s.name),
             points: pts,
+            markers: true,
         });
     }
     if !series.is_empty() {
