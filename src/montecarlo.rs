@@ -177,7 +177,9 @@ pub fn simulate(
         v
     };
     let wave = (threads * 64).max(1);
-    let mut total = Tally::new(model);
+    // Built once: a tally knows its causes, which takes a look at the whole model.
+    let empty = Tally::new(model);
+    let mut total = empty.clone();
     let mut done = 0;
     pool.install(|| {
         for batch in chunks.chunks(wave) {
@@ -186,7 +188,7 @@ pub fn simulate(
                 .map_init(
                     || Simulator::new(model),
                     |sim, &(a, b)| {
-                        let mut t = Tally::new(model);
+                        let mut t = empty.clone();
                         for i in a..b {
                             t.push(&sim.run(plan.seed, i));
                         }

@@ -117,6 +117,14 @@ impl Buf {
         last_time
     }
 
+    /// Drops the oldest metrics beyond `limit`, recording them as lost.
+    fn drop_overflow(&mut self, limit: f64) {
+        let over = self.len - limit;
+        if over > 0.0 {
+            self.pop_front(over, true);
+        }
+    }
+
     fn lose_all(&mut self) {
         for seg in self.segs.drain(..) {
             add_interval(&mut self.lost, seg.k0, seg.k1);
@@ -298,10 +306,7 @@ impl FlowState {
                     if let Some(seg) = inflow {
                         buf.push(seg);
                     }
-                    let over = buf.len - self.buffer.limit;
-                    if over > 0.0 {
-                        buf.pop_front(over, true);
-                    }
+                    buf.drop_overflow(self.buffer.limit);
                     continue;
                 }
                 match self.buffer.drain_rate {
@@ -381,10 +386,7 @@ impl FlowState {
                         if self.store_up[s] && self.buffer.drain_rate.is_none() {
                             buf.flush();
                         } else if !self.store_up[s] {
-                            let over = buf.len - self.buffer.limit;
-                            if over > 0.0 {
-                                buf.pop_front(over, true);
-                            }
+                            buf.drop_overflow(self.buffer.limit);
                         }
                     }
                 }

@@ -859,78 +859,43 @@ impl Simulator {
     #[inline(always)]
     fn note(&mut self, r: u32, event: &'static str) {
         if self.trace.is_some() {
-            self.note_record(r, event);
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn note_record(&mut self, r: u32, event: &'static str) {
-        let s = self.plan.replica_stage[r as usize] as usize;
-        let rep = &self.replicas[r as usize];
-        let record = TraceRecord {
-            time: self.queue.now(),
-            stage: self.stage_names[s].clone(),
-            replica: (r - self.plan.stages[s].first).to_string(),
-            event,
-            buffered: self.flow.as_ref().map(FlowState::buffered),
-            state: serde_json::to_value(rep.state)
+            let s = self.plan.replica_stage[r as usize] as usize;
+            let state = serde_json::to_value(self.replicas[r as usize].state)
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default(),
-        };
-        if let Some(t) = &mut self.trace {
-            t.push(record);
+                .unwrap_or_default();
+            let replica = (r - self.plan.stages[s].first).to_string();
+            self.record(self.stage_names[s].clone(), replica, event, state);
         }
     }
 
     #[inline(always)]
     fn note_node(&mut self, n: usize, event: &'static str) {
         if self.trace.is_some() {
-            self.note_node_record(n, event);
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn note_node_record(&mut self, n: usize, event: &'static str) {
-        let record = TraceRecord {
-            time: self.queue.now(),
-            stage: String::new(),
-            replica: self.node_names[n].clone(),
-            event,
-            buffered: self.flow.as_ref().map(FlowState::buffered),
-            state: if self.node_up[n] {
-                "up".into()
-            } else {
-                "down".into()
-            },
-        };
-        if let Some(t) = &mut self.trace {
-            t.push(record);
+            let state = if self.node_up[n] { "up" } else { "down" };
+            self.record(
+                String::new(),
+                self.node_names[n].clone(),
+                event,
+                state.into(),
+            );
         }
     }
 
     #[inline(always)]
     fn note_stage(&mut self, s: usize, up: bool) {
         if self.trace.is_some() {
-            self.note_stage_record(s, up);
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn note_stage_record(&mut self, s: usize, up: bool) {
-        let record = TraceRecord {
-            time: self.queue.now(),
-            stage: self.stage_names[s].clone(),
-            replica: String::new(),
-            event: if up { "stage_up" } else { "stage_down" },
-            buffered: self.flow.as_ref().map(FlowState::buffered),
-            state: if up { "up".into() } else { "down".into() },
-        };
-        if let Some(t) = &mut self.trace {
-            t.push(record);
+            let (event, state) = if up {
+                ("stage_up", "up")
+            } else {
+                ("stage_down", "down")
+            };
+            self.record(
+                self.stage_names[s].clone(),
+                String::new(),
+                event,
+                state.into(),
+            );
         }
     }
 
@@ -942,20 +907,21 @@ impl Simulator {
     #[inline(always)]
     fn note_system_event(&mut self, event: &'static str, state: &'static str) {
         if self.trace.is_some() {
-            self.note_system_record(event, state);
+            self.record(String::new(), "system".into(), event, state.into());
         }
     }
 
+    /// Appends a trace line at the current time (only called while tracing).
     #[cold]
     #[inline(never)]
-    fn note_system_record(&mut self, event: &'static str, state: &'static str) {
+    fn record(&mut self, stage: String, replica: String, event: &'static str, state: String) {
         let record = TraceRecord {
             time: self.queue.now(),
-            stage: String::new(),
-            replica: "system".into(),
+            stage,
+            replica,
             event,
+            state,
             buffered: self.flow.as_ref().map(FlowState::buffered),
-            state: state.into(),
         };
         if let Some(t) = &mut self.trace {
             t.push(record);
