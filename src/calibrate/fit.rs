@@ -23,7 +23,7 @@ use statrs::function::gamma::{digamma, gamma_ur, ln_gamma};
 use crate::dist::Dist;
 
 /// One measurement in seconds; `censored` = the true time is above `value`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Sample {
     pub value: f64,
     pub censored: bool,

@@ -208,21 +208,10 @@ pub fn run(
             };
             Ok((trial, ops))
         })?;
-        let longest = |kind| {
-            probe::outages(&ops, kind)
-                .iter()
-                .map(|o| o.length_seconds)
-                .fold(None, |m: Option<f64>, l| Some(m.map_or(l, |m| m.max(l))))
-        };
+        let probed = cfg.probe_url.is_some();
         let trial = Trial {
-            probe_read_outage_seconds: cfg
-                .probe_url
-                .as_ref()
-                .map(|_| longest(OpKind::Read).unwrap_or(0.0)),
-            probe_write_outage_seconds: cfg
-                .probe_url
-                .as_ref()
-                .map(|_| longest(OpKind::Write).unwrap_or(0.0)),
+            probe_read_outage_seconds: probed.then(|| probe::longest_outage(&ops, OpKind::Read)),
+            probe_write_outage_seconds: probed.then(|| probe::longest_outage(&ops, OpKind::Write)),
             ..trial
         };
         on_trial(&trial);

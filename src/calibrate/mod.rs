@@ -1,9 +1,12 @@
-//! Calibration: turning measured restart times into fitted distributions.
+//! Calibration: restart times measured on real systems and fitted into distributions.
 //!
-//! So far: maximum-likelihood fitting with right-censoring ([`fit`]). The probe, fault
-//! injection (local and Kubernetes) and calibration files are still to come.
+//! [`probe`] measures what a user of InfluxDB sees; [`local`] injects faults into a local
+//! process and [`k8s`] into a workload on a cluster; [`fit`] fits the samples (with
+//! right-censoring) and [`file`] writes the calibration files models refer to.
 
 pub mod file;
 pub mod fit;
+#[cfg(feature = "k8s")]
+pub mod k8s;
 pub mod local;
 pub mod probe;

@@ -51,75 +51,127 @@ pub struct ProbeConfig {
     pub timeout: Duration,
 }
 
-/// Runs the probe until `duration` or `stop`; `on_op` sees every operation as it ends.
-pub fn run(cfg: &ProbeConfig, stop: &AtomicBool, mut on_op: impl FnMut(&Op)) -> Vec<Op> {
-    let config = ureq::Agent::config_builder()
-        .timeout_global(Some(cfg.timeout))
-        .build();
-    let agent = ureq::Agent::new_with_config(config);
-    let base = cfg.url.trim_end_matches('/');
+/// How the probe reaches InfluxDB: straight over HTTP ([`Http`]), or through the
+/// Kubernetes API server's service proxy (`calibrate::k8s::ServiceProxy`).
+pub trait Transport {
+    /// `POST /query?q=…` (a statement such as `CREATE DATABASE`).
+    fn command(&self, q: &str) -> Result<(), String>;
+    /// `POST /write?db=…` with a line-protocol body.
+    fn write(&self, db: &str, line: &str) -> Result<(), String>;
+    /// `GET /query?db=…&q=…`: the answer's body.
+    fn query(&self, db: &str, q: &str) -> Result<String, String>;
+}
+
+/// InfluxDB's HTTP API at a base URL, each request with a timeout.
+pub struct Http {
+    agent: ureq::Agent,
+    base: String,
+}
+
+impl Http {
+    pub fn new(url: &str, timeout: Duration) -> Self {
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .build();
+        Http {
+            agent: ureq::Agent::new_with_config(config),
+            base: url.trim_end_matches('/').to_string(),
+        }
+    }
+}
+
+impl Transport for Http {
+    fn command(&self, q: &str) -> Result<(), String> {
+        self.agent
+            .post(&format!("{}/query", self.base))
+            .query("q", q)
+            .send_empty()
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    fn write(&self, db: &str, line: &str) -> Result<(), String> {
+        self.agent
+            .post(&format!("{}/write", self.base))
+            .query("db", db)
+            .send(line)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    fn query(&self, db: &str, q: &str) -> Result<String, String> {
+        self.agent
+            .get(&format!("{}/query", self.base))
+            .query("db", db)
+            .query("q", q)
+            .call()
+            .and_then(|mut resp| resp.body_mut().read_to_string())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Runs the probe over HTTP at `cfg.url` until `duration` or `stop`; `on_op` sees every
+/// operation as it ends.
+pub fn run(cfg: &ProbeConfig, stop: &AtomicBool, on_op: impl FnMut(&Op)) -> Vec<Op> {
+    run_with(&Http::new(&cfg.url, cfg.timeout), cfg, stop, on_op)
+}
+
+/// Runs the probe over any transport (`cfg.url` is not used).
+pub fn run_with(
+    transport: &dyn Transport,
+    cfg: &ProbeConfig,
+    stop: &AtomicBool,
+    mut on_op: impl FnMut(&Op),
+) -> Vec<Op> {
     let started = Instant::now();
     let mut ops = vec![];
     let mut created = false;
     let mut seq: u64 = 0;
+    let mut log = |kind, t0: Instant, result: Result<(), String>| {
+        let op = Op {
+            time: started.elapsed().as_secs_f64(),
+            kind,
+            ok: result.is_ok(),
+            latency_seconds: t0.elapsed().as_secs_f64(),
+            error: result.err().unwrap_or_default(),
+        };
+        on_op(&op);
+        ops.push(op);
+    };
     while !stop.load(Ordering::Relaxed) && cfg.duration.is_none_or(|d| started.elapsed() < d) {
         let tick = Instant::now();
         if !created {
-            created = agent
-                .post(&format!("{base}/query"))
-                .query("q", format!("CREATE DATABASE \"{}\"", cfg.db))
-                .send_empty()
+            created = transport
+                .command(&format!("CREATE DATABASE \"{}\"", cfg.db))
                 .is_ok();
         }
         seq += 1;
         let t0 = Instant::now();
-        let w = agent
-            .post(&format!("{base}/write"))
-            .query("db", &cfg.db)
-            .send(format!("hasim_probe seq={seq}i"));
-        let op = Op {
-            time: started.elapsed().as_secs_f64(),
-            kind: OpKind::Write,
-            ok: w.is_ok(),
-            latency_seconds: t0.elapsed().as_secs_f64(),
-            error: w.err().map_or(String::new(), |e| e.to_string()),
-        };
-        on_op(&op);
-        ops.push(op);
+        let written = transport.write(&cfg.db, &format!("hasim_probe seq={seq}i"));
+        log(OpKind::Write, t0, written);
         let t0 = Instant::now();
-        let r = agent
-            .get(&format!("{base}/query"))
-            .query("db", &cfg.db)
-            .query("q", "SELECT last(seq) FROM hasim_probe")
-            .call()
-            .and_then(|mut resp| resp.body_mut().read_to_string());
-        let (ok, error) = match r {
-            Ok(body) if body.contains("\"series\"") && !body.contains("\"error\"") => {
-                (true, String::new())
-            }
-            Ok(body) => (
-                false,
-                format!(
-                    "unexpected answer: {}",
-                    body.chars().take(120).collect::<String>()
-                ),
-            ),
-            Err(e) => (false, e.to_string()),
+        let read = match transport.query(&cfg.db, "SELECT last(seq) FROM hasim_probe") {
+            Ok(body) if body.contains("\"series\"") && !body.contains("\"error\"") => Ok(()),
+            Ok(body) => Err(format!(
+                "unexpected answer: {}",
+                body.chars().take(120).collect::<String>()
+            )),
+            Err(e) => Err(e),
         };
-        let op = Op {
-            time: started.elapsed().as_secs_f64(),
-            kind: OpKind::Read,
-            ok,
-            latency_seconds: t0.elapsed().as_secs_f64(),
-            error,
-        };
-        on_op(&op);
-        ops.push(op);
+        log(OpKind::Read, t0, read);
         if let Some(rest) = cfg.interval.checked_sub(tick.elapsed()) {
             std::thread::sleep(rest);
         }
     }
     ops
+}
+
+/// The longest outage of one kind in a log, seconds (0 without one).
+pub fn longest_outage(ops: &[Op], kind: OpKind) -> f64 {
+    outages(ops, kind)
+        .iter()
+        .map(|o| o.length_seconds)
+        .fold(0.0, f64::max)
 }
 
 /// The outages of one kind in a log.

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::fit::model_entry;
 use super::{CliError, duration_flag};
 use crate::calibrate::file::write_entry;
-use crate::calibrate::fit::fit_all;
+use crate::calibrate::fit::{Fit, Sample, fit_all};
 use crate::calibrate::local::{self, Fault, LocalConfig};
 
 #[derive(Debug, Args)]
@@ -21,6 +21,10 @@ pub enum Target {
     /// A local process: start it, kill it, start it again, time fault → ready (a lower
     /// bound for a Pod restart: no scheduling, image, volume or readiness period).
     Local(LocalArgs),
+    /// A workload on a Kubernetes cluster: delete a Pod, restart the rollout, or make the
+    /// main process exit; watch until Ready; fit (needs a cluster; see calibration/README.md).
+    #[cfg(feature = "k8s")]
+    K8s(super::calibrate_k8s::K8sArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -65,6 +69,8 @@ pub struct LocalArgs {
 pub fn calibrate(args: &CalibrateArgs) -> Result<(), CliError> {
     match &args.target {
         Target::Local(a) => local_cmd(a),
+        #[cfg(feature = "k8s")]
+        Target::K8s(a) => super::calibrate_k8s::k8s_cmd(a),
     }
 }
 
@@ -99,13 +105,7 @@ fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
     .to_lowercase()
         + if a.note.is_empty() { "" } else { "; " }
         + &a.note;
-    let mut samples = vec![];
-    let write = |samples: &[crate::calibrate::fit::Sample]| -> Result<(), CliError> {
-        let fits = fit_all(samples).map_err(|e| CliError::Failed(e.to_string()))?;
-        write_entry(&a.out, &a.name, &source, samples, &fits)?;
-        Ok(())
-    };
-    let mut failure = None;
+    let mut entry = EntryWriter::new(&a.out, &a.name, source);
     let trials = local::run(&cfg, &stop, |t| {
         eprintln!(
             "trial {}: ready {:.3} s after the fault{}{}",
@@ -119,22 +119,10 @@ fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
             t.probe_read_outage_seconds
                 .map_or(String::new(), |o| format!("; reads failed for {o:.3} s"))
         );
-        samples.push(t.sample());
-        // Written after every trial, so an interruption loses nothing (a fit needs two).
-        if samples.len() >= 2
-            && failure.is_none()
-            && let Err(e) = write(&samples)
-        {
-            failure = Some(e);
-        }
+        entry.push(&[t.sample()]);
     })
     .map_err(|e| CliError::Failed(e.to_string()))?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let samples: Vec<_> = trials.iter().map(|t| t.sample()).collect();
-    let fits = fit_all(&samples).map_err(|e| CliError::Failed(e.to_string()))?;
-    write(&samples)?;
+    let fits = entry.finish()?;
     let summary = serde_json::json!({
         "trials": trials,
         "chosen": model_entry(&fits[0]),
@@ -147,4 +135,61 @@ fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
         serde_json::to_string_pretty(&summary).expect("serialises")
     );
     Ok(())
+}
+
+/// Keeps one calibration entry on disk in step with the samples measured so far, so an
+/// interruption loses nothing (the entry appears once there are two samples to fit).
+pub(super) struct EntryWriter<'a> {
+    out: &'a Path,
+    name: String,
+    source: String,
+    samples: Vec<Sample>,
+    failure: Option<CliError>,
+}
+
+impl<'a> EntryWriter<'a> {
+    pub(super) fn new(out: &'a Path, name: &str, source: String) -> Self {
+        EntryWriter {
+            out,
+            name: name.to_string(),
+            source,
+            samples: vec![],
+            failure: None,
+        }
+    }
+
+    fn write(&self) -> Result<Vec<Fit>, CliError> {
+        let fits = fit_all(&self.samples)
+            .map_err(|e| CliError::Failed(format!("{}: cannot fit the samples: {e}", self.name)))?;
+        write_entry(self.out, &self.name, &self.source, &self.samples, &fits)?;
+        Ok(fits)
+    }
+
+    /// Adds samples and rewrites the entry (the first failure is kept for `finish`).
+    pub(super) fn push(&mut self, samples: &[Sample]) {
+        self.samples.extend_from_slice(samples);
+        let exact = self.samples.iter().filter(|s| !s.censored).count();
+        if self.failure.is_none()
+            && self.samples.len() >= 2
+            && exact >= 1
+            && let Err(e) = self.write()
+        {
+            self.failure = Some(e);
+        }
+    }
+
+    /// Writes the entry a last time; its fits, best first.
+    pub(super) fn finish(self) -> Result<Vec<Fit>, CliError> {
+        if let Some(e) = self.failure {
+            return Err(e);
+        }
+        if self.samples.len() < 2 {
+            return Err(CliError::Failed(format!(
+                "{}: {} sample(s): at least two are needed to fit; nothing written",
+                self.name,
+                self.samples.len()
+            )));
+        }
+        self.write()
+    }
 }

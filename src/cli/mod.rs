@@ -3,6 +3,8 @@
 //! model); 3 `solve` cannot answer this model.
 
 mod calibrate;
+#[cfg(feature = "k8s")]
+mod calibrate_k8s;
 mod check;
 mod fit;
 mod output;
