@@ -1,0 +1,207 @@
+//! The manifests in calibration/k8s parse into the Kubernetes API's types (k8s-openapi),
+//! lose no field on the way (a misspelt key would), and describe the report's system:
+//! InfluxDB 1.8 in a StatefulSet with a volume claim and probes, Telegraf collecting CPU
+//! once a minute with an explicit buffer, Chronograf reading from InfluxDB.
+
+#![cfg(feature = "k8s")]
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PodTemplateSpec, Service};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+#[derive(Default)]
+struct Manifests {
+    namespaces: Vec<Namespace>,
+    services: Vec<Service>,
+    config_maps: Vec<ConfigMap>,
+    stateful_sets: Vec<StatefulSet>,
+    daemon_sets: Vec<DaemonSet>,
+    deployments: Vec<Deployment>,
+}
+
+/// Parses into `T` and checks that serialising it again gives the same document.
+fn typed<T: DeserializeOwned + serde::Serialize>(doc: &Value, file: &str) -> T {
+    let t: T = serde_json::from_value(doc.clone())
+        .unwrap_or_else(|e| panic!("{file}: {}: {e}", doc["kind"]));
+    let back = serde_json::to_value(&t).unwrap();
+    assert_eq!(
+        &back, doc,
+        "{file}: {} {} has fields the API does not know",
+        doc["kind"], doc["metadata"]["name"]
+    );
+    t
+}
+
+fn load() -> Manifests {
+    let dir = format!("{}/calibration/k8s", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "manifests in {dir}");
+    let mut m = Manifests::default();
+    for path in files {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let docs: Vec<Value> =
+            serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for doc in docs.into_iter().filter(|d| !d.is_null()) {
+            match doc["kind"].as_str().unwrap_or_default() {
+                "Namespace" => m.namespaces.push(typed(&doc, &file)),
+                "Service" => m.services.push(typed(&doc, &file)),
+                "ConfigMap" => m.config_maps.push(typed(&doc, &file)),
+                "StatefulSet" => m.stateful_sets.push(typed(&doc, &file)),
+                "DaemonSet" => m.daemon_sets.push(typed(&doc, &file)),
+                "Deployment" => m.deployments.push(typed(&doc, &file)),
+                other => panic!("{file}: unexpected kind {other:?}"),
+            }
+        }
+    }
+    m
+}
+
+fn labels(t: &PodTemplateSpec) -> BTreeMap<String, String> {
+    t.metadata
+        .as_ref()
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default()
+}
+
+fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+    !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+#[test]
+fn the_manifests_reproduce_the_reports_system() {
+    let m = load();
+    let ns = m.namespaces[0].metadata.name.clone().unwrap();
+    assert_eq!(ns, "hasim");
+    assert!(!ns.starts_with("kube-"));
+
+    // Every object lives in that namespace.
+    let namespaces = m
+        .services
+        .iter()
+        .map(|x| &x.metadata)
+        .chain(m.config_maps.iter().map(|x| &x.metadata))
+        .chain(m.stateful_sets.iter().map(|x| &x.metadata))
+        .chain(m.daemon_sets.iter().map(|x| &x.metadata))
+        .chain(m.deployments.iter().map(|x| &x.metadata));
+    for meta in namespaces {
+        assert_eq!(meta.namespace.as_deref(), Some("hasim"), "{:?}", meta.name);
+    }
+
+    // C: InfluxDB 1.8, StatefulSet, volume claim, readiness on /ping.
+    let sts = &m.stateful_sets[0];
+    assert_eq!(sts.metadata.name.as_deref(), Some("influxdb"));
+    let spec = sts.spec.as_ref().unwrap();
+    assert!(!spec.volume_claim_templates.as_ref().unwrap().is_empty());
+    let c = &spec.template.spec.as_ref().unwrap().containers[0];
+    assert!(c.image.as_deref().unwrap().starts_with("influxdb:1.8"));
+    let ready = c
+        .readiness_probe
+        .as_ref()
+        .unwrap()
+        .http_get
+        .as_ref()
+        .unwrap();
+    assert_eq!(ready.path.as_deref(), Some("/ping"));
+    assert!(c.startup_probe.is_some() && c.liveness_probe.is_some());
+    assert!(
+        c.volume_mounts
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|v| v.mount_path == "/var/lib/influxdb")
+    );
+    let sts_labels = labels(&spec.template);
+    assert!(selects(
+        spec.selector.match_labels.as_ref().unwrap(),
+        &sts_labels
+    ));
+    let governing = m
+        .services
+        .iter()
+        .find(|s| s.metadata.name.as_deref() == Some(spec.service_name.as_deref().unwrap()))
+        .expect("the StatefulSet's governing Service");
+    assert_eq!(
+        governing.spec.as_ref().unwrap().cluster_ip.as_deref(),
+        Some("None")
+    );
+
+    // B: Telegraf DaemonSet, CPU once a minute into InfluxDB, explicit buffer.
+    let ds = &m.daemon_sets[0];
+    let ds_spec = ds.spec.as_ref().unwrap();
+    let ds_pod = ds_spec.template.spec.as_ref().unwrap();
+    assert!(
+        ds_pod.containers[0]
+            .image
+            .as_deref()
+            .unwrap()
+            .starts_with("telegraf:")
+    );
+    let config_name = ds_pod.volumes.as_ref().unwrap()[0]
+        .config_map
+        .as_ref()
+        .unwrap()
+        .name
+        .clone();
+    let cm = m
+        .config_maps
+        .iter()
+        .find(|c| c.metadata.name.as_deref() == Some(config_name.as_str()))
+        .expect("the DaemonSet's ConfigMap");
+    let conf: toml::Table = cm.data.as_ref().unwrap()["telegraf.conf"].parse().unwrap();
+    let agent = conf["agent"].as_table().unwrap();
+    assert_eq!(agent["interval"].as_str(), Some("60s"));
+    assert!(agent["metric_buffer_limit"].as_integer().unwrap() > 0);
+    assert!(conf["inputs"]["cpu"].as_array().is_some());
+    let url = conf["outputs"]["influxdb"][0]["urls"][0].as_str().unwrap();
+    assert!(url.starts_with("http://influxdb.hasim.svc"), "{url}");
+
+    // D: Chronograf Deployment reading from the same InfluxDB Service, and its Service.
+    let d = &m.deployments[0];
+    let d_spec = d.spec.as_ref().unwrap();
+    let d_c = &d_spec.template.spec.as_ref().unwrap().containers[0];
+    assert!(d_c.image.as_deref().unwrap().starts_with("chronograf:"));
+    assert!(
+        d_c.args
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|a| a.starts_with("--influxdb-url=http://influxdb.hasim.svc"))
+    );
+
+    // Every Service selects the Pods of a workload; the NodePorts the README uses exist.
+    let templates = [
+        labels(&spec.template),
+        labels(&ds_spec.template),
+        labels(&d_spec.template),
+    ];
+    for s in &m.services {
+        let sel = s
+            .spec
+            .as_ref()
+            .unwrap()
+            .selector
+            .clone()
+            .unwrap_or_default();
+        assert!(
+            templates.iter().any(|l| selects(&sel, l)),
+            "Service {:?} selects no Pods",
+            s.metadata.name
+        );
+    }
+    let node_ports: Vec<i32> = m
+        .services
+        .iter()
+        .flat_map(|s| s.spec.as_ref().unwrap().ports.clone().unwrap_or_default())
+        .filter_map(|p| p.node_port)
+        .collect();
+    assert!(node_ports.contains(&30086) && node_ports.contains(&30888));
+}
