@@ -15,6 +15,7 @@ pub mod model;
 pub mod montecarlo;
 pub mod report;
 pub mod results;
+pub mod shard;
 pub mod sim;
 pub mod stats;
 pub mod units;

@@ -1,11 +1,15 @@
 //! Many histories in parallel, with numbers that do not depend on the thread count.
 //!
 //! Replication `i` draws all of its randomness from [`crate::sim::history_rng`]`(seed, i)`.
-//! Replications are cut into fixed chunks of [`CHUNK`] consecutive indices; a chunk is
-//! simulated by one thread, folding its histories into a [`Tally`] in index order; chunks
-//! are merged into the run's tally in index order. Chunks run in waves of a bounded size,
-//! so memory does not grow with the number of replications, and the result is identical
-//! whatever the number of threads.
+//! Replications are cut into fixed chunks of [`CHUNK`] consecutive indices, and chunks
+//! into blocks of [`BLOCK`] replications, both aligned to absolute indices. A chunk is
+//! simulated by one thread, folding its histories into a [`Tally`] in index order; a
+//! block's tally folds its chunks in order, and the run's tally folds the blocks in
+//! order. Chunks run in waves of a bounded size, so memory does not grow with the number
+//! of replications, and the result is identical whatever the number of threads — and,
+//! since shards of a run are whole blocks, whatever the number of shards (`hasim merge`
+//! folds the shards' blocks in the same order). Precision-driven runs stop at a block
+//! boundary, so the same seed stops at the same replication.
 
 use rayon::prelude::*;
 
@@ -16,8 +20,11 @@ use crate::stats::{Histogram, Moments};
 /// Replications per chunk (the unit of work and of ordered merging).
 pub const CHUNK: u64 = 500;
 
+/// Replications per block (the unit of shards, of stored tallies and of stopping rules).
+pub const BLOCK: u64 = 64 * CHUNK;
+
 /// Everything a run accumulates; merge tallies in replication order.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
     pub horizon: f64,
     /// Per-history unavailability X/Y.
@@ -147,6 +154,36 @@ pub enum RunError {
 pub struct RunOutput {
     pub tally: Tally,
     pub threads: usize,
+    /// The run ended early because `stop` said so after this many replications.
+    pub stopped_early: bool,
+}
+
+/// Sees a block's tally: (index of its first replication, tally).
+pub type BlockSink<'a> = &'a mut dyn FnMut(u64, &Tally);
+
+/// What a run does besides simulating.
+#[derive(Default)]
+pub struct Hooks<'a> {
+    /// Called with the number of replications done so far.
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// Sees every block's tally, in order, as it is folded in (index of its first
+    /// replication, tally).
+    pub on_block: Option<BlockSink<'a>>,
+    /// Asked after every block with the run's tally so far: `true` ends the run there.
+    pub stop: Option<&'a dyn Fn(&Tally) -> bool>,
+}
+
+/// The chunks of `first .. first + count`, aligned to absolute multiples of [`CHUNK`].
+fn chunks(first: u64, count: u64) -> Vec<(u64, u64)> {
+    let end = first + count;
+    let mut v = vec![];
+    let mut a = first;
+    while a < end {
+        let b = ((a / CHUNK + 1) * CHUNK).min(end);
+        v.push((a, b));
+        a = b;
+    }
+    v
 }
 
 /// Simulates `plan.count` histories; `progress` is called with the number done so far.
@@ -154,6 +191,22 @@ pub fn simulate(
     model: &Model,
     plan: &RunPlan,
     progress: &(dyn Fn(u64) + Sync),
+) -> Result<RunOutput, RunError> {
+    simulate_with(
+        model,
+        plan,
+        Hooks {
+            progress: Some(progress),
+            ..Hooks::default()
+        },
+    )
+}
+
+/// Simulates `plan.count` histories (fewer if `hooks.stop` ends the run at a block).
+pub fn simulate_with(
+    model: &Model,
+    plan: &RunPlan,
+    mut hooks: Hooks<'_>,
 ) -> Result<RunOutput, RunError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(plan.threads)
@@ -163,27 +216,26 @@ pub fn simulate(
             source,
         })?;
     let threads = pool.current_num_threads();
-    let end = plan.first + plan.count;
-    // Chunks are aligned to absolute replication indices, so shards of a run cut the
-    // same chunks as the whole run.
-    let chunks: Vec<(u64, u64)> = {
-        let mut v = vec![];
-        let mut a = plan.first;
-        while a < end {
-            let b = ((a / CHUNK + 1) * CHUNK).min(end);
-            v.push((a, b));
-            a = b;
-        }
-        v
-    };
+    let chunks = chunks(plan.first, plan.count);
     let wave = (threads * 64).max(1);
     // Built once: a tally knows its causes, which takes a look at the whole model.
     let empty = Tally::new(model);
     let mut total = empty.clone();
+    let mut block = empty.clone();
+    let mut block_first: Option<u64> = None;
     let mut done = 0;
-    pool.install(|| {
-        for batch in chunks.chunks(wave) {
-            let tallies: Vec<Tally> = batch
+    let mut stopped_early = false;
+    let mut flush = |block: &mut Tally, first: u64, total: &mut Tally| -> bool {
+        total.merge(block);
+        if let Some(f) = hooks.on_block.as_mut() {
+            f(first, block);
+        }
+        *block = empty.clone();
+        hooks.stop.is_some_and(|stop| stop(total))
+    };
+    'waves: for batch in chunks.chunks(wave) {
+        let tallies: Vec<Tally> = pool.install(|| {
+            batch
                 .par_iter()
                 .map_init(
                     || Simulator::new(model),
@@ -195,37 +247,81 @@ pub fn simulate(
                         t
                     },
                 )
-                .collect();
-            for t in &tallies {
-                total.merge(t);
-                done += t.replications();
+                .collect()
+        });
+        for (t, &(a, _)) in tallies.iter().zip(batch) {
+            let id = a / BLOCK * BLOCK;
+            if let Some(first) = block_first
+                && first != id
+                && flush(&mut block, first, &mut total)
+            {
+                stopped_early = true;
+                block_first = None;
+                break 'waves;
             }
-            progress(done);
+            block_first = Some(id);
+            block.merge(t);
+            done += t.replications();
         }
-    });
+        if let Some(p) = hooks.progress {
+            p(done);
+        }
+    }
+    if let Some(first) = block_first {
+        // The last block: the run ends here whatever `stop` says.
+        flush(&mut block, first, &mut total);
+    }
     Ok(RunOutput {
         tally: total,
         threads,
+        stopped_early,
     })
 }
 
 /// Runs a model and reports its results: the whole of `hasim run` but the printing.
+/// With `precision`, the run ends at the first block where the interval's half-width is
+/// at most `precision` × the unavailability (or after `plan.count` replications).
 pub fn run_report(
     model: &Model,
     plan: &RunPlan,
+    precision: Option<f64>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<crate::results::RunReport, RunError> {
+    use crate::results::Stopping;
+    let confidence = model.simulation.confidence;
+    let reached = |t: &Tally| {
+        precision
+            .is_some_and(|p| Stopping::relative_half_width(t, confidence).is_some_and(|r| r <= p))
+    };
     let started = std::time::Instant::now();
-    let out = simulate(model, plan, progress)?;
+    let out = simulate_with(
+        model,
+        plan,
+        Hooks {
+            progress: Some(progress),
+            stop: precision
+                .is_some()
+                .then_some(&reached as &dyn Fn(&Tally) -> bool),
+            ..Hooks::default()
+        },
+    )?;
     let wall = started.elapsed().as_secs_f64();
-    let years = plan.count as f64 * model.simulation.horizon / crate::units::YEAR;
+    let n = out.tally.replications();
+    let years = n as f64 * model.simulation.horizon / crate::units::YEAR;
     let perf = crate::results::Perf {
         wall_seconds: wall,
         years_per_second: years / wall.max(1e-9),
         events: out.tally.events,
         threads: out.threads,
     };
-    Ok(crate::results::RunReport::new(
-        model, plan.seed, &out.tally, perf,
-    ))
+    let mut report = crate::results::RunReport::new(model, plan.seed, &out.tally, perf);
+    if let Some(p) = precision {
+        report.stopping.precision = Some(p);
+        report.stopping.reason = if out.stopped_early || reached(&out.tally) {
+            "precision"
+        } else {
+            "max_replications"
+        };
+    }
+    Ok(report)
 }

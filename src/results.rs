@@ -132,7 +132,32 @@ pub struct RunReport {
     #[serde(serialize_with = "stages_by_name")]
     pub stages: Vec<StageResult>,
     pub warnings: Vec<String>,
+    /// Why the run stopped where it did.
+    pub stopping: Stopping,
     pub perf: Perf,
+}
+
+/// Why a run ended after the replications it has.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Stopping {
+    /// `replications`: it ran the number asked for; `precision`: the interval reached
+    /// `--precision`; `max_replications`: `--max-replications` came first.
+    pub reason: &'static str,
+    /// The `--precision` asked for (relative half-width of the interval on 1 − A).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<f64>,
+    /// Half-width of the interval on unavailability over unavailability (null when
+    /// there is no interval or no downtime).
+    pub relative_half_width: Option<f64>,
+}
+
+impl Stopping {
+    /// The relative half-width of the interval on unavailability, if finite.
+    pub fn relative_half_width(tally: &Tally, confidence: f64) -> Option<f64> {
+        let m = &tally.unavailability;
+        let r = m.half_width(confidence) / m.mean;
+        (m.mean > 0.0 && r.is_finite()).then_some(r)
+    }
 }
 
 fn stages_by_name<S: Serializer>(stages: &[StageResult], s: S) -> Result<S::Ok, S::Error> {
@@ -243,6 +268,11 @@ impl RunReport {
             slo,
             stages,
             warnings,
+            stopping: Stopping {
+                reason: "replications",
+                precision: None,
+                relative_half_width: Stopping::relative_half_width(tally, c),
+            },
             perf,
         }
     }
@@ -350,6 +380,22 @@ impl RunReport {
                 fmt_avail(s.availability.mean),
                 format_duration(down_per_year),
                 s.failures.mean
+            );
+        }
+        if let Some(p) = self.stopping.precision {
+            let rhw = self
+                .stopping
+                .relative_half_width
+                .map_or("none".to_string(), |r| format!("{r:.4}"));
+            let _ = writeln!(
+                o,
+                "\nstopped after {} histories: {} (asked {p}, interval half-width / unavailability {rhw})",
+                self.replications,
+                if self.stopping.reason == "precision" {
+                    "precision reached"
+                } else {
+                    "--max-replications reached before the precision"
+                }
             );
         }
         for w in &self.warnings {

@@ -14,7 +14,7 @@
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 /// Count, mean and M2 (sum of squared deviations from the mean).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Moments {
     pub n: u64,
     pub mean: f64,
@@ -61,6 +61,14 @@ impl Moments {
     }
 
     /// The two-sided Student-t interval on the mean at `confidence`.
+    /// Half the width of the `t_interval` (NaN under two values).
+    pub fn half_width(&self, confidence: f64) -> f64 {
+        if self.n < 2 {
+            return f64::NAN;
+        }
+        t_quantile(confidence, self.n - 1) * self.std_err()
+    }
+
     pub fn t_interval(&self, confidence: f64) -> (f64, f64) {
         if self.n < 2 {
             return (f64::NAN, f64::NAN);
@@ -109,7 +117,8 @@ pub fn wilson(k: u64, n: u64, confidence: f64) -> (f64, f64) {
 }
 
 /// A fixed-bin histogram of non-negative values (seconds) up to `max_value`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "SparseHistogram", try_from = "SparseHistogram")]
 pub struct Histogram {
     counts: Vec<u64>,
     min: f64,
@@ -278,5 +287,56 @@ mod tests {
         z.push(5.0);
         assert_eq!(z.quantile(0.5), 0.0);
         assert_eq!(z.quantile(0.99), 5.0);
+    }
+}
+
+/// A histogram as stored in files: only the non-empty bins.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct SparseHistogram {
+    bins: usize,
+    /// (bin, count) of the non-empty bins, in bin order.
+    counts: Vec<(usize, u64)>,
+    min: Option<f64>,
+    max: Option<f64>,
+    n: u64,
+}
+
+impl From<Histogram> for SparseHistogram {
+    fn from(h: Histogram) -> Self {
+        SparseHistogram {
+            bins: h.counts.len(),
+            counts: h
+                .counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(b, c)| (b, *c))
+                .collect(),
+            min: (h.n > 0).then_some(h.min),
+            max: (h.n > 0).then_some(h.max),
+            n: h.n,
+        }
+    }
+}
+
+impl TryFrom<SparseHistogram> for Histogram {
+    type Error = String;
+
+    fn try_from(s: SparseHistogram) -> Result<Self, String> {
+        let mut counts = vec![0; s.bins];
+        for (b, c) in s.counts {
+            *counts
+                .get_mut(b)
+                .ok_or_else(|| format!("histogram bin {b} beyond {} bins", s.bins))? = c;
+        }
+        if counts.iter().sum::<u64>() != s.n {
+            return Err("histogram counts do not add up to n".into());
+        }
+        Ok(Histogram {
+            counts,
+            min: s.min.unwrap_or(f64::INFINITY),
+            max: s.max.unwrap_or(f64::NEG_INFINITY),
+            n: s.n,
+        })
     }
 }

@@ -8,7 +8,10 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PodTemplateSpec, Service};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Namespace, PersistentVolumeClaim, PodTemplateSpec, Service,
+};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -20,6 +23,8 @@ struct Manifests {
     stateful_sets: Vec<StatefulSet>,
     daemon_sets: Vec<DaemonSet>,
     deployments: Vec<Deployment>,
+    jobs: Vec<Job>,
+    claims: Vec<PersistentVolumeClaim>,
 }
 
 /// Parses into `T` and checks that serialising it again gives the same document.
@@ -35,15 +40,15 @@ fn typed<T: DeserializeOwned + serde::Serialize>(doc: &Value, file: &str) -> T {
     t
 }
 
-fn load() -> Manifests {
-    let dir = format!("{}/calibration/k8s", env!("CARGO_MANIFEST_DIR"));
+fn load(folder: &str) -> Manifests {
+    let dir = format!("{}/{folder}", env!("CARGO_MANIFEST_DIR"));
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 4, "manifests in {dir}");
+    assert!(files.len() >= 2, "manifests in {dir}");
     let mut m = Manifests::default();
     for path in files {
         let file = path.display().to_string();
@@ -58,6 +63,8 @@ fn load() -> Manifests {
                 "StatefulSet" => m.stateful_sets.push(typed(&doc, &file)),
                 "DaemonSet" => m.daemon_sets.push(typed(&doc, &file)),
                 "Deployment" => m.deployments.push(typed(&doc, &file)),
+                "Job" => m.jobs.push(typed(&doc, &file)),
+                "PersistentVolumeClaim" => m.claims.push(typed(&doc, &file)),
                 other => panic!("{file}: unexpected kind {other:?}"),
             }
         }
@@ -78,7 +85,7 @@ fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String
 
 #[test]
 fn the_manifests_reproduce_the_reports_system() {
-    let m = load();
+    let m = load("calibration/k8s");
     let ns = m.namespaces[0].metadata.name.clone().unwrap();
     assert_eq!(ns, "hasim");
     assert!(!ns.starts_with("kube-"));
@@ -204,4 +211,76 @@ fn the_manifests_reproduce_the_reports_system() {
         .filter_map(|p| p.node_port)
         .collect();
     assert!(node_ports.contains(&30086) && node_ports.contains(&30888));
+}
+
+#[test]
+fn the_indexed_job_runs_every_shard_once_and_the_merge_reads_them() {
+    let m = load("deploy");
+    let run = m
+        .jobs
+        .iter()
+        .find(|j| j.metadata.name.as_deref() == Some("hasim-run"))
+        .expect("the shards' Job");
+    let spec = run.spec.as_ref().unwrap();
+    assert_eq!(spec.completion_mode.as_deref(), Some("Indexed"));
+    let n = spec.completions.unwrap();
+    assert_eq!(spec.parallelism, Some(n));
+    let pod = spec.template.spec.as_ref().unwrap();
+    let args = pod.containers[0].args.clone().unwrap();
+    assert_eq!(args[0], "run");
+    assert!(
+        args.contains(&format!("--shard=$(JOB_COMPLETION_INDEX)/{n}")),
+        "{args:?}"
+    );
+    let out = args.iter().find(|a| a.starts_with("--out=")).unwrap();
+    assert!(
+        out.contains("$(JOB_COMPLETION_INDEX)"),
+        "one part per index: {out}"
+    );
+    // Every shard must be the same run.
+    for fixed in ["--replications=", "--seed="] {
+        assert!(args.iter().any(|a| a.starts_with(fixed)), "{fixed}");
+    }
+    let claim = m.claims[0].metadata.name.clone().unwrap();
+    let mounts_claim = |j: &Job| {
+        j.spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+            .volumes
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|v| {
+                v.persistent_volume_claim
+                    .as_ref()
+                    .is_some_and(|c| c.claim_name == claim)
+            })
+    };
+    assert!(m.jobs.len() == 2 && m.jobs.iter().all(mounts_claim));
+    let merge = m
+        .jobs
+        .iter()
+        .find(|j| j.metadata.name.as_deref() == Some("hasim-merge"))
+        .unwrap();
+    let command = merge
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0]
+        .command
+        .clone()
+        .unwrap()
+        .join(" ");
+    assert!(
+        command.contains("hasim merge /parts/part-*.json"),
+        "{command}"
+    );
 }

@@ -7,6 +7,7 @@ mod calibrate;
 mod calibrate_k8s;
 mod check;
 mod fit;
+mod merge;
 mod output;
 mod probe;
 mod report;
@@ -48,6 +49,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// Steady-state availability without simulation (an analytic cross-check).
     Solve(solve::SolveArgs),
+    /// Join the parts of a sharded run (`hasim run --shard I/N --out PART`) into exactly
+    /// the results of the whole run.
+    Merge(merge::MergeArgs),
     /// Validate a model and print it resolved: units in seconds, defaults filled in.
     Check(check::CheckArgs),
     /// The event log of one simulated history (time, stage, replica, event, state after).
@@ -185,6 +189,7 @@ pub fn main() -> i32 {
         Command::Report(a) => report::report(a),
         Command::Fit(a) => fit::fit_cmd(a),
         Command::Probe(a) => probe::probe_cmd(a),
+        Command::Merge(a) => merge::merge(a),
         Command::Calibrate(a) => calibrate::calibrate(a),
     };
     match result {

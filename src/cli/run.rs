@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::output::Sink;
 use super::{CliError, Format, ModelArgs, RunOptions};
 use crate::montecarlo::{self, RunPlan};
+use crate::shard::{self, Shard};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -21,15 +22,44 @@ pub struct RunArgs {
     /// Write the result to FILE (created before the run starts; `-` = standard output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Run until the interval's half-width is at most REL of the unavailability 1 − A
+    /// (e.g. 0.05), checked every 32 000 replications so a seed always stops at the same
+    /// place; at most --max-replications. The JSON's `stopping` says which came first.
+    #[arg(long, value_name = "REL", conflicts_with_all = ["replications", "shard"])]
+    pub precision: Option<f64>,
+    /// The most replications a --precision run may take.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100_000_000,
+        requires = "precision"
+    )]
+    pub max_replications: u64,
+    /// Run only shard I of N of the run (0 <= I < N; whole blocks of 32 000 replications)
+    /// and write it as a part (JSON lines) to --out; `hasim merge` joins the parts into
+    /// exactly the numbers of the whole run.
+    #[arg(long, value_name = "I/N", requires = "out", value_parser = |s: &str| s.parse::<Shard>())]
+    pub shard: Option<Shard>,
 }
 
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
     let model = args.model.load()?;
-    let (replications, seed) = args.run.resolve(&model);
+    let (mut replications, seed) = args.run.resolve(&model);
+    if let Some(p) = args.precision {
+        if !(p > 0.0 && p.is_finite()) {
+            return Err(CliError::BadInput(format!(
+                "--precision {p}: must be a positive fraction, e.g. 0.05"
+            )));
+        }
+        replications = args.max_replications;
+    }
     if replications == 0 {
         return Err(CliError::BadInput(
             "--replications must be at least 1".into(),
         ));
+    }
+    if let Some(shard) = args.shard {
+        return run_shard(args, &model, seed, replications, shard);
     }
     let sink = Sink::open(args.out.as_deref())?;
     let plan = RunPlan {
@@ -58,20 +88,63 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         });
         pb.set_position(done);
     };
-    let report = montecarlo::run_report(&model, &plan, &progress)
+    let report = montecarlo::run_report(&model, &plan, args.precision, &progress)
         .map_err(|e| CliError::Failed(e.to_string()))?;
     if let Some(pb) = bar.into_inner().unwrap_or_else(|e| e.into_inner()) {
         pb.finish_and_clear();
     }
 
-    for w in &report.warnings {
-        if args.format == Format::Json {
+    emit(&report, args.format, sink)
+}
+
+/// Writes a report in `format`; with JSON, its warnings also go to standard error (the
+/// table shows them itself).
+pub(super) fn emit(
+    report: &crate::results::RunReport,
+    format: Format,
+    sink: Sink,
+) -> Result<(), CliError> {
+    if format == Format::Json {
+        for w in &report.warnings {
             eprintln!("warning: {w}");
         }
     }
-    let text = match args.format {
+    sink.write(&match format {
         Format::Json => report.to_json(),
         Format::Table => report.to_table(),
+    })
+}
+
+fn run_shard(
+    args: &RunArgs,
+    model: &crate::model::Model,
+    seed: u64,
+    replications: u64,
+    shard: Shard,
+) -> Result<(), CliError> {
+    let path = args
+        .out
+        .as_deref()
+        .expect("clap requires --out with --shard");
+    let mut out: Box<dyn std::io::Write> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", path.display())))?,
+        ))
     };
-    sink.write(&text)
+    let (first, count) = shard.range(replications);
+    let end = shard::run_shard(model, seed, replications, shard, args.run.threads, &mut out)
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    eprintln!(
+        "shard {}/{}: replications {first}..{} of {replications} ({} blocks) in {:.1} s, written to {}",
+        shard.index,
+        shard.count,
+        first + count,
+        end.blocks,
+        end.wall_seconds,
+        path.display()
+    );
+    Ok(())
 }

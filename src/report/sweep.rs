@@ -177,6 +177,7 @@ pub fn run_point(
             count: replications,
             threads,
         },
+        None,
         &|_| {},
     )
 }

@@ -1,0 +1,32 @@
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::output::Sink;
+use super::{CliError, Format};
+use crate::results::RunReport;
+use crate::shard::{self, ShardError};
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The parts written by `hasim run --shard I/N --out FILE`, every shard once, in any
+    /// order.
+    #[arg(required = true, value_name = "PART")]
+    pub parts: Vec<PathBuf>,
+    /// Output format: a table for people, or the JSON of MODEL-SPEC.md.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the result to FILE (`-` = standard output).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn merge(args: &MergeArgs) -> Result<(), CliError> {
+    let sink = Sink::open(args.out.as_deref())?;
+    let merged = shard::merge(&args.parts).map_err(|e| match e {
+        ShardError::Merge(m) => CliError::BadInput(m),
+        other => CliError::Failed(other.to_string()),
+    })?;
+    let report = RunReport::new(&merged.model, merged.seed, &merged.tally, merged.perf);
+    super::run::emit(&report, args.format, sink)
+}

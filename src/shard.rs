@@ -1,0 +1,362 @@
+//! A run cut into shards that run anywhere (e.g. as a Kubernetes Indexed Job) and merged
+//! into exactly the numbers of the whole run.
+//!
+//! Shard `I` of `N` simulates whole blocks ([`BLOCK`] replications, aligned to absolute
+//! indices) and writes a *part*: JSON lines, a `header` (the resolved model, seed, total
+//! replications, the shard), one `block` line per block with its tally (written as each
+//! block completes, so memory stays flat), and an `end` line once the shard is complete.
+//! `hasim merge` checks that the parts belong to one run and cover it once, then folds
+//! the blocks in index order — the order `hasim run` folds them in — so the result is
+//! identical bit for bit.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Model;
+use crate::montecarlo::{BLOCK, Hooks, RunError, RunPlan, Tally, simulate_with};
+use crate::results::Perf;
+
+/// `I/N`: shard `I` (from 0) of `N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{s}`: expected I/N with 0 <= I < N, e.g. 0/8");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u64, u64) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    /// The replications `first .. first + count` of this shard of a run of `total`:
+    /// whole blocks, split as evenly as blocks allow.
+    pub fn range(self, total: u64) -> (u64, u64) {
+        let blocks = total.div_ceil(BLOCK);
+        let from = blocks * self.index / self.count;
+        let to = blocks * (self.index + 1) / self.count;
+        let first = (from * BLOCK).min(total);
+        let end = (to * BLOCK).min(total);
+        (first, end - first)
+    }
+}
+
+/// The first line of a part.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// The format's version.
+    pub format: u32,
+    pub hasim_version: String,
+    /// The model, resolved (`hasim check`'s output): a part carries what it ran.
+    pub model: String,
+    pub seed: u64,
+    /// Replications of the whole run.
+    pub replications: u64,
+    pub shard: Shard,
+    /// This shard's replications: `first .. first + count`.
+    pub first: u64,
+    pub count: u64,
+}
+
+/// The last line of a complete part.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct End {
+    pub wall_seconds: f64,
+    pub threads: usize,
+    pub blocks: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Line {
+    Header(Header),
+    Block { first: u64, tally: Box<Tally> },
+    End(End),
+}
+
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShardError {
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("cannot write the part: {0}")]
+    Write(std::io::Error),
+    /// Parts that cannot be merged (named, with why).
+    #[error("{0}")]
+    Merge(String),
+}
+
+/// Runs one shard of a run of `total` replications and writes its part to `out`.
+pub fn run_shard(
+    model: &Model,
+    seed: u64,
+    total: u64,
+    shard: Shard,
+    threads: usize,
+    out: &mut dyn Write,
+) -> Result<End, ShardError> {
+    let (first, count) = shard.range(total);
+    let header = Header {
+        format: FORMAT,
+        hasim_version: env!("CARGO_PKG_VERSION").into(),
+        model: model.to_resolved_toml(),
+        seed,
+        replications: total,
+        shard,
+        first,
+        count,
+    };
+    let line = |l: &Line, out: &mut dyn Write| -> Result<(), ShardError> {
+        serde_json::to_writer(&mut *out, l).map_err(|e| ShardError::Write(e.into()))?;
+        out.write_all(b"\n")
+            .and_then(|()| out.flush())
+            .map_err(ShardError::Write)
+    };
+    line(&Line::Header(header), out)?;
+    let started = std::time::Instant::now();
+    let mut blocks = 0;
+    let mut failure = None;
+    let mut on_block = |first: u64, tally: &Tally| {
+        if failure.is_none() {
+            blocks += 1;
+            let l = Line::Block {
+                first,
+                tally: Box::new(tally.clone()),
+            };
+            if let Err(e) = line(&l, out) {
+                failure = Some(e);
+            }
+        }
+    };
+    let plan = RunPlan {
+        seed,
+        first,
+        count,
+        threads,
+    };
+    let output = simulate_with(
+        model,
+        &plan,
+        Hooks {
+            on_block: Some(&mut on_block),
+            ..Hooks::default()
+        },
+    )?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let end = End {
+        wall_seconds: started.elapsed().as_secs_f64(),
+        threads: output.threads,
+        blocks,
+    };
+    line(&Line::End(end.clone()), out)?;
+    Ok(end)
+}
+
+/// The merged run: its model, seed, tally and (summed) performance.
+pub struct Merged {
+    pub model: Model,
+    pub seed: u64,
+    pub tally: Tally,
+    pub perf: Perf,
+}
+
+fn merge_error(path: &Path, msg: impl std::fmt::Display) -> ShardError {
+    ShardError::Merge(format!("{}: {msg}", path.display()))
+}
+
+/// One part, read line by line: its header, then its blocks fed to `block`.
+fn read_part(
+    path: &Path,
+    mut block: impl FnMut(u64, Tally) -> Result<(), ShardError>,
+) -> Result<(Header, End), ShardError> {
+    let file = std::fs::File::open(path).map_err(|e| merge_error(path, e))?;
+    let mut header = None;
+    let mut end = None;
+    for (i, text) in std::io::BufReader::new(file).lines().enumerate() {
+        let text = text.map_err(|e| merge_error(path, e))?;
+        if end.is_some() {
+            return Err(merge_error(
+                path,
+                format!("line {}: after the end line", i + 1),
+            ));
+        }
+        let line: Line = serde_json::from_str(&text)
+            .map_err(|e| merge_error(path, format!("line {}: not a part line: {e}", i + 1)))?;
+        match (line, &header) {
+            (Line::Header(h), None) => {
+                if h.format != FORMAT {
+                    return Err(merge_error(
+                        path,
+                        format!("part format {} (this hasim reads {FORMAT})", h.format),
+                    ));
+                }
+                header = Some(h);
+            }
+            (Line::Block { first, tally }, Some(_)) => block(first, *tally)?,
+            (Line::End(e), Some(_)) => end = Some(e),
+            _ => return Err(merge_error(path, format!("line {}: out of order", i + 1))),
+        }
+    }
+    match (header, end) {
+        (Some(h), Some(e)) => Ok((h, e)),
+        (None, _) => Err(merge_error(path, "empty: no header")),
+        (Some(_), None) => Err(merge_error(
+            path,
+            "incomplete: the shard did not finish (no end line); run it again",
+        )),
+    }
+}
+
+/// Merges the parts of one run (in any order) into the run's tally.
+pub fn merge(paths: &[PathBuf]) -> Result<Merged, ShardError> {
+    if paths.is_empty() {
+        return Err(ShardError::Merge("no parts to merge".into()));
+    }
+    // First pass: headers only, to check the parts form one whole run.
+    let mut headers = vec![];
+    for p in paths {
+        let file = std::fs::File::open(p).map_err(|e| merge_error(p, e))?;
+        let mut first_line = String::new();
+        std::io::BufReader::new(file)
+            .read_line(&mut first_line)
+            .map_err(|e| merge_error(p, e))?;
+        match serde_json::from_str::<Line>(&first_line) {
+            Ok(Line::Header(h)) => headers.push((p.clone(), h)),
+            _ => return Err(merge_error(p, "not a hasim part (no header line)")),
+        }
+    }
+    let (p0, h0) = headers[0].clone();
+    for (p, h) in &headers[1..] {
+        let same = h.model == h0.model
+            && h.seed == h0.seed
+            && h.replications == h0.replications
+            && h.shard.count == h0.shard.count
+            && h.hasim_version == h0.hasim_version;
+        if !same {
+            return Err(merge_error(
+                p,
+                format!(
+                    "belongs to another run than {} (model, seed, replications, shard count or hasim version differ)",
+                    p0.display()
+                ),
+            ));
+        }
+    }
+    headers.sort_by_key(|(_, h)| h.shard.index);
+    for (k, (p, h)) in headers.iter().enumerate() {
+        if h.shard.index != k as u64 {
+            let what = if h.shard.index < k as u64 {
+                format!("shard {} given twice", h.shard.index)
+            } else {
+                format!("shard {k} of {} is missing", h0.shard.count)
+            };
+            return Err(merge_error(p, what));
+        }
+    }
+    if headers.len() as u64 != h0.shard.count {
+        return Err(ShardError::Merge(format!(
+            "{} of {} shards given: shard {} is missing",
+            headers.len(),
+            h0.shard.count,
+            headers.len()
+        )));
+    }
+    let model = Model::from_str(
+        &format!("{} (the model it carries)", p0.display()),
+        &h0.model,
+        Path::new("."),
+        &[],
+    )
+    .map_err(|e| merge_error(&p0, e))?;
+    let total_reps = h0.replications;
+
+    // Second pass: fold every block in index order, as `hasim run` does.
+    let mut tally = Tally::new(&model);
+    let mut next = 0u64;
+    let mut wall = 0.0;
+    let mut threads = 0;
+    for (p, _) in &headers {
+        let (_, end) = read_part(p, |first, block| {
+            let expected = (total_reps - first).min(BLOCK);
+            if first != next || block.replications() != expected {
+                return Err(merge_error(
+                    p,
+                    format!(
+                        "block at replication {first} with {} replications; expected one at {next} with {expected}",
+                        block.replications()
+                    ),
+                ));
+            }
+            tally.merge(&block);
+            next += expected;
+            Ok(())
+        })?;
+        wall += end.wall_seconds;
+        threads += end.threads;
+    }
+    if next != total_reps {
+        return Err(ShardError::Merge(format!(
+            "the parts hold {next} of the run's {total_reps} replications"
+        )));
+    }
+    let years = total_reps as f64 * model.simulation.horizon / crate::units::YEAR;
+    let perf = Perf {
+        wall_seconds: wall,
+        years_per_second: years / wall.max(1e-9),
+        events: tally.events,
+        threads,
+    };
+    Ok(Merged {
+        seed: h0.seed,
+        model,
+        tally,
+        perf,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_whole_blocks_covering_the_run_once() {
+        for total in [1, BLOCK - 1, BLOCK, BLOCK + 1, 10 * BLOCK + 7, 1_000_000] {
+            for n in [1, 2, 3, 7, 40] {
+                let mut next = 0;
+                for i in 0..n {
+                    let (first, count) = Shard { index: i, count: n }.range(total);
+                    assert_eq!(first, next, "total {total}, {i}/{n}");
+                    assert!(first % BLOCK == 0 || count == 0);
+                    next = first + count;
+                }
+                assert_eq!(next, total, "total {total}, n {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn shard_specs_parse() {
+        assert_eq!("3/8".parse::<Shard>(), Ok(Shard { index: 3, count: 8 }));
+        for bad in ["8/8", "1/0", "-1/4", "a/b", "3", ""] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Sharded runs merge into exactly the whole run, parts that do not form one run are
+//! refused, and precision-driven runs stop at the same place whatever the threads.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn hasim() -> Command {
+    Command::cargo_bin("hasim").unwrap()
+}
+
+fn model() -> String {
+    format!("{}/models/r1.toml", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `hasim run` as JSON, without the timing block (which differs run to run).
+fn json_without_perf(out: &[u8]) -> Value {
+    let mut v: Value = serde_json::from_slice(out).unwrap();
+    v.as_object_mut().unwrap().remove("perf");
+    v
+}
+
+fn shard(dir: &Path, seed: u64, i: u64, n: u64) -> PathBuf {
+    let path = dir.join(format!("part-{seed}-{i}-of-{n}.json"));
+    let out = hasim()
+        .args(["run", &model(), "-n", "100000", "--seed", &seed.to_string()])
+        .args(["--shard", &format!("{i}/{n}"), "--out"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+fn merge(parts: &[&PathBuf]) -> std::process::Output {
+    hasim()
+        .arg("merge")
+        .args(parts)
+        .args(["--format", "json"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn merged_shards_equal_the_whole_run_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = hasim()
+        .args([
+            "run",
+            &model(),
+            "-n",
+            "100000",
+            "--seed",
+            "7",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(whole.status.success());
+    let whole = json_without_perf(&whole.stdout);
+    for n in [1, 3, 5] {
+        let parts: Vec<PathBuf> = (0..n).map(|i| shard(dir.path(), 7, i, n)).collect();
+        // Given in any order.
+        let mut refs: Vec<&PathBuf> = parts.iter().collect();
+        refs.reverse();
+        let out = merge(&refs);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(json_without_perf(&out.stdout), whole, "{n} shards");
+    }
+}
+
+#[test]
+fn parts_that_do_not_form_one_run_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a0 = shard(dir.path(), 1, 0, 3);
+    let a1 = shard(dir.path(), 1, 1, 3);
+    let a2 = shard(dir.path(), 1, 2, 3);
+    let other_seed = shard(dir.path(), 2, 2, 3);
+    let refused = |parts: &[&PathBuf], why: &str| {
+        let out = merge(parts);
+        assert_eq!(out.status.code(), Some(2), "{parts:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(why), "{why}: {stderr}");
+    };
+    refused(&[&a0, &a1], "missing");
+    refused(&[&a0, &a1, &a1, &a2], "twice");
+    refused(&[&a0, &a1, &other_seed], "another run");
+
+    // A shard that was interrupted has no end line.
+    let text = std::fs::read_to_string(&a2).unwrap();
+    let cut: Vec<&str> = text.lines().collect();
+    let truncated = dir.path().join("truncated.json");
+    std::fs::write(&truncated, cut[..cut.len() - 1].join("\n")).unwrap();
+    refused(&[&a0, &a1, &truncated], "incomplete");
+
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"not\": \"a part\"}\n").unwrap();
+    refused(&[&a0, &a1, &junk], "not a hasim part");
+    assert!(merge(&[&a0, &a1, &a2]).status.success());
+}
+
+fn precision_run(extra: &[&str]) -> Value {
+    let out = hasim()
+        .args(["run", &model(), "--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_without_perf(&out.stdout)
+}
+
+#[test]
+fn a_precision_run_stops_at_the_same_block_whatever_the_threads() {
+    let one = precision_run(&["--precision", "0.002", "--threads", "1"]);
+    let two = precision_run(&["--precision", "0.002", "--threads", "2"]);
+    assert_eq!(one, two);
+    let s = &one["stopping"];
+    assert_eq!(s["reason"], "precision");
+    assert_eq!(s["precision"], 0.002);
+    assert!(s["relative_half_width"].as_f64().unwrap() <= 0.002);
+    let n = one["replications"].as_u64().unwrap();
+    assert_eq!(n % 32_000, 0, "stops at a block boundary: {n}");
+    assert!(n > 32_000, "this precision takes more than one block: {n}");
+
+    // One block earlier the interval was still too wide.
+    let before = precision_run(&["-n", &(n - 32_000).to_string()]);
+    assert!(before["stopping"]["relative_half_width"].as_f64().unwrap() > 0.002);
+    assert_eq!(before["stopping"]["reason"], "replications");
+}
+
+#[test]
+fn a_precision_out_of_reach_stops_at_the_maximum() {
+    let v = precision_run(&["--precision", "1e-6", "--max-replications", "40000"]);
+    assert_eq!(v["stopping"]["reason"], "max_replications");
+    assert_eq!(v["replications"], 40_000);
+    for bad in ["0", "-0.1", "nan"] {
+        let out = hasim()
+            .args(["run", &model(), "--precision", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--precision {bad}");
+    }
+}
