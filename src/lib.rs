@@ -13,6 +13,7 @@ pub mod cli;
 pub mod dist;
 pub mod model;
 pub mod montecarlo;
+pub mod rare;
 pub mod report;
 pub mod results;
 pub mod shard;

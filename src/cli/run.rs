@@ -40,10 +40,25 @@ pub struct RunArgs {
     /// exactly the numbers of the whole run.
     #[arg(long, value_name = "I/N", requires = "out", value_parser = |s: &str| s.parse::<Shard>())]
     pub shard: Option<Shard>,
+    /// How to estimate: `plain` simulation of one-year histories, or `bfb` — balanced
+    /// failure biasing on regenerative cycles, for outages too rare for plain simulation
+    /// (exponential models only; the steady-state availability; -n counts cycles,
+    /// default 1 000 000).
+    #[arg(long, value_enum, default_value_t = Method::Plain, conflicts_with_all = ["precision", "shard"])]
+    pub method: Method,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Method {
+    Plain,
+    Bfb,
 }
 
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
     let model = args.model.load()?;
+    if args.method == Method::Bfb {
+        return run_bfb(args, &model);
+    }
     let (mut replications, seed) = args.run.resolve(&model);
     if let Some(p) = args.precision {
         if !(p > 0.0 && p.is_finite()) {
@@ -147,4 +162,27 @@ fn run_shard(
         path.display()
     );
     Ok(())
+}
+
+fn run_bfb(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliError> {
+    let cycles = args.run.replications.unwrap_or(1_000_000);
+    if cycles < 2 {
+        return Err(CliError::BadInput("-n must be at least 2 cycles".into()));
+    }
+    let seed = args.run.seed.unwrap_or(model.simulation.seed);
+    let sink = Sink::open(args.out.as_deref())?;
+    let report =
+        crate::rare::estimate(model, cycles, seed, args.run.threads).map_err(|e| match e {
+            crate::rare::RareError::Unsupported(u) => CliError::BadInput(u.to_string()),
+            other => CliError::Failed(other.to_string()),
+        })?;
+    if args.format == Format::Json {
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    sink.write(&match args.format {
+        Format::Json => report.to_json(),
+        Format::Table => report.to_table(),
+    })
 }

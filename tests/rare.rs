@@ -1,0 +1,187 @@
+//! `--method bfb` against exact birth–death answers, where plain simulation sees nothing.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn hasim() -> Command {
+    Command::cargo_bin("hasim").unwrap()
+}
+
+/// 1 of 3 replicas with one repair crew: failures every 1800 h, restarts of 1 h, both
+/// exponential. The number failed is a birth–death chain with birth rates 3λ, 2λ, λ and
+/// death rate μ, so U = π₃ = r³·6 / (1 + 3r + 6r² + 6r³) with r = λ/μ = 1/1800 ≈ 1.03e-9.
+const ONE_OF_THREE: &str = r#"name = "1 of 3, one crew"
+[simulation]
+horizon = "1y"
+replications = 10000
+seed = 1
+confidence = 0.99
+[system]
+read_path = ["C"]
+[stages.C]
+kind = "external"
+replicas = 3
+min_ready = 1
+repair_crews = 1
+failure = { dist = "exponential", mean = "1800h" }
+restart = { dist = "exponential", mean = "1h" }
+"#;
+
+fn exact_one_of_three() -> f64 {
+    let r: f64 = 1.0 / 1800.0;
+    6.0 * r.powi(3) / (1.0 + 3.0 * r + 6.0 * r * r + 6.0 * r.powi(3))
+}
+
+fn run(model: &str, args: &[&str]) -> (Option<i32>, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.toml");
+    std::fs::write(&path, model).unwrap();
+    let out = hasim()
+        .arg("run")
+        .arg(&path)
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.code(),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn one_of_three_near_1e_minus_9_is_estimated_where_plain_simulation_sees_nothing() {
+    let exact = exact_one_of_three();
+    assert!((0.9e-9..1.1e-9).contains(&exact), "{exact}");
+
+    // Plain simulation: 10 000 years without a single outage.
+    let (code, plain, _) = run(ONE_OF_THREE, &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(plain["outages"]["p_any"], 0.0);
+    assert_eq!(plain["availability"]["mean"], 1.0);
+
+    let (code, v, stderr) = run(ONE_OF_THREE, &["--method", "bfb", "-n", "1000000"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(v["method"], "balanced_failure_biasing");
+    assert_eq!(v["confidence"], 0.99);
+    let u = &v["unavailability"];
+    let (lo, hi) = (
+        u["ci_low"].as_f64().unwrap(),
+        u["ci_high"].as_f64().unwrap(),
+    );
+    assert!(
+        lo <= exact && exact <= hi,
+        "{exact} outside the 99 % interval {lo} .. {hi}"
+    );
+    assert!(v["relative_half_width"].as_f64().unwrap() <= 0.10);
+    let a = &v["availability"];
+    assert!((a["mean"].as_f64().unwrap() - (1.0 - u["mean"].as_f64().unwrap())).abs() < 1e-15);
+    assert!(v["variance_reduction"].as_f64().unwrap() > 1e3);
+    assert!(v["warnings"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_series_of_redundant_groups_matches_the_product_of_their_chains() {
+    // B: 2 of 3 with two crews; C: 1 of 2 with unlimited crews. Independent stages in
+    // series: A = A_B · A_C, each from its birth–death chain.
+    let model = r#"name = "series"
+[simulation]
+horizon = "1y"
+confidence = 0.99
+[system]
+read_path = ["B", "C"]
+[stages.B]
+kind = "external"
+replicas = 3
+min_ready = 2
+repair_crews = 2
+failure = { dist = "exponential", mean = "500h" }
+restart = { dist = "exponential", mean = "2h" }
+[stages.C]
+kind = "external"
+replicas = 2
+min_ready = 1
+failure = { dist = "exponential", mean = "1000h" }
+restart = { dist = "exponential", mean = "4h" }
+"#;
+    // B: births 3λ, 2λ, λ; deaths μ, 2μ, 2μ. Down when 2 or 3 failed.
+    let (lb, mb) = (1.0 / 500.0, 1.0 / 2.0);
+    let p1 = 3.0 * lb / mb;
+    let p2 = p1 * 2.0 * lb / (2.0 * mb);
+    let p3 = p2 * lb / (2.0 * mb);
+    let ub = (p2 + p3) / (1.0 + p1 + p2 + p3);
+    // C: independent replicas, each down with q = μ⁻¹/(λ⁻¹ + μ⁻¹); down when both are.
+    let q = 4.0 / (1000.0 + 4.0);
+    let uc = q * q;
+    let exact = 1.0 - (1.0 - ub) * (1.0 - uc);
+    let (code, v, stderr) = run(model, &["--method", "bfb", "-n", "200000"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let u = &v["unavailability"];
+    let (lo, hi) = (
+        u["ci_low"].as_f64().unwrap(),
+        u["ci_high"].as_f64().unwrap(),
+    );
+    assert!(lo <= exact && exact <= hi, "{exact} outside {lo} .. {hi}");
+
+    // And `hasim solve` agrees with the hand computation.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.toml");
+    std::fs::write(&path, model).unwrap();
+    let out = hasim()
+        .arg("solve")
+        .arg(&path)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let solved: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!((solved["availability"].as_f64().unwrap() - (1.0 - exact)).abs() < 1e-12);
+}
+
+#[test]
+fn the_result_does_not_depend_on_the_threads() {
+    let strip = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("perf");
+        v
+    };
+    let (_, one, _) = run(
+        ONE_OF_THREE,
+        &["--method", "bfb", "-n", "30000", "--threads", "1"],
+    );
+    let (_, two, _) = run(
+        ONE_OF_THREE,
+        &["--method", "bfb", "-n", "30000", "--threads", "2"],
+    );
+    assert_eq!(strip(one), strip(two));
+}
+
+#[test]
+fn features_the_chain_cannot_honour_are_refused() {
+    let cases = [
+        (
+            ONE_OF_THREE.replace(
+                r#"restart = { dist = "exponential", mean = "1h" }"#,
+                r#"restart = "1h""#,
+            ),
+            "restart time is not exponential",
+        ),
+        (
+            ONE_OF_THREE.replace(r#"kind = "external""#, r#"kind = "statefulset""#),
+            "back-off",
+        ),
+        (
+            ONE_OF_THREE.replace(
+                "failure = { dist = \"exponential\", mean = \"1800h\" }\n",
+                "",
+            ) + "[[stages.C.failures]]\nname = \"hang\"\nevery = { dist = \"exponential\", mean = \"1800h\" }\ndetect = \"10m\"\n",
+            "not noticed at once",
+        ),
+    ];
+    for (model, why) in cases {
+        let (code, _, stderr) = run(&model, &["--method", "bfb"]);
+        assert_eq!(code, Some(2), "{why}: {stderr}");
+        assert!(stderr.contains(why), "{why}: {stderr}");
+        assert!(stderr.contains("--method bfb cannot honour"), "{stderr}");
+    }
+}
