@@ -9,7 +9,9 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use hasim::calibrate::k8s::{Calibrator, Fault, K8sConfig, K8sError, ServiceProxy, Target};
+use hasim::calibrate::k8s::{
+    Calibrator, Fault, K8sConfig, K8sError, ServiceProxy, Target, TrialRecord,
+};
 use hasim::calibrate::probe::Transport;
 use http::{Method, Request, Response};
 use http_body_util::BodyExt;
@@ -151,6 +153,26 @@ fn mock() -> (
     (kube::Client::new(service, NS), handle)
 }
 
+/// Runs the trials of `cfg` against a mock API server that answers with `answer`: what
+/// `run` returned (within 30 s), every request in order, and how many trials it reported.
+async fn run_against(
+    cfg: K8sConfig,
+    answer: impl FnMut(&Seen) -> (u16, String) + Send + 'static,
+) -> (Result<Vec<TrialRecord>, K8sError>, Vec<Seen>, usize) {
+    let (client, handle) = mock();
+    let server = tokio::spawn(serve(handle, answer));
+    let cal = Calibrator::new(client, cfg).unwrap();
+    let mut reported = 0;
+    let result = tokio::time::timeout(
+        Duration::from_secs(30),
+        cal.run(&AtomicBool::new(false), |_| reported += 1),
+    )
+    .await
+    .expect("the run ends");
+    drop(cal);
+    (result, server.await.unwrap(), reported)
+}
+
 const GET_STS: &str = "/apis/apps/v1/namespaces/hasim/statefulsets/influxdb";
 const LIST_PODS: &str =
     "/api/v1/namespaces/hasim/pods?&labelSelector=app.kubernetes.io%2Fname%3Dinfluxdb";
@@ -170,7 +192,6 @@ fn expect(list: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn delete_pod_watches_the_replacement_until_ready() {
-    let (client, handle) = mock();
     let old = pod(OLD_UID, "influxdb-0", true, true, true, 0);
     let watch = events(&[
         ("MODIFIED", deleting(old.clone())),
@@ -192,7 +213,7 @@ async fn delete_pod_watches_the_replacement_until_ready() {
             pod("new-uid", "influxdb-0", true, true, true, 0),
         ),
     ]);
-    let server = tokio::spawn(serve(handle, move |s| {
+    let (result, seen, seen_trials) = run_against(config(Fault::DeletePod, 1), move |s| {
         match (s.method.as_str(), s.uri.as_str()) {
             ("GET", GET_STS) => (200, statefulset(1, 1)),
             ("GET", LIST_PODS) => (200, pod_list(std::slice::from_ref(&old))),
@@ -200,19 +221,9 @@ async fn delete_pod_watches_the_replacement_until_ready() {
             ("DELETE", _) => (200, deleting(old.clone()).to_string()),
             _ => (404, String::new()),
         }
-    }));
-    let cal = Calibrator::new(client, config(Fault::DeletePod, 1)).unwrap();
-    let stop = AtomicBool::new(false);
-    let mut seen_trials = 0;
-    let trials = tokio::time::timeout(
-        Duration::from_secs(30),
-        cal.run(&stop, |_| seen_trials += 1),
-    )
-    .await
-    .expect("the trial ends")
-    .unwrap();
-    drop(cal);
-    let seen = server.await.unwrap();
+    })
+    .await;
+    let trials = result.unwrap();
     assert_eq!(
         calls(&seen),
         expect(&[
@@ -243,7 +254,6 @@ async fn delete_pod_watches_the_replacement_until_ready() {
 
 #[tokio::test]
 async fn rollout_restart_patches_the_template_and_waits_for_every_pod() {
-    let (client, handle) = mock();
     let p0 = pod(OLD_UID, "influxdb-0", true, true, true, 0);
     let p1 = pod("old-1", "influxdb-1", true, true, true, 0);
     // The StatefulSet controller replaces the highest ordinal first, one at a time.
@@ -259,7 +269,7 @@ async fn rollout_restart_patches_the_template_and_waits_for_every_pod() {
         ("MODIFIED", pod("new-0", "influxdb-0", true, true, true, 0)),
     ]);
     let pods = [p0.clone(), p1.clone()];
-    let server = tokio::spawn(serve(handle, move |s| {
+    let (result, seen, _) = run_against(config(Fault::RolloutRestart, 1), move |s| {
         match (s.method.as_str(), s.uri.as_str()) {
             ("GET", GET_STS) => (200, statefulset(2, 2)),
             ("GET", LIST_PODS) => (200, pod_list(&pods)),
@@ -267,17 +277,9 @@ async fn rollout_restart_patches_the_template_and_waits_for_every_pod() {
             ("PATCH", _) => (200, statefulset(2, 2)),
             _ => (404, String::new()),
         }
-    }));
-    let cal = Calibrator::new(client, config(Fault::RolloutRestart, 1)).unwrap();
-    let trials = tokio::time::timeout(
-        Duration::from_secs(30),
-        cal.run(&AtomicBool::new(false), |_| {}),
-    )
-    .await
-    .expect("the trial ends")
-    .unwrap();
-    drop(cal);
-    let seen = server.await.unwrap();
+    })
+    .await;
+    let trials = result.unwrap();
     assert_eq!(
         calls(&seen),
         expect(&[
@@ -309,7 +311,6 @@ async fn rollout_restart_patches_the_template_and_waits_for_every_pod() {
 
 #[tokio::test]
 async fn container_exit_execs_and_waits_for_the_in_place_restart() {
-    let (client, handle) = mock();
     let old = pod(OLD_UID, "influxdb-0", true, true, true, 0);
     let watch = events(&[
         (
@@ -320,7 +321,7 @@ async fn container_exit_execs_and_waits_for_the_in_place_restart() {
         ("MODIFIED", pod(OLD_UID, "influxdb-0", true, true, true, 1)),
     ]);
     let exec = "/api/v1/namespaces/hasim/pods/influxdb-0/exec?&stdout=true&stderr=true&command=sh&command=-c&command=kill+1";
-    let server = tokio::spawn(serve(handle, move |s| {
+    let (result, seen, _) = run_against(config(Fault::ContainerExit, 1), move |s| {
         match (s.method.as_str(), s.uri.as_str()) {
             ("GET", GET_STS) => (200, statefulset(1, 1)),
             ("GET", LIST_PODS) => (200, pod_list(std::slice::from_ref(&old))),
@@ -330,17 +331,9 @@ async fn container_exit_execs_and_waits_for_the_in_place_restart() {
             ("GET", u) if u == exec => (101, String::new()),
             _ => (404, String::new()),
         }
-    }));
-    let cal = Calibrator::new(client, config(Fault::ContainerExit, 1)).unwrap();
-    let trials = tokio::time::timeout(
-        Duration::from_secs(30),
-        cal.run(&AtomicBool::new(false), |_| {}),
-    )
-    .await
-    .expect("the trial ends")
-    .unwrap();
-    drop(cal);
-    let seen = server.await.unwrap();
+    })
+    .await;
+    let trials = result.unwrap();
     assert_eq!(
         calls(&seen),
         expect(&[
@@ -367,9 +360,8 @@ async fn container_exit_execs_and_waits_for_the_in_place_restart() {
 
 #[tokio::test]
 async fn an_exec_the_api_server_refuses_is_an_error_not_a_sample() {
-    let (client, handle) = mock();
     let old = pod(OLD_UID, "influxdb-0", true, true, true, 0);
-    let server = tokio::spawn(serve(handle, move |s| {
+    let (result, _, seen_trials) = run_against(config(Fault::ContainerExit, 3), move |s| {
         match (s.method.as_str(), s.uri.as_str()) {
         ("GET", GET_STS) => (200, statefulset(1, 1)),
         ("GET", LIST_PODS) => (200, pod_list(std::slice::from_ref(&old))),
@@ -382,18 +374,8 @@ async fn an_exec_the_api_server_refuses_is_an_error_not_a_sample() {
             .to_string(),
         ),
     }
-    }));
-    let cal = Calibrator::new(client, config(Fault::ContainerExit, 3)).unwrap();
-    let mut seen_trials = 0;
-    let err = tokio::time::timeout(
-        Duration::from_secs(30),
-        cal.run(&AtomicBool::new(false), |_| seen_trials += 1),
-    )
-    .await
-    .expect("ends")
-    .unwrap_err();
-    drop(cal);
-    server.await.unwrap();
+    }).await;
+    let err = result.unwrap_err();
     assert!(matches!(err, K8sError::Api { .. }), "{err}");
     assert!(err.to_string().contains("cannot exec"), "{err}");
     assert_eq!(seen_trials, 0);
@@ -401,9 +383,10 @@ async fn an_exec_the_api_server_refuses_is_an_error_not_a_sample() {
 
 #[tokio::test]
 async fn a_fault_without_effect_is_an_error() {
-    let (client, handle) = mock();
     let old = pod(OLD_UID, "influxdb-0", true, true, true, 0);
-    let server = tokio::spawn(serve(handle, move |s| {
+    let mut cfg = config(Fault::RolloutRestart, 1);
+    cfg.effect_timeout = Duration::from_millis(300);
+    let (result, seen, _) = run_against(cfg, move |s| {
         match (s.method.as_str(), s.uri.as_str()) {
             ("GET", GET_STS) => (200, statefulset(1, 1)),
             ("GET", LIST_PODS) => (200, pod_list(std::slice::from_ref(&old))),
@@ -412,19 +395,9 @@ async fn a_fault_without_effect_is_an_error() {
             ("PATCH", _) => (200, statefulset(1, 1)),
             _ => (404, String::new()),
         }
-    }));
-    let mut cfg = config(Fault::RolloutRestart, 1);
-    cfg.effect_timeout = Duration::from_millis(300);
-    let cal = Calibrator::new(client, cfg).unwrap();
-    let err = tokio::time::timeout(
-        Duration::from_secs(30),
-        cal.run(&AtomicBool::new(false), |_| {}),
-    )
-    .await
-    .expect("ends")
-    .unwrap_err();
-    drop(cal);
-    let seen = server.await.unwrap();
+    })
+    .await;
+    let err = result.unwrap_err();
     assert!(matches!(err, K8sError::NoEffect(_)), "{err}");
     assert_eq!(seen.iter().filter(|s| s.method == Method::PATCH).count(), 1);
     assert!(
@@ -435,25 +408,14 @@ async fn a_fault_without_effect_is_an_error() {
 
 #[tokio::test]
 async fn an_unsettled_workload_gets_no_fault() {
-    let (client, handle) = mock();
-    let server = tokio::spawn(serve(handle, |s| {
-        match (s.method.as_str(), s.uri.as_str()) {
-            ("GET", GET_STS) => (200, statefulset(0, 1)),
-            _ => (404, String::new()),
-        }
-    }));
     let mut cfg = config(Fault::DeletePod, 1);
     cfg.timeout = Duration::from_millis(200);
-    let cal = Calibrator::new(client, cfg).unwrap();
-    let err = tokio::time::timeout(
-        Duration::from_secs(30),
-        cal.run(&AtomicBool::new(false), |_| {}),
-    )
-    .await
-    .expect("ends")
-    .unwrap_err();
-    drop(cal);
-    let seen = server.await.unwrap();
+    let (result, seen, _) = run_against(cfg, |s| match (s.method.as_str(), s.uri.as_str()) {
+        ("GET", GET_STS) => (200, statefulset(0, 1)),
+        _ => (404, String::new()),
+    })
+    .await;
+    let err = result.unwrap_err();
     assert!(matches!(err, K8sError::NotSettled(_)), "{err}");
     assert!(seen.len() >= 2, "polled until the timeout");
     assert!(

@@ -290,24 +290,60 @@ impl Calibrator {
         Ok(Calibrator { client, cfg })
     }
 
-    fn pods(&self) -> Api<Pod> {
+    fn namespaced<K>(&self) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        K::DynamicType: Default,
+    {
         Api::namespaced(self.client.clone(), &self.cfg.namespace)
+    }
+
+    fn pods(&self) -> Api<Pod> {
+        self.namespaced()
+    }
+
+    /// The target workload, as a `K` (one GET).
+    async fn get_target<K>(&self) -> Result<K, K8sError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        self.namespaced::<K>()
+            .get(&self.cfg.target.name)
+            .await
+            .map_err(api(format!(
+                "cannot read {} in namespace {}",
+                self.cfg.target, self.cfg.namespace
+            )))
+    }
+
+    /// Patches the target workload, as a `K`.
+    async fn patch_target<K>(&self, patch: &Patch<&serde_json::Value>) -> Result<(), K8sError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        self.namespaced::<K>()
+            .patch(&self.cfg.target.name, &PatchParams::default(), patch)
+            .await
+            .map(drop)
+            .map_err(api(format!("cannot patch {}", self.cfg.target)))
     }
 
     /// Reads the workload (one GET).
     pub async fn workload(&self) -> Result<Workload, K8sError> {
-        let ns = &self.cfg.namespace;
-        let name = &self.cfg.target.name;
-        let what = format!("cannot read {} in namespace {ns}", self.cfg.target);
         let observed = |generation: Option<i64>, seen: Option<i64>| {
             seen.unwrap_or(0) >= generation.unwrap_or(0)
         };
         let w = match self.cfg.target.kind {
             Kind::StatefulSet => {
-                let s: StatefulSet = Api::namespaced(self.client.clone(), ns)
-                    .get(name)
-                    .await
-                    .map_err(api(what))?;
+                let s: StatefulSet = self.get_target().await?;
                 let spec = s.spec.unwrap_or_default();
                 let st = s.status.unwrap_or_default();
                 let desired = spec.replicas.unwrap_or(1);
@@ -326,10 +362,7 @@ impl Calibrator {
                 }
             }
             Kind::Deployment => {
-                let d: Deployment = Api::namespaced(self.client.clone(), ns)
-                    .get(name)
-                    .await
-                    .map_err(api(what))?;
+                let d: Deployment = self.get_target().await?;
                 let spec = d.spec.unwrap_or_default();
                 let st = d.status.unwrap_or_default();
                 let desired = spec.replicas.unwrap_or(1);
@@ -347,10 +380,7 @@ impl Calibrator {
                 }
             }
             Kind::DaemonSet => {
-                let d: DaemonSet = Api::namespaced(self.client.clone(), ns)
-                    .get(name)
-                    .await
-                    .map_err(api(what))?;
+                let d: DaemonSet = self.get_target().await?;
                 let spec = d.spec.unwrap_or_default();
                 let st = d.status.unwrap_or_default();
                 let desired = st.desired_number_scheduled;
@@ -546,26 +576,12 @@ impl Calibrator {
                 let patch = serde_json::json!({ "spec": { "template": { "metadata": { "annotations": {
                     "kubectl.kubernetes.io/restartedAt": now
                 }}}}});
-                let params = PatchParams::default();
-                let ns = &self.cfg.namespace;
-                let name = &self.cfg.target.name;
-                let what = format!("cannot patch {}", self.cfg.target);
                 let patch = Patch::Strategic(&patch);
                 match self.cfg.target.kind {
-                    Kind::StatefulSet => Api::<StatefulSet>::namespaced(self.client.clone(), ns)
-                        .patch(name, &params, &patch)
-                        .await
-                        .map(drop),
-                    Kind::Deployment => Api::<Deployment>::namespaced(self.client.clone(), ns)
-                        .patch(name, &params, &patch)
-                        .await
-                        .map(drop),
-                    Kind::DaemonSet => Api::<DaemonSet>::namespaced(self.client.clone(), ns)
-                        .patch(name, &params, &patch)
-                        .await
-                        .map(drop),
+                    Kind::StatefulSet => self.patch_target::<StatefulSet>(&patch).await?,
+                    Kind::Deployment => self.patch_target::<Deployment>(&patch).await?,
+                    Kind::DaemonSet => self.patch_target::<DaemonSet>(&patch).await?,
                 }
-                .map_err(api(what))?;
                 Ok(None)
             }
             Fault::ContainerExit => {
