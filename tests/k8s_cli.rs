@@ -137,6 +137,18 @@ fn kubeconfig(dir: &Path, server: &str) -> std::path::PathBuf {
     path
 }
 
+/// `hasim calibrate k8s` on the fake cluster's InfluxDB StatefulSet.
+const CALIBRATE_INFLUXDB: [&str; 8] = [
+    "calibrate",
+    "k8s",
+    "--context",
+    "fake",
+    "--namespace",
+    "hasim",
+    "--target",
+    "statefulset/influxdb",
+];
+
 fn hasim(kubeconfig: &Path) -> Command {
     let mut c = Command::cargo_bin("hasim").unwrap();
     c.env("KUBECONFIG", kubeconfig);
@@ -150,15 +162,8 @@ fn calibrates_writes_the_file_and_the_log_and_a_model_uses_it() {
     let (server, cluster) = fake_cluster();
     let config = kubeconfig(dir.path(), &server);
     let out = hasim(&config)
+        .args(CALIBRATE_INFLUXDB)
         .args([
-            "calibrate",
-            "k8s",
-            "--context",
-            "fake",
-            "--namespace",
-            "hasim",
-            "--target",
-            "statefulset/influxdb",
             "--fault",
             "delete-pod",
             "--trials",
@@ -252,19 +257,8 @@ fn a_dry_run_sends_only_reads() {
     let (server, cluster) = fake_cluster();
     let config = kubeconfig(dir.path(), &server);
     let out = hasim(&config)
-        .args([
-            "calibrate",
-            "k8s",
-            "--context",
-            "fake",
-            "--namespace",
-            "hasim",
-            "--target",
-            "statefulset/influxdb",
-            "--fault",
-            "container-exit",
-            "--dry-run",
-        ])
+        .args(CALIBRATE_INFLUXDB)
+        .args(["--fault", "container-exit", "--dry-run"])
         .output()
         .unwrap();
     assert!(

@@ -118,10 +118,6 @@ impl Tracker {
         }
     }
 
-    pub fn victims(&self) -> &[Victim] {
-        &self.victims
-    }
-
     /// Takes one watch event received `at` seconds after the fault.
     pub fn observe(&mut self, at: f64, event: WatchEvent<Pod>) {
         let (pod, deleted) = match event {
