@@ -203,6 +203,77 @@ impl Dist {
             }
     }
 
+    /// One draw conditioned on exceeding `age` (a clock that has run `age` seconds
+    /// without firing): its whole length, so always `> age` except for a fixed value or
+    /// an empirical set that cannot exceed it (then a plain draw's length is returned,
+    /// which the caller never asks for: a pending clock has not fired). Inverse transform
+    /// on the survival function where there is one; exact for every family.
+    pub fn sample_beyond<R: Rng + ?Sized>(&self, age: Seconds, rng: &mut R) -> Seconds {
+        let y = age - self.shift;
+        if y <= 0.0 {
+            return self.sample(rng);
+        }
+        // In (0, 1]: a survival probability's share.
+        let v = 1.0 - unit_interval(rng);
+        self.shift
+            + match &self.family {
+                Family::Fixed { value } => *value,
+                Family::Exponential { mean } => {
+                    let e: f64 = Exp1.sample(rng);
+                    y + mean * e
+                }
+                Family::Uniform { min, max } => {
+                    let lo = y.max(*min).min(*max);
+                    lo + (max - lo) * unit_interval(rng)
+                }
+                Family::LogNormal { mu, sigma, .. } => {
+                    // S(y) = Φc(z0); draw S' = v·S(y), then z = Φc⁻¹(S').
+                    let z0 = (y.ln() - mu) / sigma;
+                    let tail = 0.5 * statrs::function::erf::erfc(z0 / std::f64::consts::SQRT_2);
+                    let z =
+                        std::f64::consts::SQRT_2 * statrs::function::erf::erfc_inv(2.0 * v * tail);
+                    (mu + sigma * z.max(z0)).exp().max(y)
+                }
+                Family::Weibull { shape, scale, .. } => {
+                    // S(x) = exp(−(x/λ)^k): (x/λ)^k = (y/λ)^k + E.
+                    let e = -v.ln();
+                    scale * ((y / scale).powf(*shape) + e).powf(1.0 / shape)
+                }
+                Family::Gamma {
+                    shape,
+                    scale,
+                    sampler,
+                } => {
+                    let g = statrs::distribution::Gamma::new(*shape, 1.0 / scale)
+                        .expect("validated gamma");
+                    let survive = g.sf(y);
+                    if survive > 0.1 {
+                        // Rejection: on average fewer than ten draws.
+                        loop {
+                            let x = sampler.sample(rng);
+                            if x > y {
+                                break x;
+                            }
+                        }
+                    } else {
+                        g.inverse_cdf(1.0 - v * survive).max(y)
+                    }
+                }
+                Family::Empirical { samples } => {
+                    let above = samples.iter().filter(|s| **s > y).count();
+                    if above == 0 {
+                        return self.sample(rng);
+                    }
+                    let k = ((rng.next_u32() as u64 * above as u64) >> 32) as usize;
+                    *samples
+                        .iter()
+                        .filter(|s| **s > y)
+                        .nth(k)
+                        .expect("k < above")
+                }
+            }
+    }
+
     /// The mean, in seconds.
     pub fn mean(&self) -> Seconds {
         self.shift
@@ -378,6 +449,68 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// Draws beyond `age` follow the conditional law: every draw exceeds `age`, and at
+    /// three points the share below matches `(F(x) − F(age)) / (1 − F(age))` within five
+    /// binomial standard errors.
+    fn check_beyond(d: &Dist, age: f64) {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+        let n = 40_000;
+        let draws: Vec<f64> = (0..n).map(|_| d.sample_beyond(age, &mut rng)).collect();
+        assert!(
+            draws.iter().all(|&x| x > age),
+            "{}: a draw <= {age}",
+            d.name()
+        );
+        let f0 = d.cdf(age);
+        let mut sorted = draws.clone();
+        sorted.sort_by(f64::total_cmp);
+        for q in [0.2, 0.5, 0.9] {
+            let x = sorted[(q * n as f64) as usize];
+            let expected = (d.cdf(x) - f0) / (1.0 - f0);
+            let seen = draws.iter().filter(|&&y| y <= x).count() as f64 / n as f64;
+            let se = (expected * (1.0 - expected) / n as f64).sqrt();
+            assert!(
+                (seen - expected).abs() < 5.0 * se + 1e-9,
+                "{} beyond {age}: P(X <= {x}) {seen}, expected {expected}",
+                d.name()
+            );
+        }
+    }
+
+    #[test]
+    fn draws_beyond_an_age_follow_the_conditional_law() {
+        let h = 3600.0;
+        check_beyond(&Dist::exponential(10.0 * h).unwrap(), 25.0 * h);
+        check_beyond(&Dist::uniform(h, 5.0 * h).unwrap(), 2.0 * h);
+        // Far into the tails too: the lognormal 99.9th percentile, Weibull and gamma at
+        // five means.
+        let ln = Dist::lognormal_mean_cv(h, 1.3).unwrap();
+        check_beyond(&ln, 0.5 * h);
+        check_beyond(&ln, 12.0 * h);
+        check_beyond(&Dist::weibull_mean(2.0, 10.0 * h).unwrap(), 12.0 * h);
+        check_beyond(&Dist::weibull_mean(0.7, 10.0 * h).unwrap(), 50.0 * h);
+        check_beyond(&Dist::gamma(2.0, h).unwrap(), h);
+        check_beyond(&Dist::gamma(2.0, h).unwrap(), 10.0 * h);
+        check_beyond(
+            &Dist::exponential(h).unwrap().with_shift(600.0).unwrap(),
+            900.0,
+        );
+        // Below the shift, a plain draw.
+        check_beyond(
+            &Dist::weibull_mean(1.5, h)
+                .unwrap()
+                .with_shift(600.0)
+                .unwrap(),
+            300.0,
+        );
+        let e = Dist::empirical(vec![10.0, 20.0, 30.0, 40.0]).unwrap();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        let draws: Vec<f64> = (0..4000).map(|_| e.sample_beyond(25.0, &mut rng)).collect();
+        assert!(draws.iter().all(|&x| x == 30.0 || x == 40.0));
+        let thirty = draws.iter().filter(|&&x| x == 30.0).count();
+        assert!((1800..2200).contains(&thirty), "{thirty}");
+    }
 
     /// Sample mean within 5 standard errors of the closed-form mean (variance given).
     fn check_mean(d: &Dist, mean: f64, variance: f64) {

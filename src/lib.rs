@@ -5,6 +5,7 @@
 //! Modules: [`model`] (model files), [`dist`] (distributions), [`sim`] (one history),
 //! [`montecarlo`] (many histories), [`stats`] (streaming statistics and intervals),
 //! [`results`] (what a run reports), [`analytic`] (steady state without simulation),
+//! [`rare`] and [`splitting`] (outages too rare for plain simulation),
 //! [`cli`] (the commands).
 
 pub mod analytic;
@@ -18,5 +19,6 @@ pub mod report;
 pub mod results;
 pub mod shard;
 pub mod sim;
+pub mod splitting;
 pub mod stats;
 pub mod units;

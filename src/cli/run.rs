@@ -40,24 +40,39 @@ pub struct RunArgs {
     /// exactly the numbers of the whole run.
     #[arg(long, value_name = "I/N", requires = "out", value_parser = |s: &str| s.parse::<Shard>())]
     pub shard: Option<Shard>,
-    /// How to estimate: `plain` simulation of one-year histories, or `bfb` — balanced
-    /// failure biasing on regenerative cycles, for outages too rare for plain simulation
-    /// (exponential models only; the steady-state availability; -n counts cycles,
-    /// default 1 000 000).
+    /// How to estimate. `plain`: simulation of histories. For outages too rare for that
+    /// (coincident failures in redundant groups): `splitting` — importance splitting
+    /// (RESTART) on the same histories, any model without a data flow, the same estimand
+    /// (-n counts main histories, default 10 000); `bfb` — balanced failure biasing on
+    /// regenerative cycles, exponential models only, the steady-state availability (-n
+    /// counts cycles, default 1 000 000).
     #[arg(long, value_enum, default_value_t = Method::Plain, conflicts_with_all = ["precision", "shard"])]
     pub method: Method,
+    /// With --method splitting: copies made when a history crosses each threshold 1..=top
+    /// (level = most replicas not ready in one read-path stage; top = an outage), e.g.
+    /// `1,400,1`. Default: chosen by a pilot run.
+    #[arg(long, value_name = "R1,R2,...")]
+    pub factors: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Method {
     Plain,
+    Splitting,
     Bfb,
 }
 
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
     let model = args.model.load()?;
-    if args.method == Method::Bfb {
-        return run_bfb(args, &model);
+    if args.factors.is_some() && args.method != Method::Splitting {
+        return Err(CliError::BadInput(
+            "--factors only applies to --method splitting".into(),
+        ));
+    }
+    match args.method {
+        Method::Bfb => return run_bfb(args, &model),
+        Method::Splitting => return run_splitting(args, &model),
+        Method::Plain => {}
     }
     let (mut replications, seed) = args.run.resolve(&model);
     if let Some(p) = args.precision {
@@ -176,13 +191,66 @@ fn run_bfb(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliError> 
             crate::rare::RareError::Unsupported(u) => CliError::BadInput(u.to_string()),
             other => CliError::Failed(other.to_string()),
         })?;
-    if args.format == Format::Json {
-        for w in &report.warnings {
+    emit_rare(
+        args.format,
+        sink,
+        &report.warnings,
+        || report.to_json(),
+        || report.to_table(),
+    )
+}
+
+fn run_splitting(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliError> {
+    use crate::splitting::{self, SplitError};
+    let histories = args.run.replications.unwrap_or(10_000);
+    if histories < 2 {
+        return Err(CliError::BadInput("-n must be at least 2 histories".into()));
+    }
+    let seed = args.run.seed.unwrap_or(model.simulation.seed);
+    splitting::check(model).map_err(|e| CliError::BadInput(e.to_string()))?;
+    let factors = match &args.factors {
+        Some(text) => {
+            let top = crate::sim::Simulator::new(model).top_level();
+            Some(
+                splitting::parse_factors(text, top)
+                    .map_err(|e| CliError::BadInput(e.to_string()))?,
+            )
+        }
+        None => None,
+    };
+    let sink = Sink::open(args.out.as_deref())?;
+    let report = splitting::estimate(model, histories, seed, factors, args.run.threads).map_err(
+        |e| match e {
+            SplitError::Unsupported(_) | SplitError::Factors { .. } => {
+                CliError::BadInput(e.to_string())
+            }
+            other => CliError::Failed(other.to_string()),
+        },
+    )?;
+    emit_rare(
+        args.format,
+        sink,
+        &report.warnings,
+        || report.to_json(),
+        || report.to_table(),
+    )
+}
+
+/// Writes a rare-event report; with JSON, its warnings also go to standard error.
+fn emit_rare(
+    format: Format,
+    sink: Sink,
+    warnings: &[String],
+    json: impl Fn() -> String,
+    table: impl Fn() -> String,
+) -> Result<(), CliError> {
+    if format == Format::Json {
+        for w in warnings {
             eprintln!("warning: {w}");
         }
     }
-    sink.write(&match args.format {
-        Format::Json => report.to_json(),
-        Format::Table => report.to_table(),
+    sink.write(&match format {
+        Format::Json => json(),
+        Format::Table => table(),
     })
 }

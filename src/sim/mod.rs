@@ -52,6 +52,8 @@
 pub mod flow;
 pub mod queue;
 
+use std::sync::Arc;
+
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
@@ -133,6 +135,21 @@ enum Lane {
     Kill,
 }
 
+/// Where a replica's pending event came from: what [`Simulator::resample_clocks`] draws
+/// its time again from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Clock {
+    /// A fixed delay (back-off, eviction, shutdown), or nothing pending.
+    Fixed,
+    /// Its failure modes (the earliest fires).
+    Failure,
+    /// Detection of failure mode `m`.
+    Detect(u16),
+    Restart,
+    Recreate,
+    Operator,
+}
+
 const NO_NODE: u32 = u32::MAX;
 const NO_CAUSE: u32 = u32::MAX;
 
@@ -154,6 +171,8 @@ struct Plan {
     node_cause: Vec<u32>,
     /// Read-path stages and their replicas: (stage, first replica, end).
     path_replicas: Vec<(u32, u32, u32)>,
+    stage_names: Vec<String>,
+    node_names: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -374,6 +393,8 @@ impl Plan {
             flow,
             cause_names,
             node_cause,
+            stage_names: model.stages.iter().map(|s| s.name.clone()).collect(),
+            node_names: model.nodes.iter().map(|n| n.name.clone()).collect(),
         }
     }
 }
@@ -395,6 +416,13 @@ struct Replica {
     cause_start: Seconds,
     lane: Lane,
     surge_generation: u32,
+    /// The kind and start of its pending event's delay, and of its surge Pod's.
+    clock: Clock,
+    clock_start: Seconds,
+    surge_start: Seconds,
+    /// The failure mode whose persisting cause `fix_time` ends, and when it began.
+    fix_mode: u16,
+    fix_start: Seconds,
 }
 
 impl Replica {
@@ -412,6 +440,11 @@ impl Replica {
         cause_start: 0.0,
         lane: Lane::None,
         surge_generation: 0,
+        clock: Clock::Fixed,
+        clock_start: 0.0,
+        surge_start: 0.0,
+        fix_mode: 0,
+        fix_start: 0.0,
     };
 }
 
@@ -477,14 +510,18 @@ pub fn cause_names(model: &Model) -> Vec<CauseName> {
     Plan::new(model).cause_names
 }
 
-/// Simulates histories of one model; reuse it for many histories.
+/// Simulates histories of one model; reuse it for many histories. A clone is an exact
+/// copy of a history in progress (pending events included) sharing the plan: importance
+/// splitting continues it with other random numbers.
 pub struct Simulator {
-    plan: Plan,
+    plan: Arc<Plan>,
     queue: EventQueue,
     replicas: Vec<Replica>,
     stages: Vec<StageState>,
     node_up: Vec<bool>,
     node_generation: Vec<u32>,
+    /// When each node's pending failure or recovery delay began.
+    node_clock_start: Vec<Seconds>,
     rng: HistoryRng,
     /// Read-path stages down (the cached reader excluded).
     path_down: u32,
@@ -498,6 +535,8 @@ pub struct Simulator {
     outage_start: Seconds,
     stale_start: Seconds,
     downtime: Seconds,
+    /// Sum of the squared lengths of the outages that ended.
+    downtime_sq: f64,
     stale_or_down: Seconds,
     outages: u64,
     events: u64,
@@ -509,8 +548,144 @@ pub struct Simulator {
     stage_downtime: Vec<Seconds>,
     stage_failures: Vec<u64>,
     trace: Option<Vec<TraceRecord>>,
-    stage_names: Vec<String>,
-    node_names: Vec<String>,
+}
+
+/// By hand so that `clone_from` reuses the copy's allocations (importance splitting makes
+/// millions of copies); the exhaustive destructuring makes a new field a compile error
+/// here until it is copied.
+impl Clone for Simulator {
+    fn clone(&self) -> Self {
+        let source = self;
+        let Simulator {
+            plan,
+            queue,
+            replicas,
+            stages,
+            node_up,
+            node_generation,
+            node_clock_start,
+            rng,
+            path_down,
+            cache_until,
+            cache_generation,
+            flow,
+            fresh_generation,
+            fresh_check,
+            readable,
+            fresh,
+            outage_start,
+            stale_start,
+            downtime,
+            downtime_sq,
+            stale_or_down,
+            outages,
+            events,
+            cause,
+            cause_since,
+            cause_dirty,
+            cause_downtime,
+            stage_downtime,
+            stage_failures,
+            trace,
+        } = source;
+        Simulator {
+            plan: Arc::clone(plan),
+            queue: queue.clone(),
+            replicas: replicas.clone(),
+            stages: stages.clone(),
+            node_up: node_up.clone(),
+            node_generation: node_generation.clone(),
+            node_clock_start: node_clock_start.clone(),
+            rng: rng.clone(),
+            path_down: *path_down,
+            cache_until: *cache_until,
+            cache_generation: *cache_generation,
+            flow: flow.clone(),
+            fresh_generation: *fresh_generation,
+            fresh_check: *fresh_check,
+            readable: *readable,
+            fresh: *fresh,
+            outage_start: *outage_start,
+            stale_start: *stale_start,
+            downtime: *downtime,
+            downtime_sq: *downtime_sq,
+            stale_or_down: *stale_or_down,
+            outages: *outages,
+            events: *events,
+            cause: *cause,
+            cause_since: *cause_since,
+            cause_dirty: *cause_dirty,
+            cause_downtime: cause_downtime.clone(),
+            stage_downtime: stage_downtime.clone(),
+            stage_failures: stage_failures.clone(),
+            trace: trace.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        let Simulator {
+            plan,
+            queue,
+            replicas,
+            stages,
+            node_up,
+            node_generation,
+            node_clock_start,
+            rng,
+            path_down,
+            cache_until,
+            cache_generation,
+            flow,
+            fresh_generation,
+            fresh_check,
+            readable,
+            fresh,
+            outage_start,
+            stale_start,
+            downtime,
+            downtime_sq,
+            stale_or_down,
+            outages,
+            events,
+            cause,
+            cause_since,
+            cause_dirty,
+            cause_downtime,
+            stage_downtime,
+            stage_failures,
+            trace,
+        } = source;
+        self.plan = Arc::clone(plan);
+        self.queue.clone_from(queue);
+        self.replicas.clone_from(replicas);
+        self.stages.clone_from(stages);
+        self.node_up.clone_from(node_up);
+        self.node_generation.clone_from(node_generation);
+        self.node_clock_start.clone_from(node_clock_start);
+        self.rng = rng.clone();
+        self.path_down = *path_down;
+        self.cache_until = *cache_until;
+        self.cache_generation = *cache_generation;
+        self.flow.clone_from(flow);
+        self.fresh_generation = *fresh_generation;
+        self.fresh_check = *fresh_check;
+        self.readable = *readable;
+        self.fresh = *fresh;
+        self.outage_start = *outage_start;
+        self.stale_start = *stale_start;
+        self.downtime = *downtime;
+        self.downtime_sq = *downtime_sq;
+        self.stale_or_down = *stale_or_down;
+        self.outages = *outages;
+        self.events = *events;
+        self.cause = *cause;
+        self.cause_since = *cause_since;
+        self.cause_dirty = *cause_dirty;
+        self.cause_downtime.clone_from(cause_downtime);
+        self.stage_downtime.clone_from(stage_downtime);
+        self.stage_failures.clone_from(stage_failures);
+        self.trace.clone_from(trace);
+    }
 }
 
 impl Simulator {
@@ -542,6 +717,7 @@ impl Simulator {
             stages,
             node_up: vec![true; plan.nodes.len()],
             node_generation: vec![0; plan.nodes.len()],
+            node_clock_start: vec![0.0; plan.nodes.len()],
             rng: history_rng(0, 0),
             path_down: 0,
             cache_until: f64::NEG_INFINITY,
@@ -554,6 +730,7 @@ impl Simulator {
             outage_start: 0.0,
             stale_start: 0.0,
             downtime: 0.0,
+            downtime_sq: 0.0,
             stale_or_down: 0.0,
             outages: 0,
             events: 0,
@@ -564,9 +741,7 @@ impl Simulator {
             stage_downtime: vec![0.0; n_stages],
             stage_failures: vec![0; n_stages],
             trace: None,
-            stage_names: model.stages.iter().map(|s| s.name.clone()).collect(),
-            node_names: model.nodes.iter().map(|n| n.name.clone()).collect(),
-            plan,
+            plan: Arc::new(plan),
         }
     }
 
@@ -577,21 +752,106 @@ impl Simulator {
 
     /// Runs replication `index` of a run with `seed` and returns what it produced.
     pub fn run(&mut self, seed: u64, index: u64) -> Outcome<'_> {
+        self.start(seed, index);
+        while self.step() {}
+        self.finish(self.plan.horizon)
+    }
+
+    /// Sets up replication `index` of a run with `seed` at t = 0; [`Simulator::step`]
+    /// then advances it.
+    pub(crate) fn start(&mut self, seed: u64, index: u64) {
         self.rng = history_rng(seed, index);
         self.reset();
+    }
+
+    /// Applies every event of the next instant and judges readability after them (so an
+    /// outage of length zero is no outage). False, with nothing applied, once the next
+    /// event is at or after the horizon: then only [`Simulator::end`] remains.
+    #[inline]
+    pub(crate) fn step(&mut self) -> bool {
         let horizon = self.plan.horizon;
         while let Some(ev) = self.queue.begin() {
             if ev.time >= horizon {
-                break;
+                return false;
             }
             self.apply(ev);
             self.queue.commit();
-            // Judge readability only once every event of this instant is applied.
             if self.queue.peek_time().is_none_or(|next| next > ev.time) {
                 self.judge(ev.time);
+                return true;
             }
         }
-        self.finish(horizon)
+        false
+    }
+
+    /// Closes a history at the horizon (open outages are cut there).
+    pub(crate) fn end(&mut self) -> Outcome<'_> {
+        self.finish(self.plan.horizon)
+    }
+
+    /// Continues this history with another random stream from now on.
+    pub(crate) fn reseed(&mut self, rng: HistoryRng) {
+        self.rng = rng;
+    }
+
+    /// Time unreadable so far, an outage in progress counted up to now.
+    pub(crate) fn downtime_so_far(&self) -> Seconds {
+        self.downtime
+            + if self.readable {
+                0.0
+            } else {
+                self.queue.now() - self.outage_start
+            }
+    }
+
+    /// Sum of squared outage lengths so far (an outage in progress up to now), and the
+    /// number of outages begun.
+    pub(crate) fn outage_moments(&self) -> (f64, u64) {
+        let open = if self.readable {
+            0.0
+        } else {
+            let d = self.queue.now() - self.outage_start;
+            d * d
+        };
+        (self.downtime_sq + open, self.outages)
+    }
+
+    /// Events applied so far in this history.
+    pub(crate) fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// How close the read path is to an outage: `top` while it is unreadable or a stage of
+    /// it is below `min_ready`, else the most replicas not ready in one of its stages
+    /// (below `top`). `top` is the most replicas any read-path stage can lose and stay up,
+    /// plus one ([`Simulator::top_level`]).
+    pub(crate) fn level(&self) -> u32 {
+        let top = self.top_level();
+        if !self.readable {
+            return top;
+        }
+        let mut worst = 0;
+        for &(s, _, _) in &self.plan.path_replicas {
+            let (st, plan) = (&self.stages[s as usize], &self.plan.stages[s as usize]);
+            if !st.up {
+                return top;
+            }
+            worst = worst.max(plan.replicas.saturating_sub(st.ready));
+        }
+        worst.min(top - 1)
+    }
+
+    /// The level of an outage (see [`Simulator::level`]): at least 1.
+    pub fn top_level(&self) -> u32 {
+        self.plan
+            .path_replicas
+            .iter()
+            .map(|&(s, _, _)| {
+                let p = &self.plan.stages[s as usize];
+                p.replicas.saturating_sub(p.min_ready) + 1
+            })
+            .max()
+            .unwrap_or(1)
     }
 
     /// Runs one history and returns its event log.
@@ -612,6 +872,7 @@ impl Simulator {
         self.outage_start = 0.0;
         self.stale_start = 0.0;
         self.downtime = 0.0;
+        self.downtime_sq = 0.0;
         self.stale_or_down = 0.0;
         self.outages = 0;
         self.events = 0;
@@ -638,6 +899,7 @@ impl Simulator {
         for (i, n) in self.plan.nodes.iter().enumerate() {
             self.node_up[i] = true;
             self.node_generation[i] = 0;
+            self.node_clock_start[i] = 0.0;
             if let Some((every, _)) = n {
                 let t = every.sample(&mut self.rng);
                 self.queue.schedule(t, EventKind::NodeFail, i as u32, 0, 0);
@@ -666,7 +928,9 @@ impl Simulator {
             f.advance(horizon);
         }
         if !self.readable {
-            self.downtime += horizon - self.outage_start;
+            let d = horizon - self.outage_start;
+            self.downtime += d;
+            self.downtime_sq += d * d;
             self.attribute_until(horizon);
         }
         if !self.fresh {
@@ -715,7 +979,9 @@ impl Simulator {
         if readable != self.readable {
             self.readable = readable;
             if readable {
-                self.downtime += t - self.outage_start;
+                let d = t - self.outage_start;
+                self.downtime += d;
+                self.downtime_sq += d * d;
             } else {
                 self.outage_start = t;
                 self.outages += 1;
@@ -780,9 +1046,10 @@ impl Simulator {
         best.1
     }
 
+    /// Whether an event still stands (not cancelled by a generation change).
     #[inline]
-    fn apply(&mut self, ev: queue::Event) {
-        let valid = match ev.kind {
+    fn is_current(&self, ev: &queue::Event) -> bool {
+        match ev.kind {
             EventKind::NodeFail | EventKind::NodeRecover => {
                 self.node_generation[ev.target as usize] == ev.generation
             }
@@ -793,8 +1060,116 @@ impl Simulator {
             EventKind::FreshCheck => self.fresh_generation == ev.generation,
             EventKind::CacheExpire => self.cache_generation == ev.generation,
             _ => self.replicas[ev.target as usize].generation == ev.generation,
-        };
-        if !valid {
+        }
+    }
+
+    /// Draws every pending random delay again from its distribution conditioned on the
+    /// time it has already run (a clock of age `a` that has not fired is `F | X > a`), and
+    /// the end of every persisting cause likewise. The state keeps its meaning — the ages
+    /// of all clocks are unchanged — but the future is new: what importance splitting
+    /// needs to make a copy that is independent of its original given the present.
+    /// Fixed delays stay as they are.
+    pub(crate) fn resample_clocks(&mut self) {
+        let now = self.queue.now();
+        let mut events = self.queue.take_events();
+        for e in &mut events {
+            if !self.is_current(e) {
+                continue;
+            }
+            let plan = &self.plan;
+            let rng = &mut self.rng;
+            let redraw = |d: &Dist, start: Seconds, rng: &mut HistoryRng| {
+                start + d.sample_beyond(now - start, rng)
+            };
+            let t = e.target as usize;
+            e.time = match e.kind {
+                EventKind::NodeFail | EventKind::NodeRecover => {
+                    let (every, recovery) = plan.nodes[t].as_ref().expect("a failing node");
+                    let d = if e.kind == EventKind::NodeFail {
+                        every
+                    } else {
+                        recovery
+                    };
+                    redraw(d, self.node_clock_start[t], rng)
+                }
+                EventKind::SurgeReady => {
+                    let d = plan.stages[plan.replica_stage[t] as usize]
+                        .recreate
+                        .as_ref();
+                    redraw(
+                        d.expect("a surge Pod is created"),
+                        self.replicas[t].surge_start,
+                        rng,
+                    )
+                }
+                EventKind::MaintenanceStart | EventKind::FreshCheck | EventKind::CacheExpire => {
+                    continue;
+                }
+                _ => {
+                    let rep = &self.replicas[t];
+                    let stage = &plan.stages[plan.replica_stage[t] as usize];
+                    let start = rep.clock_start;
+                    match rep.clock {
+                        Clock::Fixed => continue,
+                        Clock::Failure => {
+                            let (mut first, mut m) = (f64::INFINITY, 0);
+                            for (k, mode) in stage.modes.iter().enumerate() {
+                                let x = redraw(&mode.every, start, rng);
+                                if x < first {
+                                    (first, m) = (x, k);
+                                }
+                            }
+                            e.aux = m as u16;
+                            first
+                        }
+                        Clock::Detect(m) => match &stage.modes[m as usize].detect {
+                            Detect::Exit => continue,
+                            Detect::After(d) => redraw(d, start, rng),
+                            Detect::Liveness => {
+                                let probe = stage.liveness.expect("validated: a probe");
+                                let fixed = probe.detection_delay(0.0);
+                                let lo = ((now - start - fixed) / probe.period).clamp(0.0, 1.0);
+                                let u = lo + (1.0 - lo) * unit_interval(rng);
+                                start + probe.detection_delay(u)
+                            }
+                        },
+                        Clock::Restart => {
+                            redraw(stage.restart.as_ref().expect("validated"), start, rng)
+                        }
+                        Clock::Recreate => {
+                            redraw(stage.recreate.as_ref().expect("validated"), start, rng)
+                        }
+                        Clock::Operator => redraw(
+                            stage
+                                .operator_response
+                                .as_ref()
+                                .expect("scheduled only with one"),
+                            start,
+                            rng,
+                        ),
+                    }
+                }
+            }
+            .max(now);
+        }
+        self.queue.restore_events(events);
+        for r in 0..self.replicas.len() {
+            let rep = &self.replicas[r];
+            if rep.fix_time > now {
+                let stage = &self.plan.stages[self.plan.replica_stage[r] as usize];
+                let d = stage.modes[rep.fix_mode as usize]
+                    .persists
+                    .as_ref()
+                    .expect("a persisting mode");
+                let start = rep.fix_start;
+                self.replicas[r].fix_time = start + d.sample_beyond(now - start, &mut self.rng);
+            }
+        }
+    }
+
+    #[inline]
+    fn apply(&mut self, ev: queue::Event) {
+        if !self.is_current(&ev) {
             return;
         }
         self.events += 1;
@@ -865,7 +1240,7 @@ impl Simulator {
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default();
             let replica = (r - self.plan.stages[s].first).to_string();
-            self.record(self.stage_names[s].clone(), replica, event, state);
+            self.record(self.plan.stage_names[s].clone(), replica, event, state);
         }
     }
 
@@ -875,7 +1250,7 @@ impl Simulator {
             let state = if self.node_up[n] { "up" } else { "down" };
             self.record(
                 String::new(),
-                self.node_names[n].clone(),
+                self.plan.node_names[n].clone(),
                 event,
                 state.into(),
             );
@@ -891,7 +1266,7 @@ impl Simulator {
                 ("stage_down", "down")
             };
             self.record(
-                self.stage_names[s].clone(),
+                self.plan.stage_names[s].clone(),
                 String::new(),
                 event,
                 state.into(),
@@ -943,7 +1318,10 @@ impl Simulator {
                 (t, m) = (tk, k + 1);
             }
         }
-        let g = self.replicas[r as usize].generation;
+        let now = self.queue.now();
+        let rep = &mut self.replicas[r as usize];
+        (rep.clock, rep.clock_start) = (Clock::Failure, now);
+        let g = rep.generation;
         self.queue.schedule(t, EventKind::Fail, r, g, m as u32);
     }
 
@@ -1060,7 +1438,9 @@ impl Simulator {
         rep.fail_time = now;
         if let Some(p) = persists {
             rep.fix_time = now + p;
+            (rep.fix_mode, rep.fix_start) = (mode as u16, now);
         }
+        (rep.clock, rep.clock_start) = (Clock::Detect(mode as u16), now);
         let g = rep.generation;
         let delay = match &plan.detect {
             Detect::Exit => {
@@ -1094,6 +1474,7 @@ impl Simulator {
         let delay = backoff.delay(rep.restarts);
         if delay > 0.0 {
             rep.state = ReplicaState::BackingOff;
+            rep.clock = Clock::Fixed;
             let g = rep.generation;
             self.queue.schedule(delay, EventKind::BackoffEnd, r, g, 0);
             self.note(r, "backing_off");
@@ -1127,6 +1508,12 @@ impl Simulator {
         let rep = &mut self.replicas[r as usize];
         rep.state = ReplicaState::Restarting;
         rep.last_start = now;
+        rep.clock = if start == Start::NewPod {
+            Clock::Recreate
+        } else {
+            Clock::Restart
+        };
+        rep.clock_start = now;
         match start {
             Start::AfterCrash => rep.restarts += 1,
             Start::Fresh | Start::NewPod => rep.restarts = 0,
@@ -1203,6 +1590,10 @@ impl Simulator {
                 self.stages[s].surge_busy -= 1;
                 touched_rollout = true;
             }
+            (rep.clock, rep.clock_start) = (Clock::Fixed, self.queue.now());
+            if plan_kind_operator(&self.plan.stages[s]) {
+                rep.clock = Clock::Operator;
+            }
             let g = rep.generation;
             let plan = &self.plan.stages[s];
             match plan.kind {
@@ -1232,6 +1623,7 @@ impl Simulator {
             .as_ref()
             .expect("only failing nodes fail");
         let t = recovery.sample(&mut self.rng);
+        self.node_clock_start[n] = self.queue.now();
         let g = self.node_generation[n];
         self.queue
             .schedule(t, EventKind::NodeRecover, n as u32, g, 0);
@@ -1264,6 +1656,7 @@ impl Simulator {
             .as_ref()
             .expect("only failing nodes recover");
         let t = every.sample(&mut self.rng);
+        self.node_clock_start[n] = self.queue.now();
         let g = self.node_generation[n];
         self.queue.schedule(t, EventKind::NodeFail, n as u32, g, 0);
     }
@@ -1357,6 +1750,7 @@ impl Simulator {
                 let rep = &mut self.replicas[r as usize];
                 rep.lane = Lane::Surge;
                 rep.surge_generation = rep.surge_generation.wrapping_add(1);
+                rep.surge_start = self.queue.now();
                 let g = rep.surge_generation;
                 self.queue.schedule(t, EventKind::SurgeReady, r, g, 0);
                 self.note(r, "surge_pod_creating");
@@ -1369,6 +1763,7 @@ impl Simulator {
                 rep.lane = Lane::Kill;
                 rep.state = ReplicaState::Terminating;
                 rep.fix_time = f64::NEG_INFINITY;
+                rep.clock = Clock::Fixed;
                 let g = rep.generation;
                 self.note(r, "deleted_by_rollout");
                 let shutdown = self.plan.stages[s].shutdown;
@@ -1406,5 +1801,72 @@ impl Simulator {
             self.dispatch_crews(s);
         }
         self.fill_lanes(s);
+    }
+}
+
+/// Whether a StatefulSet replica on a failed node waits for an operator's force delete.
+fn plan_kind_operator(stage: &StagePlan) -> bool {
+    stage.kind == Kind::StatefulSet && stage.operator_response.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome_bits(o: &Outcome<'_>) -> (u64, u64, u64, u64) {
+        (o.downtime.to_bits(), o.outages, o.events, o.lost.to_bits())
+    }
+
+    /// A copy made mid-history (by `clone` or by `clone_from` into a simulator that was
+    /// busy with another history) continues exactly as the original: nothing of the state
+    /// is left behind. The bundled model has nodes, back-off, a data flow and a cache.
+    #[test]
+    fn a_copy_in_progress_continues_exactly_as_the_original() {
+        let model = Model::load(std::path::Path::new("models/seed.toml"), &[]).unwrap();
+        let mut original = Simulator::new(&model);
+        let mut busy = Simulator::new(&model);
+        busy.start(9, 9);
+        for _ in 0..50 {
+            busy.step();
+        }
+        original.start(1, 4);
+        for _ in 0..200 {
+            assert!(original.step());
+        }
+        let mut cloned = original.clone();
+        busy.clone_from(&original);
+        let expected = {
+            while original.step() {}
+            outcome_bits(&original.end())
+        };
+        for copy in [&mut cloned, &mut busy] {
+            while copy.step() {}
+            assert_eq!(outcome_bits(&copy.end()), expected);
+        }
+    }
+
+    /// Redrawing the clocks keeps the state (the same replicas are down, at the same
+    /// level) but changes the future.
+    #[test]
+    fn resampled_clocks_keep_the_state_and_change_the_future() {
+        let model = Model::load(std::path::Path::new("models/ha.toml"), &[]).unwrap();
+        let mut original = Simulator::new(&model);
+        original.start(2, 0);
+        for _ in 0..300 {
+            original.step();
+        }
+        let mut copy = original.clone();
+        copy.reseed(history_rng(77, 0));
+        copy.resample_clocks();
+        assert_eq!(copy.level(), original.level());
+        assert_eq!(copy.downtime_so_far(), original.downtime_so_far());
+        assert!(copy.queue.len() == original.queue.len());
+        while original.step() {}
+        while copy.step() {}
+        assert_ne!(
+            outcome_bits(&original.end()),
+            outcome_bits(&copy.end()),
+            "a redrawn future is a different future"
+        );
     }
 }

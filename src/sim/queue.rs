@@ -89,6 +89,23 @@ pub struct EventQueue {
     now: f64,
 }
 
+impl Clone for EventQueue {
+    fn clone(&self) -> Self {
+        let mut q = EventQueue::default();
+        q.clone_from(self);
+        q
+    }
+
+    /// Reuses this queue's allocations.
+    fn clone_from(&mut self, source: &Self) {
+        self.heap.clone_from(&source.heap);
+        self.staged.clone_from(&source.staged);
+        self.handling = source.handling;
+        self.next_seq = source.next_seq;
+        self.now = source.now;
+    }
+}
+
 impl EventQueue {
     pub fn with_capacity(n: usize) -> Self {
         EventQueue {
@@ -210,6 +227,19 @@ impl EventQueue {
         let e = self.heap.pop()?;
         self.now = e.time;
         Some(e)
+    }
+
+    /// Every pending event (stale ones included), emptying the queue; give them back
+    /// with [`EventQueue::restore_events`]. Only between events.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        debug_assert!(!self.handling, "commit the event being handled first");
+        std::mem::take(&mut self.heap).into_vec()
+    }
+
+    /// Puts events back (their times may have changed, but not to before now).
+    pub fn restore_events(&mut self, events: Vec<Event>) {
+        debug_assert!(events.iter().all(|e| e.time >= self.now));
+        self.heap = BinaryHeap::from(events);
     }
 
     /// The time of the next event, if any.
