@@ -936,6 +936,9 @@ impl Simulator {
         if !self.fresh {
             self.stale_or_down += horizon - self.stale_start;
         }
+        if self.flow.is_none() {
+            self.stale_or_down = self.downtime;
+        }
         self.readable = true;
         self.fresh = true;
         for (i, s) in self.stages.iter_mut().enumerate() {
@@ -975,7 +978,6 @@ impl Simulator {
     #[inline]
     fn judge(&mut self, t: Seconds) {
         let readable = self.readable_now();
-        let fresh = readable && self.flow.as_ref().is_none_or(FlowState::any_fresh);
         if readable != self.readable {
             self.readable = readable;
             if readable {
@@ -988,7 +990,9 @@ impl Simulator {
             }
             self.note_system(if readable { "readable" } else { "unreadable" });
         }
-        if fresh != self.fresh {
+        // Without a data flow, fresh is readable: `finish` copies the time.
+        let fresh = readable && self.flow.as_ref().is_some_and(FlowState::any_fresh);
+        if self.flow.is_some() && fresh != self.fresh {
             self.fresh = fresh;
             if fresh {
                 self.stale_or_down += t - self.stale_start;
@@ -1304,7 +1308,7 @@ impl Simulator {
     }
 
     /// Draws the next failure of a replica that just became ready.
-    #[inline]
+    #[inline(always)]
     fn draw_failure(&mut self, r: u32) {
         let stage = &self.plan.stages[self.plan.replica_stage[r as usize] as usize];
         let Some((first, rest)) = stage.modes.split_first() else {
@@ -1325,7 +1329,7 @@ impl Simulator {
         self.queue.schedule(t, EventKind::Fail, r, g, m as u32);
     }
 
-    #[inline]
+    #[inline(always)]
     fn set_stage(&mut self, s: usize, up: bool) {
         let now = self.queue.now();
         let st = &mut self.stages[s];
@@ -1369,7 +1373,7 @@ impl Simulator {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn become_ready(&mut self, r: u32) {
         let s = self.plan.replica_stage[r as usize] as usize;
         self.cause_dirty = true;
@@ -1390,7 +1394,7 @@ impl Simulator {
     }
 
     /// The replica stops serving; `cause` is recorded if it was ready.
-    #[inline]
+    #[inline(always)]
     fn leave_ready(&mut self, r: u32, cause: u32) {
         let s = self.plan.replica_stage[r as usize] as usize;
         let now = self.queue.now();
@@ -1421,7 +1425,7 @@ impl Simulator {
         rep.generation = rep.generation.wrapping_add(1);
     }
 
-    #[inline]
+    #[inline(always)]
     fn fail(&mut self, r: u32, mode: usize) {
         let s = self.plan.replica_stage[r as usize] as usize;
         self.stages[s].failures += 1;
@@ -1460,7 +1464,7 @@ impl Simulator {
         self.queue.schedule(delay, EventKind::Detected, r, g, 0);
     }
 
-    #[inline]
+    #[inline(always)]
     fn detected(&mut self, r: u32) {
         let s = self.plan.replica_stage[r as usize] as usize;
         let Some(backoff) = self.plan.stages[s].backoff else {
@@ -1483,7 +1487,7 @@ impl Simulator {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn request_restart(&mut self, r: u32, start: Start) {
         let s = self.plan.replica_stage[r as usize] as usize;
         let crews = self.plan.stages[s].crews;
@@ -1498,7 +1502,7 @@ impl Simulator {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn start_restart(&mut self, r: u32, start: Start) {
         let s = self.plan.replica_stage[r as usize] as usize;
         if self.plan.stages[s].crews > 0 {
@@ -1537,7 +1541,7 @@ impl Simulator {
         );
     }
 
-    #[inline]
+    #[inline(always)]
     fn restart_done(&mut self, r: u32) {
         let s = self.plan.replica_stage[r as usize] as usize;
         if self.plan.stages[s].crews > 0 {
