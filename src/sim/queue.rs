@@ -133,7 +133,7 @@ impl EventQueue {
     }
 
     /// Schedules an event `delay` seconds from now; `delay` must not be negative.
-    #[inline]
+    #[inline(always)]
     pub fn schedule(
         &mut self,
         delay: f64,
@@ -167,7 +167,7 @@ impl EventQueue {
         self.push(time.max(self.now), kind, target, generation, aux);
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, time: f64, kind: EventKind, target: u32, generation: u32, aux: u32) {
         debug_assert!(time >= 0.0 && aux <= u32::from(u16::MAX));
         let seq = self.next_seq;
