@@ -89,6 +89,8 @@ struct Tree {
     /// Events applied by all copies, and by the main history alone.
     events: u64,
     main_events: u64,
+    /// Time unreadable in the main history alone: a plain simulation's sample.
+    main_down: Seconds,
     /// Up-crossings of each threshold (unweighted), index `l − 1`.
     crossings: Vec<u64>,
     copies: u64,
@@ -163,6 +165,7 @@ impl Worker<'_> {
         main.start(self.seed, index);
         self.run(main, 0, &mut tree);
         tree.main_events = main.events();
+        tree.main_down = main.downtime_so_far();
         let mut retrials = 0u64;
         while let Some(top) = self.splits.last_mut() {
             if top.left == 0 {
@@ -229,6 +232,8 @@ struct Sums {
     /// Sum of squared outage lengths per history.
     down_sq: Moments,
     outages: Moments,
+    /// The main histories' own time unreadable (plain simulation).
+    main_down: Moments,
     events: u64,
     main_events: u64,
     copies: u64,
@@ -242,6 +247,7 @@ impl Sums {
         self.down.push(weight * t.down);
         self.down_sq.push(weight * t.down_sq);
         self.outages.push(weight * t.outages as f64);
+        self.main_down.push(t.main_down);
         self.events += t.events;
         self.main_events += t.main_events;
         self.copies += t.copies;
@@ -258,6 +264,7 @@ impl Sums {
         self.down.merge(&o.down);
         self.down_sq.merge(&o.down_sq);
         self.outages.merge(&o.outages);
+        self.main_down.merge(&o.main_down);
         self.events += o.events;
         self.main_events += o.main_events;
         self.copies += o.copies;
@@ -271,14 +278,17 @@ impl Sums {
     }
 }
 
-/// Runs main histories `0..histories` with `factors` on `pool`.
+/// Runs main histories `0..histories` with `factors` on `pool`, telling `progress` how
+/// many are done.
 fn run(
     template: &Simulator,
     factors: &[u32],
     seed: u64,
     histories: u64,
     pool: &rayon::ThreadPool,
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Sums {
+    let done = std::sync::atomic::AtomicU64::new(0);
     let weight = 1.0 / factors.iter().map(|&r| f64::from(r)).product::<f64>();
     let chunks: Vec<u64> = (0..histories.div_ceil(CHUNK)).collect();
     let parts: Vec<Sums> = pool.install(|| {
@@ -296,6 +306,8 @@ fn run(
                 for i in c * CHUNK..((c + 1) * CHUNK).min(histories) {
                     sums.push(&worker.history(&mut main, i), weight);
                 }
+                let n = ((c + 1) * CHUNK).min(histories) - c * CHUNK;
+                progress(done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n);
                 sums
             })
             .collect()
@@ -325,7 +337,7 @@ fn pilot(
     // Enough histories that the first threshold is crossed FIRST_CROSSINGS times.
     let mut histories = 10;
     loop {
-        let s = run(template, &factors, seed, histories, pool);
+        let s = run(template, &factors, seed, histories, pool, &|_| {});
         let first = s.crossings.first().copied().unwrap_or(0);
         if first >= FIRST_CROSSINGS {
             break;
@@ -344,7 +356,7 @@ fn pilot(
         let mut trial = 1u32;
         loop {
             factors[l - 1] = trial;
-            let s = run(template, &factors, seed, histories, pool);
+            let s = run(template, &factors, seed, histories, pool, &|_| {});
             let (here, next) = (s.crossings[l - 1], s.crossings[l]);
             if next >= ENOUGH {
                 let p = next as f64 / (here as f64 * f64::from(trial));
@@ -418,12 +430,13 @@ pub struct SplitReport {
     /// Half-width of the interval over the unavailability.
     pub relative_half_width: f64,
     /// Variance per history of plain simulation over that of splitting: how many times
-    /// fewer histories the same precision needs. A lower bound: the plain variance is
-    /// estimated from below (outages in one history taken as if they did not add up).
-    pub variance_reduction: f64,
+    /// fewer histories the same precision needs. The plain variance is the larger of the
+    /// main histories' own (they are plain samples) and a lower bound from the outages'
+    /// squared lengths; `null` when neither saw an outage.
+    pub variance_reduction: Option<f64>,
     /// The variance reduction per unit of work (events applied, copies included): how
-    /// many times less computing the same precision needs. Also a lower bound.
-    pub speedup: f64,
+    /// many times less computing the same precision needs.
+    pub speedup: Option<f64>,
     pub levels: Vec<LevelReport>,
     /// Histories and copies, main histories included.
     pub copies: u64,
@@ -465,6 +478,7 @@ pub fn estimate(
     seed: u64,
     factors: Option<Vec<u32>>,
     threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<SplitReport, SplitError> {
     check(model)?;
     let template = Simulator::new(model);
@@ -479,7 +493,7 @@ pub fn estimate(
         None => pilot(&template, seed, &pool)?,
     };
     let pilot_seconds = started.elapsed().as_secs_f64();
-    let sums = run(&template, &factors, seed, histories, &pool);
+    let sums = run(&template, &factors, seed, histories, &pool, progress);
     let wall = started.elapsed().as_secs_f64();
 
     let c = model.simulation.confidence;
@@ -496,13 +510,27 @@ pub fn estimate(
     };
     let per_year = YEAR / horizon;
     let (olo, ohi) = sums.outages.t_interval(c);
-    let plain_variance = (sums.down_sq.mean - d * d).max(0.0);
-    let variance_reduction = plain_variance / sums.down.variance();
-    let speedup = variance_reduction * sums.main_events as f64 / sums.events.max(1) as f64;
+    // The plain variance of the time down per history: the main histories are plain
+    // samples of it (useless when they see no outage); E[Σ d²] − E[D]² bounds it from
+    // below (useless when a history has many outages). The larger is taken.
+    let plain_variance = sums
+        .main_down
+        .variance()
+        .max(sums.down_sq.mean - d * d)
+        .max(0.0);
+    let variance_reduction =
+        Some(plain_variance / sums.down.variance()).filter(|v| v.is_finite() && *v > 0.0);
+    let speedup =
+        variance_reduction.map(|v| v * sums.main_events as f64 / sums.events.max(1) as f64);
     if sums.with_outage < 30 {
         warnings.push(format!(
             "only {} of {histories} histories reached an outage in any copy: the interval is unreliable; raise -n",
             sums.with_outage
+        ));
+    }
+    if let Some(w) = speedup.filter(|w| *w < 1.0) {
+        warnings.push(format!(
+            "splitting costs more than plain simulation here ({w:.2} times the precision per unit of work): outages are not rare enough to need it; use --method plain"
         ));
     }
     if factors.iter().all(|&r| r == 1) {
@@ -617,11 +645,20 @@ impl SplitReport {
         for l in &self.levels {
             let _ = writeln!(o, "{:>9}  {:>6}  {:>9}", l.threshold, l.factor, l.crossings);
         }
-        let _ = writeln!(
-            o,
-            "\nvariance reduction over plain simulation: at least {:.3e} per history, {:.3e} per unit of work",
-            self.variance_reduction, self.speedup
-        );
+        match (self.variance_reduction, self.speedup) {
+            (Some(v), Some(w)) => {
+                let _ = writeln!(
+                    o,
+                    "\nvariance reduction over plain simulation: {v:.3e} per history, {w:.3e} per unit of work"
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    o,
+                    "\nvariance reduction over plain simulation: not estimated (no outage seen)"
+                );
+            }
+        }
         for w in &self.warnings {
             let _ = writeln!(o, "\nwarning: {w}");
         }
@@ -665,7 +702,7 @@ restart = { dist = "exponential", mean = "2h" }
     #[test]
     fn with_all_factors_one_it_is_plain_simulation() {
         let m = model(ONE_OF_TWO);
-        let r = estimate(&m, 2_000, 7, Some(vec![1, 1]), 2).unwrap();
+        let r = estimate(&m, 2_000, 7, Some(vec![1, 1]), 2, &|_| {}).unwrap();
         let plain = crate::montecarlo::simulate(
             &m,
             &crate::montecarlo::RunPlan {

@@ -301,6 +301,56 @@ every = { dist = "exponential", mean = "300h" }
 }
 
 #[test]
+fn splitting_agrees_with_plain_simulation_when_a_node_takes_several_replicas_at_once() {
+    // 2 of 3 StatefulSet replicas, one per node; a node failure drops a replica at once
+    // and an operator force-deletes it to another node after about an hour. Jumps across
+    // thresholds and node clocks must be split and redrawn like the rest. Outages are
+    // not rare here: the run must say splitting is not worth it.
+    let model = r#"name = "nodes"
+[simulation]
+horizon = "1y"
+seed = 5
+confidence = 0.99
+[system]
+read_path = ["C"]
+[[nodes]]
+name = "n1"
+every = { dist = "exponential", mean = "2000h" }
+recovery = { dist = "lognormal", mean = "4h", cv = 1.0 }
+[[nodes]]
+name = "n2"
+every = { dist = "exponential", mean = "2000h" }
+recovery = { dist = "lognormal", mean = "4h", cv = 1.0 }
+[[nodes]]
+name = "n3"
+every = { dist = "exponential", mean = "2000h" }
+recovery = { dist = "lognormal", mean = "4h", cv = 1.0 }
+[stages.C]
+kind = "statefulset"
+replicas = 3
+min_ready = 2
+nodes = ["n1", "n2", "n3"]
+restart = { dist = "lognormal", mean = "30s", cv = 0.5 }
+operator_response = { dist = "exponential", mean = "1h" }
+failure = { dist = "weibull", shape = 1.5, mean = "300h" }
+"#;
+    let (code, plain, stderr) = run(model, &["-n", "100000"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let p = 1.0 - plain["availability"]["mean"].as_f64().unwrap();
+    let p_se = plain["availability"]["std_err"].as_f64().unwrap();
+    let (code, v, stderr) = run(model, &["--method", "splitting", "-n", "2000"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let s = v["unavailability"]["mean"].as_f64().unwrap();
+    let s_se = v["unavailability"]["std_err"].as_f64().unwrap();
+    assert!(
+        (s - p).abs() <= 2.576 * (p_se * p_se + s_se * s_se).sqrt(),
+        "splitting {s} ± {s_se} vs plain {p} ± {p_se}"
+    );
+    assert!(v["speedup"].as_f64().unwrap() < 1.0, "{v}");
+    assert!(stderr.contains("use --method plain"), "{stderr}");
+}
+
+#[test]
 fn splitting_does_not_depend_on_the_threads() {
     let strip = |mut v: Value| {
         v.as_object_mut().unwrap().remove("perf");

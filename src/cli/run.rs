@@ -98,17 +98,39 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         count: replications,
         threads: args.run.threads,
     };
-    let started = Instant::now();
-    let bar: Mutex<Option<ProgressBar>> = Mutex::new(None);
-    let progress = |done: u64| {
-        // Only long runs on a terminal get a bar, and only after a second.
-        if started.elapsed() < Duration::from_secs(1) {
+    let progress = Progress::new(replications);
+    let report =
+        montecarlo::run_report(&model, &plan, args.precision, &|done| progress.update(done))
+            .map_err(|e| CliError::Failed(e.to_string()))?;
+    progress.finish();
+
+    emit(&report, args.format, sink)
+}
+
+/// A progress bar on standard error for histories done: only for runs longer than a
+/// second, and only on a terminal (indicatif draws nothing elsewhere).
+struct Progress {
+    total: u64,
+    started: Instant,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        Progress {
+            total,
+            started: Instant::now(),
+            bar: Mutex::new(None),
+        }
+    }
+
+    fn update(&self, done: u64) {
+        if self.started.elapsed() < Duration::from_secs(1) {
             return;
         }
-        let mut b = bar.lock().unwrap_or_else(|e| e.into_inner());
+        let mut b = self.bar.lock().unwrap_or_else(|e| e.into_inner());
         let pb = b.get_or_insert_with(|| {
-            let pb =
-                ProgressBar::with_draw_target(Some(replications), ProgressDrawTarget::stderr());
+            let pb = ProgressBar::with_draw_target(Some(self.total), ProgressDrawTarget::stderr());
             if let Ok(style) =
                 ProgressStyle::with_template("{bar:40} {pos}/{len} histories, {eta} left")
             {
@@ -117,14 +139,13 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             pb
         });
         pb.set_position(done);
-    };
-    let report = montecarlo::run_report(&model, &plan, args.precision, &progress)
-        .map_err(|e| CliError::Failed(e.to_string()))?;
-    if let Some(pb) = bar.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        pb.finish_and_clear();
     }
 
-    emit(&report, args.format, sink)
+    fn finish(self) {
+        if let Some(pb) = self.bar.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            pb.finish_and_clear();
+        }
+    }
 }
 
 /// Writes a report in `format`; with JSON, its warnings also go to standard error (the
@@ -219,14 +240,17 @@ fn run_splitting(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliE
         None => None,
     };
     let sink = Sink::open(args.out.as_deref())?;
-    let report = splitting::estimate(model, histories, seed, factors, args.run.threads).map_err(
-        |e| match e {
-            SplitError::Unsupported(_) | SplitError::Factors { .. } => {
-                CliError::BadInput(e.to_string())
-            }
-            other => CliError::Failed(other.to_string()),
-        },
-    )?;
+    let progress = Progress::new(histories);
+    let report = splitting::estimate(model, histories, seed, factors, args.run.threads, &|done| {
+        progress.update(done)
+    })
+    .map_err(|e| match e {
+        SplitError::Unsupported(_) | SplitError::Factors { .. } => {
+            CliError::BadInput(e.to_string())
+        }
+        other => CliError::Failed(other.to_string()),
+    })?;
+    progress.finish();
     emit_rare(
         args.format,
         sink,
