@@ -243,6 +243,49 @@ pub struct Interval {
     pub std_err: f64,
 }
 
+impl Interval {
+    /// The interval of `1 − x` (an availability from an unavailability).
+    pub fn complement(&self) -> Interval {
+        Interval {
+            mean: 1.0 - self.mean,
+            ci_low: 1.0 - self.ci_high,
+            ci_high: 1.0 - self.ci_low,
+            std_err: self.std_err,
+        }
+    }
+
+    /// The interval of `f·x`, `f > 0`.
+    pub fn scaled(&self, f: f64) -> Interval {
+        Interval {
+            mean: self.mean * f,
+            ci_low: self.ci_low * f,
+            ci_high: self.ci_high * f,
+            std_err: self.std_err * f,
+        }
+    }
+
+    /// The interval of a mean: its t-interval at `confidence`, cut at 0 (the means here
+    /// cannot be negative).
+    pub fn of(m: &Moments, confidence: f64) -> Interval {
+        let (lo, hi) = m.t_interval(confidence);
+        Interval {
+            mean: m.mean,
+            ci_low: lo.max(0.0),
+            ci_high: hi,
+            std_err: m.std_err(),
+        }
+    }
+}
+
+/// A rare-event estimate as the command line writes it.
+pub trait RareEstimate: Serialize {
+    fn warnings(&self) -> &[String];
+    fn to_table(&self) -> String;
+    fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report always serialises") + "\n"
+    }
+}
+
 /// What `hasim run --method bfb` prints.
 #[derive(Clone, Debug, Serialize)]
 pub struct RareReport {
@@ -370,18 +413,8 @@ pub fn estimate(
         cycles,
         seed,
         confidence: c,
-        availability: Interval {
-            mean: 1.0 - u,
-            ci_low: 1.0 - unavailability.ci_high,
-            ci_high: 1.0 - unavailability.ci_low,
-            std_err,
-        },
-        downtime_seconds_per_year: Interval {
-            mean: u * YEAR,
-            ci_low: unavailability.ci_low * YEAR,
-            ci_high: unavailability.ci_high * YEAR,
-            std_err: std_err * YEAR,
-        },
+        availability: unavailability.complement(),
+        downtime_seconds_per_year: unavailability.scaled(YEAR),
         unavailability,
         relative_half_width: h / u,
         variance_reduction: plain_variance / sums.weighted.variance(),
@@ -403,12 +436,12 @@ pub enum RareError {
     Threads(String),
 }
 
-impl RareReport {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a report always serialises") + "\n"
+impl RareEstimate for RareReport {
+    fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
-    pub fn to_table(&self) -> String {
+    fn to_table(&self) -> String {
         use std::fmt::Write;
         let mut o = String::new();
         let pct = (self.confidence * 100.0).round();

@@ -34,7 +34,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::model::Model;
-use crate::rare::Interval;
+use crate::rare::{Interval, RareEstimate};
 use crate::sim::{HistoryRng, Simulator, history_rng};
 use crate::stats::Moments;
 use crate::units::{Seconds, YEAR};
@@ -500,16 +500,9 @@ pub fn estimate(
     let horizon = model.simulation.horizon;
     let n = sums.down.n as f64;
     let d = sums.down.mean;
-    let (lo, hi) = sums.down.t_interval(c);
-    let u = d / horizon;
-    let unavailability = Interval {
-        mean: u,
-        ci_low: lo.max(0.0) / horizon,
-        ci_high: hi / horizon,
-        std_err: sums.down.std_err() / horizon,
-    };
+    let unavailability = Interval::of(&sums.down, c).scaled(1.0 / horizon);
+    let u = unavailability.mean;
     let per_year = YEAR / horizon;
-    let (olo, ohi) = sums.outages.t_interval(c);
     // The plain variance of the time down per history: the main histories are plain
     // samples of it (useless when they see no outage); E[Σ d²] − E[D]² bounds it from
     // below (useless when a history has many outages). The larger is taken.
@@ -547,26 +540,11 @@ pub fn estimate(
         histories,
         seed,
         confidence: c,
-        availability: Interval {
-            mean: 1.0 - u,
-            ci_low: 1.0 - unavailability.ci_high,
-            ci_high: 1.0 - unavailability.ci_low,
-            std_err: unavailability.std_err,
-        },
-        downtime_seconds_per_year: Interval {
-            mean: u * YEAR,
-            ci_low: unavailability.ci_low * YEAR,
-            ci_high: unavailability.ci_high * YEAR,
-            std_err: unavailability.std_err * YEAR,
-        },
-        outages_per_year: Interval {
-            mean: sums.outages.mean * per_year,
-            ci_low: olo.max(0.0) * per_year,
-            ci_high: ohi * per_year,
-            std_err: sums.outages.std_err() * per_year,
-        },
+        availability: unavailability.complement(),
+        downtime_seconds_per_year: unavailability.scaled(YEAR),
+        outages_per_year: Interval::of(&sums.outages, c).scaled(per_year),
         relative_half_width: if u > 0.0 {
-            (hi - lo) / 2.0 / d
+            sums.down.half_width(c) / d
         } else {
             f64::INFINITY
         },
@@ -597,12 +575,12 @@ pub fn estimate(
     })
 }
 
-impl SplitReport {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a report always serialises") + "\n"
+impl RareEstimate for SplitReport {
+    fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
-    pub fn to_table(&self) -> String {
+    fn to_table(&self) -> String {
         use std::fmt::Write;
         let mut o = String::new();
         let pct = (self.confidence * 100.0).round();

@@ -260,6 +260,27 @@ restart = { dist = "weibull", shape = 2.0, mean = "2h" }
     assert!(v["relative_half_width"].as_f64().unwrap() <= 0.15, "{v}");
 }
 
+/// Runs `model` plainly (`plain` histories) and by splitting (`split` histories) and
+/// checks that the two unavailabilities agree within their combined 99 % interval;
+/// returns the splitting report and what the run wrote to standard error.
+fn assert_splitting_agrees_with_plain(model: &str, plain: &str, split: &str) -> (Value, String) {
+    let (code, p, stderr) = run(model, &["-n", plain]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (pm, pse) = (
+        1.0 - p["availability"]["mean"].as_f64().unwrap(),
+        p["availability"]["std_err"].as_f64().unwrap(),
+    );
+    let (code, v, stderr) = run(model, &["--method", "splitting", "-n", split]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let u = &v["unavailability"];
+    let (sm, sse) = (u["mean"].as_f64().unwrap(), u["std_err"].as_f64().unwrap());
+    assert!(
+        (sm - pm).abs() <= 2.576 * (pse * pse + sse * sse).sqrt(),
+        "splitting {sm} ± {sse} vs plain {pm} ± {pse}"
+    );
+    (v, stderr)
+}
+
 #[test]
 fn splitting_agrees_with_plain_simulation_with_back_off_and_liveness_probes() {
     // A StatefulSet (back-off) whose hangs are found by a liveness probe: no closed form,
@@ -286,18 +307,7 @@ detect = "liveness"
 name = "crash"
 every = { dist = "exponential", mean = "300h" }
 "#;
-    let (code, plain, stderr) = run(model, &["-n", "20000"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let p = 1.0 - plain["availability"]["mean"].as_f64().unwrap();
-    let p_se = plain["availability"]["std_err"].as_f64().unwrap();
-    let (code, v, stderr) = run(model, &["--method", "splitting", "-n", "400"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let s = v["unavailability"]["mean"].as_f64().unwrap();
-    let s_se = v["unavailability"]["std_err"].as_f64().unwrap();
-    assert!(
-        (s - p).abs() <= 2.576 * (p_se * p_se + s_se * s_se).sqrt(),
-        "splitting {s} ± {s_se} vs plain {p} ± {p_se}"
-    );
+    assert_splitting_agrees_with_plain(model, "20000", "400");
 }
 
 #[test]
@@ -334,18 +344,7 @@ restart = { dist = "lognormal", mean = "30s", cv = 0.5 }
 operator_response = { dist = "exponential", mean = "1h" }
 failure = { dist = "weibull", shape = 1.5, mean = "300h" }
 "#;
-    let (code, plain, stderr) = run(model, &["-n", "100000"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let p = 1.0 - plain["availability"]["mean"].as_f64().unwrap();
-    let p_se = plain["availability"]["std_err"].as_f64().unwrap();
-    let (code, v, stderr) = run(model, &["--method", "splitting", "-n", "2000"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let s = v["unavailability"]["mean"].as_f64().unwrap();
-    let s_se = v["unavailability"]["std_err"].as_f64().unwrap();
-    assert!(
-        (s - p).abs() <= 2.576 * (p_se * p_se + s_se * s_se).sqrt(),
-        "splitting {s} ± {s_se} vs plain {p} ± {p_se}"
-    );
+    let (v, stderr) = assert_splitting_agrees_with_plain(model, "100000", "2000");
     assert!(v["speedup"].as_f64().unwrap() < 1.0, "{v}");
     assert!(stderr.contains("use --method plain"), "{stderr}");
 }

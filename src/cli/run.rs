@@ -212,13 +212,7 @@ fn run_bfb(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliError> 
             crate::rare::RareError::Unsupported(u) => CliError::BadInput(u.to_string()),
             other => CliError::Failed(other.to_string()),
         })?;
-    emit_rare(
-        args.format,
-        sink,
-        &report.warnings,
-        || report.to_json(),
-        || report.to_table(),
-    )
+    emit_rare(&report, args.format, sink)
 }
 
 fn run_splitting(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliError> {
@@ -251,30 +245,23 @@ fn run_splitting(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliE
         other => CliError::Failed(other.to_string()),
     })?;
     progress.finish();
-    emit_rare(
-        args.format,
-        sink,
-        &report.warnings,
-        || report.to_json(),
-        || report.to_table(),
-    )
+    emit_rare(&report, args.format, sink)
 }
 
-/// Writes a rare-event report; with JSON, its warnings also go to standard error.
+/// Writes a rare-event report in `format`; with JSON, its warnings also go to standard
+/// error (the table shows them itself).
 fn emit_rare(
+    report: &impl crate::rare::RareEstimate,
     format: Format,
     sink: Sink,
-    warnings: &[String],
-    json: impl Fn() -> String,
-    table: impl Fn() -> String,
 ) -> Result<(), CliError> {
     if format == Format::Json {
-        for w in warnings {
+        for w in report.warnings() {
             eprintln!("warning: {w}");
         }
     }
     sink.write(&match format {
-        Format::Json => json(),
-        Format::Table => table(),
+        Format::Json => report.to_json(),
+        Format::Table => report.to_table(),
     })
 }
