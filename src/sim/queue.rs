@@ -1,15 +1,12 @@
 //! The future-event list of one history.
 //!
-//! A binary heap ordered by (time, sequence number): events at the same instant pop in the
+//! A binary min-heap ordered by (time, sequence number): events at the same instant pop in the
 //! order they were scheduled, so a history is a deterministic function of its random
 //! stream. Events are only ever scheduled at `now + delay` with `delay >= 0`, so nothing
 //! can be scheduled into the past. Cancelling is done by the owner with generation
 //! counters (an event carries the generation its target had when it was scheduled; a
 //! stale one is skipped when popped), never by searching the heap. The heap keeps its
 //! allocation between histories: after warm-up, scheduling does not allocate.
-
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 /// What happens. The meaning of `target` and `aux` depends on the kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,36 +52,119 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-impl PartialEq for Event {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Event {}
-impl PartialOrd for Event {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Event {
-    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest event first. Times
-    /// are never negative: comparing bit patterns is comparing numbers.
-    #[inline]
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time.to_bits(), other.seq).cmp(&(self.time.to_bits(), self.seq))
+impl Event {
+    /// Whether this event comes before `other`: earlier, or at the same time and scheduled
+    /// first. Times are never negative: comparing bit patterns is comparing numbers.
+    #[inline(always)]
+    fn before(&self, other: &Event) -> bool {
+        (self.time.to_bits(), self.seq) < (other.time.to_bits(), other.seq)
     }
 }
 
-/// The event being handled stays at the top of the heap until [`EventQueue::commit`]:
-/// events scheduled meanwhile are staged, and the first of them replaces the top with a
-/// single sift-down — the common case of an event begetting the next one costs one heap
-/// operation instead of a pop and a push.
+/// A binary min-heap of events by [`Event::before`]. Hand-written rather than
+/// `std::collections::BinaryHeap` for one operation: [`Heap::replace_top`] sifts the new
+/// event down from the root while holding it in registers (a hole moves instead), where
+/// `BinaryHeap::peek_mut` writes it to the root and reads it straight back, a read the
+/// processor cannot serve from its store buffer (it stalls on every event).
+#[derive(Clone, Debug, Default)]
+struct Heap {
+    v: Vec<Event>,
+}
+
+impl Heap {
+    fn with_capacity(n: usize) -> Self {
+        Heap {
+            v: Vec::with_capacity(n),
+        }
+    }
+
+    #[inline(always)]
+    fn peek(&self) -> Option<&Event> {
+        self.v.first()
+    }
+
+    #[inline(always)]
+    fn push(&mut self, e: Event) {
+        self.v.push(e);
+        self.sift_up(self.v.len() - 1, e);
+    }
+
+    #[inline(always)]
+    fn pop(&mut self) -> Option<Event> {
+        let last = self.v.pop()?;
+        if self.v.is_empty() {
+            return Some(last);
+        }
+        let top = self.v[0];
+        self.sift_down(0, last);
+        Some(top)
+    }
+
+    /// Removes the earliest event and adds `e`, in one sift.
+    #[inline(always)]
+    fn replace_top(&mut self, e: Event) {
+        debug_assert!(!self.v.is_empty());
+        self.sift_down(0, e);
+    }
+
+    /// Puts `e` at `hole` or above it.
+    #[inline(always)]
+    fn sift_up(&mut self, mut hole: usize, e: Event) {
+        while hole > 0 {
+            let parent = (hole - 1) / 2;
+            if !e.before(&self.v[parent]) {
+                break;
+            }
+            self.v[hole] = self.v[parent];
+            hole = parent;
+        }
+        self.v[hole] = e;
+    }
+
+    /// Puts `e` at `hole` or below it.
+    #[inline(always)]
+    fn sift_down(&mut self, mut hole: usize, e: Event) {
+        let n = self.v.len();
+        loop {
+            let mut child = 2 * hole + 1;
+            if child >= n {
+                break;
+            }
+            if child + 1 < n && self.v[child + 1].before(&self.v[child]) {
+                child += 1;
+            }
+            if !self.v[child].before(&e) {
+                break;
+            }
+            self.v[hole] = self.v[child];
+            hole = child;
+        }
+        self.v[hole] = e;
+    }
+
+    fn from_vec(v: Vec<Event>) -> Self {
+        let mut h = Heap {
+            v: Vec::with_capacity(v.len()),
+        };
+        for e in v {
+            h.push(e);
+        }
+        h
+    }
+}
+
+/// The event being handled stays at the top of the heap until the first event it
+/// schedules replaces it with a single sift-down (or [`EventQueue::commit`] pops it): the
+/// common case of an event begetting the next one costs one heap operation instead of a
+/// pop and a push. Its copy was taken by [`EventQueue::begin`], and nothing reads the heap
+/// while an event is handled.
 #[derive(Debug, Default)]
 pub struct EventQueue {
-    heap: BinaryHeap<Event>,
-    staged: Vec<Event>,
-    /// The top of the heap is the event being handled.
+    heap: Heap,
+    /// Between [`EventQueue::begin`] and [`EventQueue::commit`].
     handling: bool,
+    /// The top of the heap is still the event being handled (nothing scheduled yet).
+    top_is_handled: bool,
     next_seq: u32,
     now: f64,
 }
@@ -98,9 +178,9 @@ impl Clone for EventQueue {
 
     /// Reuses this queue's allocations.
     fn clone_from(&mut self, source: &Self) {
-        self.heap.clone_from(&source.heap);
-        self.staged.clone_from(&source.staged);
+        self.heap.v.clone_from(&source.heap.v);
         self.handling = source.handling;
+        self.top_is_handled = source.top_is_handled;
         self.next_seq = source.next_seq;
         self.now = source.now;
     }
@@ -109,9 +189,9 @@ impl Clone for EventQueue {
 impl EventQueue {
     pub fn with_capacity(n: usize) -> Self {
         EventQueue {
-            heap: BinaryHeap::with_capacity(n),
-            staged: Vec::with_capacity(8),
+            heap: Heap::with_capacity(n),
             handling: false,
+            top_is_handled: false,
             next_seq: 0,
             now: 0.0,
         }
@@ -119,9 +199,9 @@ impl EventQueue {
 
     /// Empties the queue and sets the clock to 0 (the allocation is kept).
     pub fn reset(&mut self) {
-        self.heap.clear();
-        self.staged.clear();
+        self.heap.v.clear();
         self.handling = false;
+        self.top_is_handled = false;
         self.next_seq = 0;
         self.now = 0.0;
     }
@@ -180,8 +260,11 @@ impl EventQueue {
             aux: aux as u16,
             kind,
         };
-        if self.handling {
-            self.staged.push(e);
+        if self.top_is_handled {
+            // The first event scheduled while one is handled takes its place: one sift,
+            // with the new event still in registers.
+            self.top_is_handled = false;
+            self.heap.replace_top(e);
         } else {
             self.heap.push(e);
         }
@@ -194,6 +277,7 @@ impl EventQueue {
         debug_assert!(!self.handling, "commit the last event first");
         let e = *self.heap.peek()?;
         self.handling = true;
+        self.top_is_handled = true;
         self.now = e.time;
         Some(e)
     }
@@ -205,18 +289,9 @@ impl EventQueue {
             return;
         }
         self.handling = false;
-        match self.staged.pop() {
-            Some(last) => {
-                if let Some(mut top) = self.heap.peek_mut() {
-                    *top = last;
-                }
-                for e in self.staged.drain(..) {
-                    self.heap.push(e);
-                }
-            }
-            None => {
-                self.heap.pop();
-            }
+        if self.top_is_handled {
+            self.top_is_handled = false;
+            self.heap.pop();
         }
     }
 
@@ -233,13 +308,13 @@ impl EventQueue {
     /// with [`EventQueue::restore_events`]. Only between events.
     pub fn take_events(&mut self) -> Vec<Event> {
         debug_assert!(!self.handling, "commit the event being handled first");
-        std::mem::take(&mut self.heap).into_vec()
+        std::mem::take(&mut self.heap.v)
     }
 
     /// Puts events back (their times may have changed, but not to before now).
     pub fn restore_events(&mut self, events: Vec<Event>) {
         debug_assert!(events.iter().all(|e| e.time >= self.now));
-        self.heap = BinaryHeap::from(events);
+        self.heap = Heap::from_vec(events);
     }
 
     /// The time of the next event, if any.
@@ -250,11 +325,11 @@ impl EventQueue {
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len() + self.staged.len() - usize::from(self.handling)
+        self.heap.v.len() - usize::from(self.top_is_handled)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.heap.v.is_empty()
     }
 }
 
