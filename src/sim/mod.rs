@@ -1138,7 +1138,7 @@ impl Simulator {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn apply(&mut self, ev: queue::Event) {
         if !self.is_current(&ev) {
             return;
