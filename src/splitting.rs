@@ -13,7 +13,15 @@
 //! When a history rises across threshold `l` it is split into `R_l` copies (itself and
 //! `R_l − 1` retrials, each continuing with its own random stream); a retrial born at `l`
 //! is discarded when its level falls below `l`, the history it came from goes on. A jump
-//! across several thresholds at one instant splits at each of them in turn. Then the
+//! across several thresholds at one instant splits at each of them in turn.
+//!
+//! A retrial must be independent of its original given the present, and the present of a
+//! discrete-event history includes the ages of its clocks, not the times they were drawn
+//! to fire: so a retrial redraws every pending random delay from its distribution
+//! conditioned on the time it has already run, `F | X > age`
+//! ([`Simulator::resample_clocks`], [`crate::dist::Dist::sample_beyond`]). Copying the
+//! drawn times would give copies that all fail at the same moments — still unbiased, but
+//! no better than plain simulation. Then the
 //! expected number of copies present in a state of level `l` is `R_1 ⋯ R_l` times the
 //! probability of that state in a plain history, so anything that happens only at level
 //! `top` — time unreadable, outages and their lengths — is estimated without bias by its
@@ -64,15 +72,15 @@ pub enum SplitError {
 pub fn check(model: &Model) -> Result<(), SplitError> {
     if model.system.flow.is_some() {
         return Err(SplitError::Unsupported(
-            "a data flow: lost data and freshness accrue at every importance level, where copies weigh differently; remove [system.flow] or use --method plain"
+            "a data flow: lost data and freshness accrue at every importance level, where copies weigh differently; remove system.flow or use --method plain"
                 .into(),
         ));
     }
     Ok(())
 }
 
-/// The random stream of retrial `k` of main history `index`: distinct from every main
-/// history's and from every other retrial's.
+/// The random stream of retrial `k` of main history `index`: seeded from all three, and
+/// salted apart from the main histories' streams.
 fn retrial_rng(seed: u64, index: u64, k: u64) -> HistoryRng {
     history_rng(seed ^ RETRIAL_SALT ^ index.rotate_left(32), k)
 }
