@@ -720,7 +720,7 @@ impl Simulator {
     /// Runs replication `index` of a run with `seed` and returns what it produced.
     pub fn run(&mut self, seed: u64, index: u64) -> Outcome<'_> {
         self.start(seed, index);
-        while self.step() {}
+        self.run_to_horizon();
         self.finish(self.plan.horizon)
     }
 
@@ -731,12 +731,24 @@ impl Simulator {
         self.reset();
     }
 
+    /// Every instant up to the horizon, in one loop: the event handling is inlined here
+    /// once, and nothing is saved and restored between instants.
+    #[inline(never)]
+    fn run_to_horizon(&mut self) {
+        let horizon = self.plan.horizon;
+        while self.advance(horizon) {}
+    }
+
     /// Applies every event of the next instant and judges readability after them (so an
     /// outage of length zero is no outage). False, with nothing applied, once the next
     /// event is at or after the horizon: then only [`Simulator::end`] remains.
     #[inline]
     pub(crate) fn step(&mut self) -> bool {
-        let horizon = self.plan.horizon;
+        self.advance(self.plan.horizon)
+    }
+
+    #[inline(always)]
+    fn advance(&mut self, horizon: Seconds) -> bool {
         while let Some(ev) = self.queue.begin() {
             if ev.time >= horizon {
                 return false;
