@@ -114,7 +114,7 @@ struct Start {
 
 impl Start {
     fn of(sim: &Simulator) -> Self {
-        let (sq, outages) = sim.outage_moments();
+        let (outages, sq) = sim.ended_outages();
         Start {
             down: sim.downtime_so_far(),
             sq,
@@ -125,7 +125,7 @@ impl Start {
 
     /// Adds what `sim` did since.
     fn close(&self, sim: &Simulator, tree: &mut Tree) {
-        let (sq, outages) = sim.outage_moments();
+        let (outages, sq) = sim.ended_outages();
         tree.down += sim.downtime_so_far() - self.down;
         tree.down_sq += sq - self.sq;
         tree.outages += outages - self.outages;

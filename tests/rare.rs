@@ -223,6 +223,40 @@ fn splitting_estimates_one_of_three_near_1e_minus_9() {
 }
 
 #[test]
+fn splitting_counts_outages_right_whatever_the_factor_at_the_outage() {
+    // Outages begin when the last replica fails in state 2: frequency π₂·λ, with
+    // π₂ = 6r²·π₀. A factor above 1 at the outage threshold makes copies at the instant
+    // an outage begins; each lives through it, so outages are counted where they end.
+    let r: f64 = 1.0 / 1800.0;
+    let pi0 = 1.0 / (1.0 + 3.0 * r + 6.0 * r * r + 6.0 * r.powi(3));
+    let per_year = 6.0 * r * r * pi0 / 1800.0 * 8760.0;
+    let (code, v, stderr) = run(
+        ONE_OF_THREE,
+        &[
+            "--method",
+            "splitting",
+            "-n",
+            "300",
+            "--factors",
+            "900,1800,4",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let o = &v["outages_per_year"];
+    let (lo, hi) = (
+        o["ci_low"].as_f64().unwrap(),
+        o["ci_high"].as_f64().unwrap(),
+    );
+    assert!(
+        lo <= per_year && per_year <= hi,
+        "{per_year} outages a year outside {lo} .. {hi}"
+    );
+    let (lo, hi) = interval(&v);
+    let exact = exact_one_of_three();
+    assert!(lo <= exact && exact <= hi, "{exact} outside {lo} .. {hi}");
+}
+
+#[test]
 fn splitting_honours_general_distributions() {
     // Independent replicas with unlimited crews are alternating renewal processes: each is
     // down a fraction q = E[restart] / (E[up] + E[restart]) of the time whatever the

@@ -551,8 +551,8 @@ pub struct Simulator {
 }
 
 /// By hand so that `clone_from` reuses the copy's allocations (importance splitting makes
-/// millions of copies); the exhaustive destructuring makes a new field a compile error
-/// here until it is copied.
+/// millions of copies). The struct literal and the exhaustive destructuring make a new
+/// field a compile error here until it is copied.
 impl Clone for Simulator {
     fn clone(&self) -> Self {
         Simulator {
@@ -783,16 +783,11 @@ impl Simulator {
             }
     }
 
-    /// Sum of squared outage lengths so far (an outage in progress up to now), and the
-    /// number of outages begun.
-    pub(crate) fn outage_moments(&self) -> (f64, u64) {
-        let open = if self.readable {
-            0.0
-        } else {
-            let d = self.queue.now() - self.outage_start;
-            d * d
-        };
-        (self.downtime_sq + open, self.outages)
+    /// The number of outages that ended (or were cut at the horizon) and the sum of
+    /// their squared lengths. Counted at their ends, not their starts: a copy made at
+    /// the instant an outage begins lives through that outage, but did not begin it.
+    pub(crate) fn ended_outages(&self) -> (u64, f64) {
+        (self.outages - u64::from(!self.readable), self.downtime_sq)
     }
 
     /// Events applied so far in this history.
