@@ -329,7 +329,7 @@ impl EventQueue {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.v.is_empty()
+        self.len() == 0
     }
 }
 
@@ -372,5 +372,48 @@ mod tests {
                 assert_eq!((e.time.to_bits(), e.target), (t, target));
             }
         }
+    }
+
+    /// The simulator's way: `begin`, schedule none to three events while handling one (the
+    /// first replaces it in the heap), `commit` — against the same shadow, with the
+    /// queue's length checked throughout.
+    #[test]
+    fn handling_an_event_matches_a_btreemap_shadow() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+        let mut q = EventQueue::with_capacity(16);
+        let mut shadow: BTreeMap<(u64, u64), u32> = BTreeMap::new();
+        let mut seq = 0u64;
+        let mut schedule = |q: &mut EventQueue, shadow: &mut BTreeMap<_, _>, target: u32| {
+            let delay = f64::from(rng.random_range(0..8u32));
+            shadow.insert(((q.now() + delay).to_bits(), seq), target);
+            seq += 1;
+            q.schedule(delay, EventKind::Fail, target, 0, 0);
+        };
+        for target in 0..8 {
+            schedule(&mut q, &mut shadow, target);
+        }
+        let mut counts = Xoshiro256PlusPlus::seed_from_u64(8);
+        for step in 0..30_000u32 {
+            let Some(e) = q.begin() else {
+                break;
+            };
+            let (&(t, _), &target) = shadow.iter().next().unwrap();
+            shadow.pop_first();
+            assert_eq!((e.time.to_bits(), e.target), (t, target));
+            // About one new event per handled one, then none: the queue drains.
+            let n = if step < 20_000 {
+                counts.random_range(0..=2u32)
+            } else {
+                0
+            };
+            for k in 0..n {
+                schedule(&mut q, &mut shadow, 100 * step + k);
+                assert_eq!(q.len(), shadow.len());
+            }
+            q.commit();
+            assert_eq!(q.len(), shadow.len());
+            assert_eq!(q.is_empty(), shadow.is_empty());
+        }
+        assert!(q.is_empty() && shadow.is_empty(), "{} left", q.len());
     }
 }
