@@ -152,18 +152,18 @@ struct Worker<'a> {
     splits: Vec<Split>,
 }
 
-impl Worker<'_> {
-    /// A copy of `sim` in a spare simulator.
-    fn copy(&mut self, sim: &Simulator) -> Simulator {
-        match self.spare.pop() {
-            Some(mut s) => {
-                s.clone_from(sim);
-                s
-            }
-            None => sim.clone(),
+/// A copy of `sim`, in one of the `spare` simulators if there is one.
+fn copy(spare: &mut Vec<Simulator>, sim: &Simulator) -> Simulator {
+    match spare.pop() {
+        Some(mut s) => {
+            s.clone_from(sim);
+            s
         }
+        None => sim.clone(),
     }
+}
 
+impl Worker<'_> {
     /// Runs main history `index` and all its retrials.
     fn history(&mut self, main: &mut Simulator, index: u64) -> Tree {
         let mut tree = Tree {
@@ -183,13 +183,7 @@ impl Worker<'_> {
             }
             top.left -= 1;
             let level = top.level;
-            let mut sim = match self.spare.pop() {
-                Some(mut s) => {
-                    s.clone_from(&top.snapshot);
-                    s
-                }
-                None => top.snapshot.clone(),
-            };
+            let mut sim = copy(&mut self.spare, &top.snapshot);
             retrials += 1;
             sim.reseed(retrial_rng(self.seed, index, retrials));
             sim.resample_clocks();
@@ -214,7 +208,7 @@ impl Worker<'_> {
                 tree.crossings[level as usize - 1] += 1;
                 let factor = self.factors[level as usize - 1];
                 if factor > 1 {
-                    let snapshot = self.copy(sim);
+                    let snapshot = copy(&mut self.spare, sim);
                     self.splits.push(Split {
                         snapshot,
                         level,
