@@ -43,7 +43,7 @@ pub struct RunArgs {
     /// How to estimate. `plain`: simulation of histories. For outages too rare for that
     /// (coincident failures in redundant groups): `splitting` — importance splitting
     /// (RESTART) on the same histories, any model without a data flow, the same estimand
-    /// (-n counts main histories, default 10 000); `bfb` — balanced failure biasing on
+    /// (-n counts main histories, default 2 000); `bfb` — balanced failure biasing on
     /// regenerative cycles, exponential models only, the steady-state availability (-n
     /// counts cycles, default 1 000 000).
     #[arg(long, value_enum, default_value_t = Method::Plain, conflicts_with_all = ["precision", "shard"])]
@@ -217,7 +217,7 @@ fn run_bfb(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliError> 
 
 fn run_splitting(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliError> {
     use crate::splitting::{self, SplitError};
-    let histories = args.run.replications.unwrap_or(10_000);
+    let histories = args.run.replications.unwrap_or(2_000);
     if histories < 2 {
         return Err(CliError::BadInput("-n must be at least 2 histories".into()));
     }
