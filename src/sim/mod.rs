@@ -171,6 +171,8 @@ struct Plan {
     node_cause: Vec<u32>,
     /// Read-path stages and their replicas: (stage, first replica, end).
     path_replicas: Vec<(u32, u32, u32)>,
+    /// The importance level of an outage (see [`Simulator::level`]).
+    top_level: u32,
     stage_names: Vec<String>,
     node_names: Vec<String>,
 }
@@ -368,14 +370,23 @@ impl Plan {
                 freshness: f.freshness,
             }
         });
-        let path_replicas = stages
+        let path_replicas: Vec<(u32, u32, u32)> = stages
             .iter()
             .enumerate()
             .filter(|(_, s)| s.on_read_path)
             .map(|(i, s)| (i as u32, s.first, s.first + s.replicas))
             .collect();
+        let top_level = path_replicas
+            .iter()
+            .map(|&(s, _, _)| {
+                let p = &stages[s as usize];
+                p.replicas.saturating_sub(p.min_ready) + 1
+            })
+            .max()
+            .unwrap_or(1);
         Plan {
             path_replicas,
+            top_level,
             horizon: model.simulation.horizon,
             stages,
             replica_stage,
@@ -817,15 +828,7 @@ impl Simulator {
 
     /// The level of an outage (see [`Simulator::level`]): at least 1.
     pub fn top_level(&self) -> u32 {
-        self.plan
-            .path_replicas
-            .iter()
-            .map(|&(s, _, _)| {
-                let p = &self.plan.stages[s as usize];
-                p.replicas.saturating_sub(p.min_ready) + 1
-            })
-            .max()
-            .unwrap_or(1)
+        self.plan.top_level
     }
 
     /// Runs one history and returns its event log.
