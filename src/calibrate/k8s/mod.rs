@@ -281,6 +281,24 @@ pub struct Calibrator {
     cfg: K8sConfig,
 }
 
+/// A namespaced workload the calibrator reads and patches (StatefulSet, Deployment,
+/// DaemonSet).
+trait WorkloadKind:
+    kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType: Default>
+    + Clone
+    + serde::de::DeserializeOwned
+    + std::fmt::Debug
+{
+}
+
+impl<K> WorkloadKind for K where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType: Default>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+{
+}
+
 impl Calibrator {
     pub fn new(client: Client, cfg: K8sConfig) -> Result<Self, K8sError> {
         check_namespace(&cfg.namespace)?;
@@ -303,14 +321,7 @@ impl Calibrator {
     }
 
     /// The target workload, as a `K` (one GET).
-    async fn get_target<K>(&self) -> Result<K, K8sError>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + serde::de::DeserializeOwned
-            + std::fmt::Debug,
-        K::DynamicType: Default,
-    {
+    async fn get_target<K: WorkloadKind>(&self) -> Result<K, K8sError> {
         self.namespaced::<K>()
             .get(&self.cfg.target.name)
             .await
@@ -321,14 +332,10 @@ impl Calibrator {
     }
 
     /// Patches the target workload, as a `K`.
-    async fn patch_target<K>(&self, patch: &Patch<&serde_json::Value>) -> Result<(), K8sError>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + serde::de::DeserializeOwned
-            + std::fmt::Debug,
-        K::DynamicType: Default,
-    {
+    async fn patch_target<K: WorkloadKind>(
+        &self,
+        patch: &Patch<&serde_json::Value>,
+    ) -> Result<(), K8sError> {
         self.namespaced::<K>()
             .patch(&self.cfg.target.name, &PatchParams::default(), patch)
             .await
