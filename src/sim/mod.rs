@@ -1571,25 +1571,23 @@ impl Simulator {
                 self.stages[s].surge_busy -= 1;
                 touched_rollout = true;
             }
-            (rep.clock, rep.clock_start) = (Clock::Fixed, self.queue.now());
-            if plan_kind_operator(&self.plan.stages[s]) {
-                rep.clock = Clock::Operator;
-            }
             let g = rep.generation;
             let plan = &self.plan.stages[s];
-            match plan.kind {
-                Kind::Deployment => {
+            let clock = match (plan.kind, &plan.operator_response) {
+                (Kind::Deployment, _) => {
                     self.queue
-                        .schedule(plan.eviction_delay, EventKind::Evict, r, g, 0)
+                        .schedule(plan.eviction_delay, EventKind::Evict, r, g, 0);
+                    Clock::Fixed
                 }
-                Kind::StatefulSet => {
-                    if let Some(d) = &plan.operator_response {
-                        let t = d.sample(&mut self.rng);
-                        self.queue.schedule(t, EventKind::OperatorResponse, r, g, 0);
-                    }
+                (Kind::StatefulSet, Some(d)) => {
+                    let t = d.sample(&mut self.rng);
+                    self.queue.schedule(t, EventKind::OperatorResponse, r, g, 0);
+                    Clock::Operator
                 }
-                Kind::DaemonSet | Kind::External => {}
-            }
+                _ => Clock::Fixed,
+            };
+            let rep = &mut self.replicas[r as usize];
+            (rep.clock, rep.clock_start) = (clock, self.queue.now());
             self.note(r, "node_lost");
         }
         for s in 0..self.plan.stages.len() {
@@ -1783,11 +1781,6 @@ impl Simulator {
         }
         self.fill_lanes(s);
     }
-}
-
-/// Whether a StatefulSet replica on a failed node waits for an operator's force delete.
-fn plan_kind_operator(stage: &StagePlan) -> bool {
-    stage.kind == Kind::StatefulSet && stage.operator_response.is_some()
 }
 
 #[cfg(test)]
