@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 
 use crate::model::Model;
-use crate::sim::{Outcome, Simulator};
+use crate::sim::{Engine, EngineChoice, Outcome};
 use crate::stats::{Histogram, Moments};
 
 /// Replications per chunk (the unit of work and of ordered merging).
@@ -138,6 +138,8 @@ pub struct RunPlan {
     pub count: u64,
     /// Worker threads; 0 = one per core.
     pub threads: usize,
+    /// The engine (results differ between engines, not between thread counts).
+    pub engine: EngineChoice,
 }
 
 /// Why a run failed.
@@ -154,6 +156,8 @@ pub enum RunError {
 pub struct RunOutput {
     pub tally: Tally,
     pub threads: usize,
+    /// The engine that simulated the histories (`events` or `timelines`).
+    pub engine: &'static str,
     /// The run ended early because `stop` said so after this many replications.
     pub stopped_early: bool,
 }
@@ -216,6 +220,7 @@ pub fn simulate_with(
             source,
         })?;
     let threads = pool.current_num_threads();
+    let engine = Engine::new(model, plan.engine).name();
     let chunks = chunks(plan.first, plan.count);
     let wave = (threads * 64).max(1);
     // Built once: a tally knows its causes, which takes a look at the whole model.
@@ -238,7 +243,7 @@ pub fn simulate_with(
             batch
                 .par_iter()
                 .map_init(
-                    || Simulator::new(model),
+                    || Engine::new(model, plan.engine),
                     |sim, &(a, b)| {
                         let mut t = empty.clone();
                         for i in a..b {
@@ -274,6 +279,7 @@ pub fn simulate_with(
     Ok(RunOutput {
         tally: total,
         threads,
+        engine,
         stopped_early,
     })
 }
@@ -313,6 +319,7 @@ pub fn run_report(
         years_per_second: years / wall.max(1e-9),
         events: out.tally.events,
         threads: out.threads,
+        engine: out.engine.into(),
     };
     let mut report = crate::results::RunReport::new(model, plan.seed, &out.tally, perf);
     if let Some(p) = precision {

@@ -103,6 +103,9 @@ pub struct Perf {
     pub years_per_second: f64,
     pub events: u64,
     pub threads: usize,
+    /// The engine that simulated the histories: `events`, or `timelines` for a model
+    /// whose replicas are independent.
+    pub engine: String,
 }
 
 /// Everything `hasim run` prints.
@@ -403,8 +406,12 @@ impl RunReport {
         }
         let _ = writeln!(
             o,
-            "\n{} events in {:.2} s on {} threads: {:.0} simulated years/s",
-            self.perf.events, self.perf.wall_seconds, self.perf.threads, self.perf.years_per_second
+            "\n{} events in {:.2} s on {} threads ({} engine): {:.0} simulated years/s",
+            self.perf.events,
+            self.perf.wall_seconds,
+            self.perf.threads,
+            self.perf.engine,
+            self.perf.years_per_second
         );
         o
     }

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Model;
 use crate::montecarlo::{BLOCK, Hooks, RunError, RunPlan, Tally, simulate_with};
 use crate::results::Perf;
+use crate::sim::{Engine, EngineChoice};
 
 /// `I/N`: shard `I` (from 0) of `N`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +69,9 @@ pub struct Header {
     /// Replications of the whole run.
     pub replications: u64,
     pub shard: Shard,
+    /// The engine that simulates the histories (`events` or `timelines`): parts made by
+    /// different engines hold different draws and do not merge.
+    pub engine: String,
     /// This shard's replications: `first .. first + count`.
     pub first: u64,
     pub count: u64,
@@ -89,7 +93,7 @@ enum Line {
     End(End),
 }
 
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShardError {
@@ -109,6 +113,7 @@ pub fn run_shard(
     total: u64,
     shard: Shard,
     threads: usize,
+    engine: EngineChoice,
     out: &mut dyn Write,
 ) -> Result<End, ShardError> {
     let (first, count) = shard.range(total);
@@ -119,6 +124,7 @@ pub fn run_shard(
         seed,
         replications: total,
         shard,
+        engine: Engine::new(model, engine).name().into(),
         first,
         count,
     };
@@ -149,6 +155,7 @@ pub fn run_shard(
         first,
         count,
         threads,
+        engine,
     };
     let output = simulate_with(
         model,
@@ -249,12 +256,13 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, ShardError> {
             && h.seed == h0.seed
             && h.replications == h0.replications
             && h.shard.count == h0.shard.count
+            && h.engine == h0.engine
             && h.hasim_version == h0.hasim_version;
         if !same {
             return Err(merge_error(
                 p,
                 format!(
-                    "belongs to another run than {} (model, seed, replications, shard count or hasim version differ)",
+                    "belongs to another run than {} (model, seed, replications, shard count, engine or hasim version differ)",
                     p0.display()
                 ),
             ));
@@ -323,6 +331,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, ShardError> {
         years_per_second: years / wall.max(1e-9),
         events: tally.events,
         threads,
+        engine: h0.engine.clone(),
     };
     Ok(Merged {
         seed: h0.seed,

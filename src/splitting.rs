@@ -690,6 +690,8 @@ restart = { dist = "exponential", mean = "2h" }
                 first: 0,
                 count: 2_000,
                 threads: 2,
+                // Splitting continues the event engine's histories.
+                engine: crate::sim::EngineChoice::Events,
             },
             &|_| {},
         )

@@ -8,7 +8,7 @@ use std::path::Path;
 use hasim::model::Model;
 use hasim::montecarlo::{RunPlan, simulate};
 use hasim::results::{Perf, RunReport};
-use hasim::sim::{CauseName, Simulator};
+use hasim::sim::{CauseName, EngineChoice, Simulator};
 
 fn model(text: &str) -> Model {
     Model::from_str("test.toml", text, Path::new("."), &[])
@@ -117,6 +117,7 @@ fn completeness_and_lost_metrics_reach_the_results() {
             first: 0,
             count: 3,
             threads: 1,
+            engine: EngineChoice::Auto,
         },
         &|_| {},
     )
@@ -131,6 +132,7 @@ fn completeness_and_lost_metrics_reach_the_results() {
             years_per_second: 0.0,
             events: 0,
             threads: 1,
+            engine: "events".into(),
         },
     );
     assert!(close(r.lost_metrics.unwrap().mean, 180.0));
@@ -479,6 +481,7 @@ fn events_do_not_grow_with_the_rate_of_metrics() {
                 first: 0,
                 count: 400,
                 threads: 0,
+                engine: EngineChoice::Auto,
             },
             &|_| {},
         )

@@ -22,10 +22,14 @@ fn json_without_perf(out: &[u8]) -> Value {
 }
 
 fn shard(dir: &Path, seed: u64, i: u64, n: u64) -> PathBuf {
-    let path = dir.join(format!("part-{seed}-{i}-of-{n}.json"));
+    shard_on("auto", dir, seed, i, n)
+}
+
+fn shard_on(engine: &str, dir: &Path, seed: u64, i: u64, n: u64) -> PathBuf {
+    let path = dir.join(format!("part-{engine}-{seed}-{i}-of-{n}.json"));
     let out = hasim()
         .args(["run", &model(), "-n", "100000", "--seed", &seed.to_string()])
-        .args(["--shard", &format!("{i}/{n}"), "--out"])
+        .args(["--engine", engine, "--shard", &format!("{i}/{n}"), "--out"])
         .arg(&path)
         .output()
         .unwrap();
@@ -46,26 +50,27 @@ fn merge(parts: &[&PathBuf]) -> std::process::Output {
         .unwrap()
 }
 
+/// On both engines (r1's replicas are independent: `auto` takes the timeline engine).
 #[test]
 fn merged_shards_equal_the_whole_run_bit_for_bit() {
+    for (engine, counts) in [("auto", [1, 3, 5]), ("events", [1, 2, 4])] {
+        merged_shards_equal_the_whole_run_on(engine, &counts);
+    }
+}
+
+fn merged_shards_equal_the_whole_run_on(engine: &str, counts: &[u64]) {
     let dir = tempfile::tempdir().unwrap();
     let whole = hasim()
-        .args([
-            "run",
-            &model(),
-            "-n",
-            "100000",
-            "--seed",
-            "7",
-            "--format",
-            "json",
-        ])
+        .args(["run", &model(), "-n", "100000", "--seed", "7"])
+        .args(["--engine", engine, "--format", "json"])
         .output()
         .unwrap();
     assert!(whole.status.success());
     let whole = json_without_perf(&whole.stdout);
-    for n in [1, 3, 5] {
-        let parts: Vec<PathBuf> = (0..n).map(|i| shard(dir.path(), 7, i, n)).collect();
+    for &n in counts {
+        let parts: Vec<PathBuf> = (0..n)
+            .map(|i| shard_on(engine, dir.path(), 7, i, n))
+            .collect();
         // Given in any order.
         let mut refs: Vec<&PathBuf> = parts.iter().collect();
         refs.reverse();
@@ -75,7 +80,11 @@ fn merged_shards_equal_the_whole_run_bit_for_bit() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(json_without_perf(&out.stdout), whole, "{n} shards");
+        assert_eq!(
+            json_without_perf(&out.stdout),
+            whole,
+            "{engine}: {n} shards"
+        );
     }
 }
 
@@ -95,6 +104,9 @@ fn parts_that_do_not_form_one_run_are_refused() {
     refused(&[&a0, &a1], "missing");
     refused(&[&a0, &a1, &a1, &a2], "twice");
     refused(&[&a0, &a1, &other_seed], "another run");
+    // The same run on the other engine: other draws.
+    let other_engine = shard_on("events", dir.path(), 1, 2, 3);
+    refused(&[&a0, &a1, &other_engine], "another run");
 
     // A shard that was interrupted has no end line.
     let text = std::fs::read_to_string(&a2).unwrap();

@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::model::{LoadError, Model};
+use crate::sim::EngineChoice;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
@@ -103,6 +104,12 @@ pub struct RunOptions {
     /// Worker threads; 0 = one per core. Results do not depend on it.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// `auto`: the timeline engine when the model's replicas are independent (no repair
+    /// crews, no node that can fail, no rollout, no data flow, no reader cache), else the
+    /// event engine; `events`: always the event engine. Both follow the same rules and
+    /// give the same law, from different draws (perf.engine says which ran).
+    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    pub engine: EngineChoice,
 }
 
 impl RunOptions {

@@ -97,6 +97,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         first: 0,
         count: replications,
         threads: args.run.threads,
+        engine: args.run.engine,
     };
     let progress = Progress::new(replications);
     let report =
@@ -186,8 +187,16 @@ fn run_shard(
         ))
     };
     let (first, count) = shard.range(replications);
-    let end = shard::run_shard(model, seed, replications, shard, args.run.threads, &mut out)
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let end = shard::run_shard(
+        model,
+        seed,
+        replications,
+        shard,
+        args.run.threads,
+        args.run.engine,
+        &mut out,
+    )
+    .map_err(|e| CliError::Failed(e.to_string()))?;
     eprintln!(
         "shard {}/{}: replications {first}..{} of {replications} ({} blocks) in {:.1} s, written to {}",
         shard.index,

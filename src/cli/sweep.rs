@@ -65,7 +65,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     }
     for (point, model) in points.iter().zip(&models) {
         let (replications, seed) = args.run.resolve(model);
-        let report = sweep::run_point(model, seed, replications, args.run.threads)
+        let report = sweep::run_point(model, seed, replications, args.run.threads, args.run.engine)
             .map_err(|e| CliError::Failed(e.to_string()))?;
         let line = match args.format {
             SweepFormat::Csv => sweep::csv_row(point, &report),

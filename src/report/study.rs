@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use super::charts::{self, Lane, LineChart, Reference, Series};
 use crate::dist::Dist;
 use crate::model::{Kind, Model};
-use crate::montecarlo::{RunPlan, simulate};
-use crate::results::{Estimate, Perf, RunReport, fmt_avail, nines};
-use crate::sim::Simulator;
+use crate::montecarlo::{RunPlan, run_report, simulate};
+use crate::results::{Estimate, RunReport, fmt_avail, nines};
+use crate::sim::{EngineChoice, Simulator};
 use crate::units::{YEAR, format_duration};
 
 /// Minutes in a year of 365 days.
@@ -50,17 +50,9 @@ impl Ctx<'_> {
             first: 0,
             count: self.opts.replications,
             threads: self.opts.threads,
+            engine: EngineChoice::Auto,
         };
-        let started = std::time::Instant::now();
-        let out = simulate(model, &plan, &|_| {}).map_err(|e| e.to_string())?;
-        let wall = started.elapsed().as_secs_f64();
-        let perf = Perf {
-            wall_seconds: wall,
-            years_per_second: plan.count as f64 * model.simulation.horizon / YEAR / wall.max(1e-9),
-            events: out.tally.events,
-            threads: out.threads,
-        };
-        Ok(RunReport::new(model, self.opts.seed, &out.tally, perf))
+        run_report(model, &plan, None, &|_| {}).map_err(|e| e.to_string())
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -305,6 +297,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
             first: 0,
             count: opts.replications,
             threads: opts.threads,
+            engine: EngineChoice::Auto,
         },
         &|_| {},
     )

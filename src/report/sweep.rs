@@ -10,6 +10,7 @@ use std::path::Path;
 use crate::model::{Model, ModelError};
 use crate::montecarlo::{RunError, RunPlan, run_report};
 use crate::results::RunReport;
+use crate::sim::EngineChoice;
 
 /// At most this many points in one sweep.
 pub const MAX_POINTS: usize = 10_000;
@@ -168,6 +169,7 @@ pub fn run_point(
     seed: u64,
     replications: u64,
     threads: usize,
+    engine: EngineChoice,
 ) -> Result<RunReport, RunError> {
     run_report(
         model,
@@ -176,6 +178,7 @@ pub fn run_point(
             first: 0,
             count: replications,
             threads,
+            engine,
         },
         None,
         &|_| {},

@@ -50,7 +50,9 @@
 //! state and is reused from one history to the next: nothing is allocated per event.
 
 pub mod flow;
+mod outages;
 pub mod queue;
+mod timeline;
 
 use std::sync::Arc;
 
@@ -62,7 +64,9 @@ use crate::dist::{Dist, unit_interval};
 use crate::model::{Backoff, Detect, Kind, Model, Probe};
 use crate::units::Seconds;
 use flow::FlowState;
+use outages::{NO_CAUSE, OutageBook};
 use queue::{EventKind, EventQueue};
+pub use timeline::TimelineSim;
 
 /// The generator of every history: Xoshiro256++ (portable, documented output).
 pub type HistoryRng = Xoshiro256PlusPlus;
@@ -151,7 +155,6 @@ enum Clock {
 }
 
 const NO_NODE: u32 = u32::MAX;
-const NO_CAUSE: u32 = u32::MAX;
 
 /// The model flattened for the simulator.
 #[derive(Clone, Debug)]
@@ -259,7 +262,94 @@ impl CauseName {
     }
 }
 
+/// Which engine simulates the histories of a plain run.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineChoice {
+    /// The timeline engine when the model's replicas are independent (no repair crews,
+    /// no node that can fail, no rollout, no data flow, no reader cache), else the event
+    /// engine.
+    #[default]
+    Auto,
+    /// Always the event engine.
+    Events,
+}
+
+/// A simulator of plain histories: the event engine, or the timeline engine
+/// ([`TimelineSim`]) for models whose replicas are independent. Same law, different draws.
+pub enum Engine {
+    Events(Box<Simulator>),
+    Timelines(Box<TimelineSim>),
+}
+
+impl Engine {
+    pub fn new(model: &Model, choice: EngineChoice) -> Self {
+        if choice == EngineChoice::Auto
+            && let Some(t) = TimelineSim::new(Arc::new(Plan::new(model)))
+        {
+            return Engine::Timelines(Box::new(t));
+        }
+        Engine::Events(Box::new(Simulator::new(model)))
+    }
+
+    /// Runs replication `index` of a run with `seed` and returns what it produced.
+    #[inline]
+    pub fn run(&mut self, seed: u64, index: u64) -> Outcome<'_> {
+        match self {
+            Engine::Events(sim) => sim.run(seed, index),
+            Engine::Timelines(sim) => sim.run(seed, index),
+        }
+    }
+
+    /// `events` or `timelines`, as the JSON's `perf.engine` names it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Engine::Events(_) => "events",
+            Engine::Timelines(_) => "timelines",
+        }
+    }
+}
+
 impl Plan {
+    /// No replica's course depends on another's: no repair crews, no node that can fail,
+    /// no rollout, no data flow, no reader cache. Then [`TimelineSim`] applies.
+    fn replicas_independent(&self) -> bool {
+        self.flow.is_none()
+            && self.cache.is_none()
+            && self.nodes.iter().all(Option::is_none)
+            && self
+                .stages
+                .iter()
+                .all(|s| s.crews == 0 && s.rollout.is_none())
+    }
+
+    /// The earliest-started cause among the replicas keeping a read-path stage down:
+    /// `stage_up(s)` tells whether stage `s` is up, `down(r)` when replica `r` stopped
+    /// serving and why (`None` while it is ready). [`CauseName::Unattributed`] if none.
+    #[inline]
+    fn earliest_cause(
+        &self,
+        stage_up: impl Fn(usize) -> bool,
+        down: impl Fn(usize) -> Option<(Seconds, u32)>,
+    ) -> u32 {
+        let mut best = (f64::INFINITY, self.cause_names.len() as u32 - 1);
+        for &(s, first, end) in &self.path_replicas {
+            if stage_up(s as usize) {
+                continue;
+            }
+            for r in first..end {
+                if let Some((since, cause)) = down(r as usize)
+                    && since < best.0
+                {
+                    best = (since, cause);
+                }
+            }
+        }
+        best.1
+    }
+
     fn new(model: &Model) -> Self {
         let mut stages = vec![];
         let mut replica_stage = vec![];
@@ -541,21 +631,11 @@ pub struct Simulator {
     flow: Option<FlowState>,
     fresh_generation: u32,
     fresh_check: Seconds,
-    readable: bool,
+    book: OutageBook,
     fresh: bool,
-    outage_start: Seconds,
     stale_start: Seconds,
-    downtime: Seconds,
-    /// Sum of the squared lengths of the outages that ended.
-    downtime_sq: f64,
     stale_or_down: Seconds,
-    outages: u64,
     events: u64,
-    cause: u32,
-    cause_since: Seconds,
-    /// A replica of the read path changed since the cause was last found.
-    cause_dirty: bool,
-    cause_downtime: Vec<Seconds>,
     stage_downtime: Vec<Seconds>,
     stage_failures: Vec<u64>,
     trace: Option<Vec<TraceRecord>>,
@@ -581,19 +661,11 @@ impl Clone for Simulator {
             flow: self.flow.clone(),
             fresh_generation: self.fresh_generation,
             fresh_check: self.fresh_check,
-            readable: self.readable,
+            book: self.book.clone(),
             fresh: self.fresh,
-            outage_start: self.outage_start,
             stale_start: self.stale_start,
-            downtime: self.downtime,
-            downtime_sq: self.downtime_sq,
             stale_or_down: self.stale_or_down,
-            outages: self.outages,
             events: self.events,
-            cause: self.cause,
-            cause_since: self.cause_since,
-            cause_dirty: self.cause_dirty,
-            cause_downtime: self.cause_downtime.clone(),
             stage_downtime: self.stage_downtime.clone(),
             stage_failures: self.stage_failures.clone(),
             trace: self.trace.clone(),
@@ -616,19 +688,11 @@ impl Clone for Simulator {
             flow,
             fresh_generation,
             fresh_check,
-            readable,
+            book,
             fresh,
-            outage_start,
             stale_start,
-            downtime,
-            downtime_sq,
             stale_or_down,
-            outages,
             events,
-            cause,
-            cause_since,
-            cause_dirty,
-            cause_downtime,
             stage_downtime,
             stage_failures,
             trace,
@@ -647,19 +711,11 @@ impl Clone for Simulator {
         self.flow.clone_from(flow);
         self.fresh_generation = *fresh_generation;
         self.fresh_check = *fresh_check;
-        self.readable = *readable;
+        self.book.clone_from(book);
         self.fresh = *fresh;
-        self.outage_start = *outage_start;
         self.stale_start = *stale_start;
-        self.downtime = *downtime;
-        self.downtime_sq = *downtime_sq;
         self.stale_or_down = *stale_or_down;
-        self.outages = *outages;
         self.events = *events;
-        self.cause = *cause;
-        self.cause_since = *cause_since;
-        self.cause_dirty = *cause_dirty;
-        self.cause_downtime.clone_from(cause_downtime);
         self.stage_downtime.clone_from(stage_downtime);
         self.stage_failures.clone_from(stage_failures);
         self.trace.clone_from(trace);
@@ -703,19 +759,11 @@ impl Simulator {
             flow,
             fresh_generation: 0,
             fresh_check: f64::INFINITY,
-            readable: true,
+            book: OutageBook::new(plan.cause_names.len()),
             fresh: true,
-            outage_start: 0.0,
             stale_start: 0.0,
-            downtime: 0.0,
-            downtime_sq: 0.0,
             stale_or_down: 0.0,
-            outages: 0,
             events: 0,
-            cause: NO_CAUSE,
-            cause_since: 0.0,
-            cause_dirty: false,
-            cause_downtime: vec![0.0; plan.cause_names.len()],
             stage_downtime: vec![0.0; n_stages],
             stage_failures: vec![0; n_stages],
             trace: None,
@@ -786,19 +834,14 @@ impl Simulator {
 
     /// Time unreadable so far, an outage in progress counted up to now.
     pub(crate) fn downtime_so_far(&self) -> Seconds {
-        self.downtime
-            + if self.readable {
-                0.0
-            } else {
-                self.queue.now() - self.outage_start
-            }
+        self.book.downtime_until(self.queue.now())
     }
 
     /// The number of outages that ended (or were cut at the horizon) and the sum of
     /// their squared lengths. Counted at their ends, not their starts: a copy made at
     /// the instant an outage begins lives through that outage, but did not begin it.
     pub(crate) fn ended_outages(&self) -> (u64, f64) {
-        (self.outages - u64::from(!self.readable), self.downtime_sq)
+        self.book.ended()
     }
 
     /// Events applied so far in this history.
@@ -812,7 +855,7 @@ impl Simulator {
     /// plus one ([`Simulator::top_level`]).
     pub(crate) fn level(&self) -> u32 {
         let top = self.top_level();
-        if !self.readable {
+        if !self.book.readable {
             return top;
         }
         let mut worst = 0;
@@ -844,18 +887,11 @@ impl Simulator {
         self.queue.reset();
         self.path_down = 0;
         self.cache_until = f64::NEG_INFINITY;
-        self.readable = true;
+        self.book.reset();
         self.fresh = true;
-        self.outage_start = 0.0;
         self.stale_start = 0.0;
-        self.downtime = 0.0;
-        self.downtime_sq = 0.0;
         self.stale_or_down = 0.0;
-        self.outages = 0;
         self.events = 0;
-        self.cause = NO_CAUSE;
-        self.cause_dirty = false;
-        self.cause_downtime.iter_mut().for_each(|c| *c = 0.0);
         self.fresh_check = f64::INFINITY;
         self.fresh_generation = 0;
         self.cache_generation = 0;
@@ -904,19 +940,13 @@ impl Simulator {
         if let Some(f) = &mut self.flow {
             f.advance(horizon);
         }
-        if !self.readable {
-            let d = horizon - self.outage_start;
-            self.downtime += d;
-            self.downtime_sq += d * d;
-            self.attribute_until(horizon);
-        }
+        self.book.close(horizon);
         if !self.fresh {
             self.stale_or_down += horizon - self.stale_start;
         }
         if self.flow.is_none() {
-            self.stale_or_down = self.downtime;
+            self.stale_or_down = self.book.downtime;
         }
-        self.readable = true;
         self.fresh = true;
         for (i, s) in self.stages.iter_mut().enumerate() {
             let open = if s.up { 0.0 } else { horizon - s.down_since };
@@ -929,15 +959,15 @@ impl Simulator {
     fn outcome(&self) -> Outcome<'_> {
         let (produced, lost) = self.flow.as_ref().map_or((0.0, 0.0), FlowState::totals);
         Outcome {
-            downtime: self.downtime,
-            outages: self.outages,
+            downtime: self.book.downtime,
+            outages: self.book.outages,
             stale_or_down: self.stale_or_down,
             produced,
             lost,
             events: self.events,
             stage_downtime: &self.stage_downtime,
             stage_failures: &self.stage_failures,
-            cause_downtime: &self.cause_downtime,
+            cause_downtime: &self.book.cause_downtime,
         }
     }
 
@@ -955,16 +985,18 @@ impl Simulator {
     #[inline]
     fn judge(&mut self, t: Seconds) {
         let readable = self.readable_now();
-        if readable != self.readable {
-            self.readable = readable;
-            if readable {
-                let d = t - self.outage_start;
-                self.downtime += d;
-                self.downtime_sq += d * d;
-            } else {
-                self.outage_start = t;
-                self.outages += 1;
-            }
+        let (plan, stages, replicas) = (&self.plan, &self.stages, &self.replicas);
+        let changed = self.book.judge(t, readable, || {
+            plan.earliest_cause(
+                |s| stages[s].up,
+                |r| {
+                    let rep = &replicas[r];
+                    (rep.state != ReplicaState::Ready && rep.cause != NO_CAUSE)
+                        .then_some((rep.cause_start, rep.cause))
+                },
+            )
+        });
+        if changed {
             self.note_system(if readable { "readable" } else { "unreadable" });
         }
         // Without a data flow, fresh is readable: `finish` copies the time.
@@ -985,46 +1017,6 @@ impl Simulator {
                 self.note_system(if fresh { "fresh" } else { "stale" });
             }
         }
-        if !readable {
-            // The cause can change only when a replica of the read path changed.
-            if self.cause_dirty || self.cause == NO_CAUSE {
-                self.attribute_until(t);
-                self.cause = self.current_cause();
-                self.cause_since = t;
-                self.cause_dirty = false;
-            }
-        } else if self.cause != NO_CAUSE {
-            self.attribute_until(t);
-        }
-    }
-
-    /// Adds the time since the last judgement to the current cause.
-    #[inline]
-    fn attribute_until(&mut self, t: Seconds) {
-        if self.cause != NO_CAUSE {
-            self.cause_downtime[self.cause as usize] += t - self.cause_since;
-            self.cause = NO_CAUSE;
-        }
-    }
-
-    /// The earliest-started cause among the replicas keeping a read-path stage down.
-    fn current_cause(&self) -> u32 {
-        let mut best = (f64::INFINITY, self.plan.cause_names.len() as u32 - 1);
-        for &(si, first, end) in &self.plan.path_replicas {
-            if self.stages[si as usize].up {
-                continue;
-            }
-            for r in first..end {
-                let rep = &self.replicas[r as usize];
-                if rep.state != ReplicaState::Ready
-                    && rep.cause != NO_CAUSE
-                    && rep.cause_start < best.0
-                {
-                    best = (rep.cause_start, rep.cause);
-                }
-            }
-        }
-        best.1
     }
 
     /// Whether an event still stands (not cancelled by a generation change).
@@ -1353,7 +1345,7 @@ impl Simulator {
     #[inline(always)]
     fn become_ready(&mut self, r: u32) {
         let s = self.plan.replica_stage[r as usize] as usize;
-        self.cause_dirty = true;
+        self.book.cause_dirty = true;
         let rep = &mut self.replicas[r as usize];
         rep.state = ReplicaState::Ready;
         rep.cause = NO_CAUSE;
@@ -1379,7 +1371,7 @@ impl Simulator {
         if rep.state != ReplicaState::Ready {
             return;
         }
-        self.cause_dirty = true;
+        self.book.cause_dirty = true;
         rep.cause = cause;
         rep.cause_start = now;
         self.stages[s].ready -= 1;

@@ -1,0 +1,124 @@
+//! The book of one history's outages, kept the same way by both engines.
+//!
+//! Readability is judged once per instant, after every change at that instant has been
+//! applied: an outage of length zero is no outage, and two changes at one instant (one
+//! stage back up as another goes down) do not split an outage in two. Downtime is in
+//! seconds; an outage still open at the horizon is cut there by [`OutageBook::close`].
+//! While the read path is down, the time is attributed to one cause at a time: the
+//! earliest-started cause among the replicas keeping a read-path stage down, found again
+//! whenever a replica changed.
+
+use crate::units::Seconds;
+
+/// No cause: the read path is readable, or the cause is to be found.
+pub(super) const NO_CAUSE: u32 = u32::MAX;
+
+#[derive(Clone, Debug)]
+pub(super) struct OutageBook {
+    pub readable: bool,
+    /// When the outage in progress began.
+    pub outage_start: Seconds,
+    /// Time unreadable in the outages that ended.
+    pub downtime: Seconds,
+    /// Sum of the squared lengths of the outages that ended.
+    pub downtime_sq: f64,
+    /// Outages begun, the one in progress included.
+    pub outages: u64,
+    cause: u32,
+    cause_since: Seconds,
+    /// A replica changed since the cause was last found.
+    pub cause_dirty: bool,
+    /// Time unreadable attributed to each cause.
+    pub cause_downtime: Vec<Seconds>,
+}
+
+impl OutageBook {
+    pub fn new(causes: usize) -> Self {
+        OutageBook {
+            readable: true,
+            outage_start: 0.0,
+            downtime: 0.0,
+            downtime_sq: 0.0,
+            outages: 0,
+            cause: NO_CAUSE,
+            cause_since: 0.0,
+            cause_dirty: false,
+            cause_downtime: vec![0.0; causes],
+        }
+    }
+
+    /// Readable, nothing counted: the start of a history.
+    pub fn reset(&mut self) {
+        let mut causes = std::mem::take(&mut self.cause_downtime);
+        causes.iter_mut().for_each(|c| *c = 0.0);
+        *self = OutageBook {
+            cause_downtime: causes,
+            ..OutageBook::new(0)
+        };
+    }
+
+    /// Books the read path's state after the instant `t`; `cause` names what keeps it
+    /// down (called only while it is down and a replica changed). True when readability
+    /// changed at `t`.
+    #[inline(always)]
+    pub fn judge(&mut self, t: Seconds, readable: bool, cause: impl FnOnce() -> u32) -> bool {
+        let changed = readable != self.readable;
+        if changed {
+            self.readable = readable;
+            if readable {
+                let d = t - self.outage_start;
+                self.downtime += d;
+                self.downtime_sq += d * d;
+            } else {
+                self.outage_start = t;
+                self.outages += 1;
+            }
+        }
+        if !readable {
+            if self.cause_dirty || self.cause == NO_CAUSE {
+                self.attribute_until(t);
+                self.cause = cause();
+                self.cause_since = t;
+                self.cause_dirty = false;
+            }
+        } else if self.cause != NO_CAUSE {
+            self.attribute_until(t);
+        }
+        changed
+    }
+
+    /// Adds the time since the cause was found to it.
+    #[inline]
+    fn attribute_until(&mut self, t: Seconds) {
+        if self.cause != NO_CAUSE {
+            self.cause_downtime[self.cause as usize] += t - self.cause_since;
+            self.cause = NO_CAUSE;
+        }
+    }
+
+    /// Cuts an outage in progress at the horizon; the book is readable afterwards.
+    pub fn close(&mut self, horizon: Seconds) {
+        if !self.readable {
+            let d = horizon - self.outage_start;
+            self.downtime += d;
+            self.downtime_sq += d * d;
+            self.attribute_until(horizon);
+        }
+        self.readable = true;
+    }
+
+    /// Time unreadable up to `now`, an outage in progress included.
+    pub fn downtime_until(&self, now: Seconds) -> Seconds {
+        self.downtime
+            + if self.readable {
+                0.0
+            } else {
+                now - self.outage_start
+            }
+    }
+
+    /// The outages that ended and the sum of their squared lengths.
+    pub fn ended(&self) -> (u64, f64) {
+        (self.outages - u64::from(!self.readable), self.downtime_sq)
+    }
+}
