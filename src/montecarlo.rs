@@ -5,13 +5,16 @@
 //! into blocks of [`BLOCK`] replications, both aligned to absolute indices. A chunk is
 //! simulated by one thread, folding its histories into a [`Tally`] in index order; a
 //! block's tally folds its chunks in order, and the run's tally folds the blocks in
-//! order. Chunks run in waves of a bounded size, so memory does not grow with the number
-//! of replications, and the result is identical whatever the number of threads — and,
+//! order. Workers take chunks one after another, at most a window of chunks ahead of the
+//! fold (no barrier between groups of chunks; memory does not grow with the number of
+//! replications), and the result is identical whatever the number of threads — and,
 //! since shards of a run are whole blocks, whatever the number of shards (`hasim merge`
 //! folds the shards' blocks in the same order). Precision-driven runs stop at a block
 //! boundary, so the same seed stops at the same replication.
 
-use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use crate::model::Model;
 use crate::sim::{Engine, EngineChoice, Outcome};
@@ -222,7 +225,7 @@ pub fn simulate_with(
     let threads = pool.current_num_threads();
     let engine = Engine::new(model, plan.engine).name();
     let chunks = chunks(plan.first, plan.count);
-    let wave = (threads * 64).max(1);
+    let dispatch = Dispatch::new(chunks.len(), (threads * 64).max(1));
     // Built once: a tally knows its causes, which takes a look at the whole model.
     let empty = Tally::new(model);
     let mut total = empty.clone();
@@ -238,40 +241,53 @@ pub fn simulate_with(
         *block = empty.clone();
         hooks.stop.is_some_and(|stop| stop(total))
     };
-    'waves: for batch in chunks.chunks(wave) {
-        let tallies: Vec<Tally> = pool.install(|| {
-            batch
-                .par_iter()
-                .map_init(
-                    || Engine::new(model, plan.engine),
-                    |sim, &(a, b)| {
-                        let mut t = empty.clone();
-                        for i in a..b {
-                            t.push(&sim.run(plan.seed, i));
-                        }
-                        t
-                    },
-                )
-                .collect()
-        });
-        for (t, &(a, _)) in tallies.iter().zip(batch) {
-            let id = a / BLOCK * BLOCK;
-            if let Some(first) = block_first
-                && first != id
-                && flush(&mut block, first, &mut total)
-            {
-                stopped_early = true;
-                block_first = None;
-                break 'waves;
+    let (sender, finished) = std::sync::mpsc::channel::<(usize, Tally)>();
+    pool.in_place_scope(|scope| {
+        for _ in 0..threads {
+            let (sender, dispatch, chunks, empty) = (sender.clone(), &dispatch, &chunks, &empty);
+            scope.spawn(move |_| {
+                let _stop_on_panic = StopOnPanic(dispatch);
+                let mut sim = Engine::new(model, plan.engine);
+                while let Some(c) = dispatch.take() {
+                    let mut t = empty.clone();
+                    for i in chunks[c].0..chunks[c].1 {
+                        t.push(&sim.run(plan.seed, i));
+                    }
+                    if sender.send((c, t)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        // Chunks arrive in any order; they are folded in index order.
+        let mut arrived = BTreeMap::new();
+        let mut next = 0;
+        'fold: for (c, t) in finished.iter() {
+            arrived.insert(c, t);
+            while let Some(t) = arrived.remove(&next) {
+                let id = chunks[next].0 / BLOCK * BLOCK;
+                if let Some(first) = block_first
+                    && first != id
+                    && flush(&mut block, first, &mut total)
+                {
+                    stopped_early = true;
+                    block_first = None;
+                    break 'fold;
+                }
+                block_first = Some(id);
+                block.merge(&t);
+                done += t.replications();
+                next += 1;
             }
-            block_first = Some(id);
-            block.merge(t);
-            done += t.replications();
+            dispatch.folded(next);
+            if let Some(p) = hooks.progress {
+                p(done);
+            }
         }
-        if let Some(p) = hooks.progress {
-            p(done);
-        }
-    }
+        // Workers still simulating chunks past a stop find no more to take.
+        dispatch.stop();
+    });
     if let Some(first) = block_first {
         // The last block: the run ends here whatever `stop` says.
         flush(&mut block, first, &mut total);
@@ -282,6 +298,68 @@ pub fn simulate_with(
         engine,
         stopped_early,
     })
+}
+
+/// Hands chunk indices to workers in order, each at most `window` chunks ahead of the
+/// fold, so a slow chunk holds back only that many finished ones.
+struct Dispatch {
+    next: AtomicUsize,
+    count: usize,
+    window: usize,
+    folded: Mutex<usize>,
+    moved: Condvar,
+    stopped: AtomicBool,
+}
+
+impl Dispatch {
+    fn new(count: usize, window: usize) -> Self {
+        Dispatch {
+            next: AtomicUsize::new(0),
+            count,
+            window,
+            folded: Mutex::new(0),
+            moved: Condvar::new(),
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    /// The next chunk to simulate, once it is within the window; `None` when there is
+    /// none left or the run stopped.
+    fn take(&self) -> Option<usize> {
+        let c = self.next.fetch_add(1, Ordering::Relaxed);
+        if c >= self.count {
+            return None;
+        }
+        let mut folded = self.folded.lock().unwrap_or_else(|e| e.into_inner());
+        while c >= *folded + self.window && !self.stopped.load(Ordering::Relaxed) {
+            folded = self.moved.wait(folded).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(folded);
+        (!self.stopped.load(Ordering::Relaxed)).then_some(c)
+    }
+
+    /// The chunks before `n` are folded.
+    fn folded(&self, n: usize) {
+        *self.folded.lock().unwrap_or_else(|e| e.into_inner()) = n;
+        self.moved.notify_all();
+    }
+
+    fn stop(&self) {
+        let _folded = self.folded.lock().unwrap_or_else(|e| e.into_inner());
+        self.stopped.store(true, Ordering::Relaxed);
+        self.moved.notify_all();
+    }
+}
+
+/// Stops the run if a worker unwinds, so that no other worker waits for its chunk.
+struct StopOnPanic<'a>(&'a Dispatch);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
+    }
 }
 
 /// Runs a model and reports its results: the whole of `hasim run` but the printing.
