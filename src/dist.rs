@@ -181,7 +181,7 @@ impl Dist {
     }
 
     /// One draw, in seconds.
-    #[inline]
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Seconds {
         self.shift
             + match &self.family {

@@ -288,13 +288,16 @@ impl TimelineSim {
                     }
                 }
             }
-            book.cause_dirty = true;
-            book.judge(t, *path_down == 0, || {
-                plan.earliest_cause(
-                    |s| stages[s].up,
-                    |r| (down_cause[r] != NO_CAUSE).then(|| (down_since[r], down_cause[r])),
-                )
-            });
+            // Nothing to book while the read path is and was up.
+            if *path_down != 0 || !book.readable {
+                book.cause_dirty = true;
+                book.judge(t, *path_down == 0, || {
+                    plan.earliest_cause(
+                        |s| stages[s].up,
+                        |r| (down_cause[r] != NO_CAUSE).then(|| (down_since[r], down_cause[r])),
+                    )
+                });
+            }
         }
     }
 
