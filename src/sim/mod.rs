@@ -48,6 +48,11 @@
 //!
 //! Cost is proportional to the number of events. A [`Simulator`] owns all per-history
 //! state and is reused from one history to the next: nothing is allocated per event.
+//!
+//! Two engines follow these rules. [`Simulator`], the event engine, handles every model.
+//! [`TimelineSim`] (`timeline.rs`) handles models whose replicas are independent (no
+//! crews, no node that can fail, no rollout, no data flow, no cache) without an event
+//! queue, one replica at a time; [`Engine`] picks between them. Same law, other draws.
 
 pub mod flow;
 mod outages;
