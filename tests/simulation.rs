@@ -512,6 +512,20 @@ fn r1_matches_its_published_steady_state() {
     assert!((r.availability.mean - 0.999_237_875).abs() < 4.0 * r.availability.std_err);
 }
 
+/// A random distribution of scale `mean` (a duration) for the random-model tests:
+/// exponential, Weibull, lognormal, uniform or fixed, as model TOML.
+fn pick(mean: &str, rng: &mut rand_xoshiro::Xoshiro256PlusPlus) -> String {
+    use rand::RngExt;
+    const DISTS: [&str; 5] = [
+        "{ dist = \"exponential\", mean = \"%\" }",
+        "{ dist = \"weibull\", shape = 0.7, mean = \"%\" }",
+        "{ dist = \"lognormal\", mean = \"%\", cv = 2.0 }",
+        "{ dist = \"uniform\", min = \"1s\", max = \"%\" }",
+        "\"%\"",
+    ];
+    DISTS[rng.random_range(0..DISTS.len())].replace('%', mean)
+}
+
 /// Random small models (fixed seed): in every history the system's downtime lies between
 /// the largest read-path stage's downtime and their sum, within [0, Y]; and a reused
 /// simulator gives a history exactly as a fresh one does.
@@ -520,16 +534,6 @@ fn histories_respect_invariants_on_random_models() {
     use hasim::sim::Simulator;
     use rand::{RngExt, SeedableRng};
     let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(2024);
-    let dists = [
-        "{ dist = \"exponential\", mean = \"%\" }",
-        "{ dist = \"weibull\", shape = 0.7, mean = \"%\" }",
-        "{ dist = \"lognormal\", mean = \"%\", cv = 2.0 }",
-        "{ dist = \"uniform\", min = \"1s\", max = \"%\" }",
-        "\"%\"",
-    ];
-    let pick = |mean: &str, rng: &mut rand_xoshiro::Xoshiro256PlusPlus| {
-        dists[rng.random_range(0..dists.len())].replace('%', mean)
-    };
     for case in 0..40 {
         let mut text = String::from(
             "[simulation]\nhorizon = \"60d\"\n[system]\nread_path = [\"S0\", \"S1\"]\n",
@@ -704,16 +708,6 @@ fn damaged_models_never_panic() {
 fn engines_agree_on_random_models_with_independent_replicas() {
     use rand::{RngExt, SeedableRng};
     let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(77);
-    let dists = [
-        "{ dist = \"exponential\", mean = \"%\" }",
-        "{ dist = \"weibull\", shape = 0.7, mean = \"%\" }",
-        "{ dist = \"lognormal\", mean = \"%\", cv = 2.0 }",
-        "{ dist = \"uniform\", min = \"1s\", max = \"%\" }",
-        "\"%\"",
-    ];
-    let pick = |mean: &str, rng: &mut rand_xoshiro::Xoshiro256PlusPlus| {
-        dists[rng.random_range(0..dists.len())].replace('%', mean)
-    };
     let mut compared = 0;
     for case in 0..6 {
         let mut text = String::from(
