@@ -291,12 +291,12 @@ pub enum Engine {
 
 impl Engine {
     pub fn new(model: &Model, choice: EngineChoice) -> Self {
-        if choice == EngineChoice::Auto
-            && let Some(t) = TimelineSim::new(Arc::new(Plan::new(model)))
-        {
-            return Engine::Timelines(Box::new(t));
+        let plan = Arc::new(Plan::new(model));
+        if choice == EngineChoice::Auto && plan.replicas_independent() {
+            Engine::Timelines(Box::new(TimelineSim::new(plan)))
+        } else {
+            Engine::Events(Box::new(Simulator::with_plan(plan, model)))
         }
-        Engine::Events(Box::new(Simulator::new(model)))
     }
 
     /// Runs replication `index` of a run with `seed` and returns what it produced.
@@ -729,7 +729,11 @@ impl Clone for Simulator {
 
 impl Simulator {
     pub fn new(model: &Model) -> Self {
-        let plan = Plan::new(model);
+        Self::with_plan(Arc::new(Plan::new(model)), model)
+    }
+
+    /// A simulator of `model`, whose plan is already built.
+    fn with_plan(plan: Arc<Plan>, model: &Model) -> Self {
         let n_replicas = plan.replica_stage.len();
         let stages = plan
             .stages
@@ -772,7 +776,7 @@ impl Simulator {
             stage_downtime: vec![0.0; n_stages],
             stage_failures: vec![0; n_stages],
             trace: None,
-            plan: Arc::new(plan),
+            plan,
         }
     }
 

@@ -77,11 +77,10 @@ pub struct TimelineSim {
 }
 
 impl TimelineSim {
-    /// `None` unless the model's replicas are independent.
-    pub(super) fn new(plan: Arc<Plan>) -> Option<Self> {
-        if !plan.replicas_independent() {
-            return None;
-        }
+    /// A simulator of a plan whose replicas are independent
+    /// ([`Plan::replicas_independent`]).
+    pub(super) fn new(plan: Arc<Plan>) -> Self {
+        debug_assert!(plan.replicas_independent());
         let (n_replicas, n_stages) = (plan.replica_stage.len(), plan.stages.len());
         let lanes = plan
             .replica_stage
@@ -92,7 +91,7 @@ impl TimelineSim {
                 stage,
             })
             .collect();
-        Some(TimelineSim {
+        TimelineSim {
             rng: history_rng(0, 0),
             changes: Vec::with_capacity(64 * n_replicas),
             lanes,
@@ -105,7 +104,7 @@ impl TimelineSim {
             stage_downtime: vec![0.0; n_stages],
             stage_failures: vec![0; n_stages],
             plan,
-        })
+        }
     }
 
     /// Runs replication `index` of a run with `seed` and returns what it produced.
