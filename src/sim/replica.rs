@@ -1,0 +1,382 @@
+//! The life of one replica (MODEL-SPEC.md "The life of one replica"): failure, detection,
+//! back-off, the crew queue, restarting, persisting causes, and what a stage's readiness
+//! does when a replica comes and goes.
+
+use serde::Serialize;
+
+use super::Simulator;
+use super::outages::NO_CAUSE;
+use super::plan::NO_NODE;
+use super::queue::EventKind;
+use crate::dist::unit_interval;
+use crate::model::Detect;
+use crate::units::Seconds;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaState {
+    Ready,
+    /// Failed, not yet noticed.
+    Down,
+    BackingOff,
+    /// Waiting for a repair crew.
+    Queued,
+    Restarting,
+    /// Its node is down, or its new Pod has no ready node to go to.
+    Pending,
+    /// Deleted by a rollout, stopping.
+    Terminating,
+}
+
+/// How a replica starts again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Start {
+    /// In-place restart after its container failed: back-off counts it.
+    AfterCrash,
+    /// In-place restart after its node came back: `n = 0`.
+    Fresh,
+    /// A new Pod (`recreate`): `n = 0`.
+    NewPod,
+}
+
+/// A replica's part in a rollout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Lane {
+    None,
+    /// A new Pod is starting beside it.
+    Surge,
+    /// It was deleted; its new Pod must become ready.
+    Kill,
+}
+
+/// Where a replica's pending event came from: what [`Simulator::resample_clocks`] draws
+/// its time again from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Clock {
+    /// A fixed delay (back-off, eviction, shutdown), or nothing pending.
+    Fixed,
+    /// Its failure modes (the earliest fires).
+    Failure,
+    /// Detection of failure mode `m`.
+    Detect(u16),
+    Restart,
+    Recreate,
+    Operator,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct Replica {
+    pub(super) state: ReplicaState,
+    pub(super) generation: u32,
+    /// Restarts of this container since the last back-off reset.
+    pub(super) restarts: u32,
+    pub(super) fail_time: Seconds,
+    pub(super) last_start: Seconds,
+    /// The kind of the restart waiting in a crew queue.
+    pub(super) queued_start: Start,
+    pub(super) node: u32,
+    /// When a persisting cause is fixed (−∞ when none).
+    pub(super) fix_time: Seconds,
+    pub(super) cause: u32,
+    pub(super) cause_start: Seconds,
+    pub(super) lane: Lane,
+    pub(super) surge_generation: u32,
+    /// The kind and start of its pending event's delay, and of its surge Pod's.
+    pub(super) clock: Clock,
+    pub(super) clock_start: Seconds,
+    pub(super) surge_start: Seconds,
+    /// The failure mode whose persisting cause `fix_time` ends, and when it began.
+    pub(super) fix_mode: u16,
+    pub(super) fix_start: Seconds,
+}
+
+impl Replica {
+    /// A ready, new container at t = 0.
+    pub(super) const NEW: Replica = Replica {
+        state: ReplicaState::Ready,
+        generation: 0,
+        restarts: 0,
+        fail_time: 0.0,
+        last_start: 0.0,
+        queued_start: Start::Fresh,
+        node: NO_NODE,
+        fix_time: f64::NEG_INFINITY,
+        cause: NO_CAUSE,
+        cause_start: 0.0,
+        lane: Lane::None,
+        surge_generation: 0,
+        clock: Clock::Fixed,
+        clock_start: 0.0,
+        surge_start: 0.0,
+        fix_mode: 0,
+        fix_start: 0.0,
+    };
+}
+
+impl Simulator {
+    /// Draws the next failure of a replica that just became ready.
+    #[inline(always)]
+    pub(super) fn draw_failure(&mut self, r: u32) {
+        let stage = &self.plan.stages[self.plan.replica_stage[r as usize] as usize];
+        let Some((first, rest)) = stage.modes.split_first() else {
+            return;
+        };
+        let mut t = first.every.sample(&mut self.rng);
+        let mut m = 0;
+        for (k, mode) in rest.iter().enumerate() {
+            let tk = mode.every.sample(&mut self.rng);
+            if tk < t {
+                (t, m) = (tk, k + 1);
+            }
+        }
+        let now = self.queue.now();
+        let rep = &mut self.replicas[r as usize];
+        (rep.clock, rep.clock_start) = (Clock::Failure, now);
+        let g = rep.generation;
+        self.queue.schedule(t, EventKind::Fail, r, g, m as u32);
+    }
+
+    #[inline(always)]
+    pub(super) fn set_stage(&mut self, s: usize, up: bool) {
+        let now = self.queue.now();
+        let st = &mut self.stages[s];
+        if st.up == up {
+            return;
+        }
+        st.up = up;
+        if up {
+            st.downtime += now - st.down_since;
+        } else {
+            st.down_since = now;
+        }
+        self.note_stage(s, up);
+        match self.plan.cache {
+            Some((reader, _)) if reader == s => {
+                // A reader restart empties its cache.
+                self.cache_until = f64::NEG_INFINITY;
+            }
+            _ if self.plan.stages[s].on_read_path => {
+                if up {
+                    self.path_down -= 1;
+                } else {
+                    self.path_down += 1;
+                    if let Some((reader, max_staleness)) = self.plan.cache
+                        && self.path_down == 1
+                        && self.stages[reader].up
+                    {
+                        self.cache_until = now + max_staleness;
+                        self.cache_generation = self.cache_generation.wrapping_add(1);
+                        self.queue.schedule(
+                            max_staleness,
+                            EventKind::CacheExpire,
+                            0,
+                            self.cache_generation,
+                            0,
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn become_ready(&mut self, r: u32) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        self.book.cause_dirty = true;
+        let rep = &mut self.replicas[r as usize];
+        rep.state = ReplicaState::Ready;
+        rep.cause = NO_CAUSE;
+        let lane = std::mem::replace(&mut rep.lane, Lane::None);
+        self.stages[s].ready += 1;
+        if self.stages[s].ready == self.plan.stages[s].min_ready {
+            self.set_stage(s, true);
+        }
+        self.note(r, "ready");
+        self.draw_failure(r);
+        if lane == Lane::Kill {
+            self.stages[s].kill_busy -= 1;
+            self.fill_lanes(s);
+        }
+    }
+
+    /// The replica stops serving; `cause` is recorded if it was ready.
+    #[inline(always)]
+    pub(super) fn leave_ready(&mut self, r: u32, cause: u32) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        let now = self.queue.now();
+        let rep = &mut self.replicas[r as usize];
+        if rep.state != ReplicaState::Ready {
+            return;
+        }
+        self.book.cause_dirty = true;
+        rep.cause = cause;
+        rep.cause_start = now;
+        self.stages[s].ready -= 1;
+        if self.stages[s].ready + 1 == self.plan.stages[s].min_ready {
+            self.set_stage(s, false);
+        }
+    }
+
+    /// Cancels whatever a replica was waiting for (events, crew, queue place).
+    pub(super) fn cancel_pending(&mut self, r: u32) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        match self.replicas[r as usize].state {
+            ReplicaState::Restarting if self.plan.stages[s].crews > 0 => {
+                self.stages[s].busy_crews -= 1
+            }
+            ReplicaState::Queued => self.stages[s].waiting.retain(|q| *q != r),
+            _ => {}
+        }
+        let rep = &mut self.replicas[r as usize];
+        rep.generation = rep.generation.wrapping_add(1);
+    }
+
+    #[inline(always)]
+    pub(super) fn fail(&mut self, r: u32, mode: usize) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        self.stages[s].failures += 1;
+        let cause = self.plan.stages[s].modes[mode].cause;
+        let persists = self.plan.stages[s].modes[mode]
+            .persists
+            .as_ref()
+            .map(|d| d.sample(&mut self.rng));
+        self.leave_ready(r, cause);
+        let now = self.queue.now();
+        let plan = &self.plan.stages[s].modes[mode];
+        let rep = &mut self.replicas[r as usize];
+        rep.state = ReplicaState::Down;
+        rep.fail_time = now;
+        if let Some(p) = persists {
+            rep.fix_time = now + p;
+            (rep.fix_mode, rep.fix_start) = (mode as u16, now);
+        }
+        (rep.clock, rep.clock_start) = (Clock::Detect(mode as u16), now);
+        let g = rep.generation;
+        let delay = match &plan.detect {
+            Detect::Exit => {
+                self.note(r, "failed");
+                self.detected(r);
+                return;
+            }
+            Detect::Liveness => {
+                let probe = self.plan.stages[s]
+                    .liveness
+                    .expect("validated: liveness detection has a probe");
+                probe.detection_delay(unit_interval(&mut self.rng))
+            }
+            Detect::After(d) => d.sample(&mut self.rng),
+        };
+        self.note(r, "failed");
+        self.queue.schedule(delay, EventKind::Detected, r, g, 0);
+    }
+
+    #[inline(always)]
+    pub(super) fn detected(&mut self, r: u32) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        let Some(backoff) = self.plan.stages[s].backoff else {
+            self.request_restart(r, Start::AfterCrash);
+            return;
+        };
+        let rep = &mut self.replicas[r as usize];
+        if rep.fail_time - rep.last_start > 2.0 * backoff.cap {
+            rep.restarts = 0;
+        }
+        let delay = backoff.delay(rep.restarts);
+        if delay > 0.0 {
+            rep.state = ReplicaState::BackingOff;
+            rep.clock = Clock::Fixed;
+            let g = rep.generation;
+            self.queue.schedule(delay, EventKind::BackoffEnd, r, g, 0);
+            self.note(r, "backing_off");
+        } else {
+            self.request_restart(r, Start::AfterCrash);
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn request_restart(&mut self, r: u32, start: Start) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        let crews = self.plan.stages[s].crews;
+        if crews == 0 || self.stages[s].busy_crews < crews {
+            self.start_restart(r, start);
+        } else {
+            let rep = &mut self.replicas[r as usize];
+            rep.state = ReplicaState::Queued;
+            rep.queued_start = start;
+            self.stages[s].waiting.push_back(r);
+            self.note(r, "queued");
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn start_restart(&mut self, r: u32, start: Start) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        if self.plan.stages[s].crews > 0 {
+            self.stages[s].busy_crews += 1;
+        }
+        let now = self.queue.now();
+        let rep = &mut self.replicas[r as usize];
+        rep.state = ReplicaState::Restarting;
+        rep.last_start = now;
+        rep.clock = if start == Start::NewPod {
+            Clock::Recreate
+        } else {
+            Clock::Restart
+        };
+        rep.clock_start = now;
+        match start {
+            Start::AfterCrash => rep.restarts += 1,
+            Start::Fresh | Start::NewPod => rep.restarts = 0,
+        }
+        let g = rep.generation;
+        let plan = &self.plan.stages[s];
+        let d = match start {
+            Start::NewPod => plan.recreate.as_ref(),
+            _ => plan.restart.as_ref(),
+        }
+        .expect("validated: a stage that can go down has restart");
+        let t = d.sample(&mut self.rng);
+        self.queue.schedule(t, EventKind::RestartDone, r, g, 0);
+        self.note(
+            r,
+            if start == Start::NewPod {
+                "creating"
+            } else {
+                "restarting"
+            },
+        );
+    }
+
+    #[inline(always)]
+    pub(super) fn restart_done(&mut self, r: u32) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        if self.plan.stages[s].crews > 0 {
+            self.stages[s].busy_crews -= 1;
+            self.dispatch_crews(s);
+        }
+        let now = self.queue.now();
+        let rep = &mut self.replicas[r as usize];
+        if now < rep.fix_time {
+            // The cause persists: it fails again the moment it would have been ready.
+            rep.state = ReplicaState::Down;
+            rep.fail_time = now;
+            self.note(r, "crashed_again");
+            self.detected(r);
+            return;
+        }
+        rep.fix_time = f64::NEG_INFINITY;
+        self.become_ready(r);
+    }
+
+    /// Starts queued restarts while crews are free.
+    pub(super) fn dispatch_crews(&mut self, s: usize) {
+        while self.stages[s].busy_crews < self.plan.stages[s].crews {
+            let Some(next) = self.stages[s].waiting.pop_front() else {
+                break;
+            };
+            let start = self.replicas[next as usize].queued_start;
+            self.start_restart(next, start);
+        }
+    }
+}
