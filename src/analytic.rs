@@ -3,11 +3,13 @@
 //! - One replica is an alternating renewal process: up for the time to failure, down for
 //!   detection + back-off + restart. Its steady-state availability is
 //!   `MTTF / (MTTF + MTTD + E[back-off] + MTTR)` whatever the shapes of the distributions.
-//! - Back-off: the failure resets the restart count when it comes more than `2·cap` after
-//!   the restart began, i.e. when `R + F > 2·cap`. These events are independent from cycle
-//!   to cycle, so the count used at a failure is geometric: `P(n = j) = (1 − p)·p^j` with
-//!   `p = P(R + F ≤ 2·cap)`, and `E[back-off] = Σ_j (1 − p)·p^j·delay(j)`; `p` is found by
-//!   numerical integration, so the answer is then marked not exact.
+//! - Back-off: the container's exit resets the restart count when it comes more than
+//!   600 s (the kubelet's window) after the restart began, i.e. when `R + F + D > 600 s`
+//!   (restart, time up, detection). These events are independent from cycle to cycle, so
+//!   the count used at a failure is geometric: `P(n = j) = (1 − p)·p^j` with
+//!   `p = P(R + F ≤ 600 s − D)` (`D` at its mean), and
+//!   `E[back-off] = Σ_j (1 − p)·p^j·delay(j)`; `p` is found by numerical integration, so
+//!   the answer is then marked not exact.
 //! - A stage of `n` replicas with independent repair (no crew limit, or at least `n`
 //!   crews) is up with the binomial probability of at least `min_ready` of them up.
 //! - With `c < n` crews, exponential failures and restarts make a birth–death chain on the
@@ -26,7 +28,7 @@
 use serde::Serialize;
 
 use crate::dist::Dist;
-use crate::model::{Detect, Model, Stage};
+use crate::model::{BACKOFF_RESET_WINDOW, Detect, Model, Stage};
 use crate::units::Seconds;
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -252,16 +254,18 @@ fn replica_cycle(s: &Stage, notes: &mut Notes) -> (Seconds, Seconds) {
         }
         1.0 / total
     };
+    let detection_only: Seconds = s
+        .failures
+        .iter()
+        .zip(&rates)
+        .map(|(m, r)| mean_detection(s, m) * r / total)
+        .sum();
     let detect: Seconds = s
         .failures
         .iter()
         .zip(&rates)
         .map(|(m, r)| {
-            let mut d = match &m.detect {
-                Detect::Exit => 0.0,
-                Detect::Liveness => s.liveness().expect("validated").mean_detection_delay(),
-                Detect::After(d) => d.mean(),
-            };
+            let mut d = mean_detection(s, m);
             if let Some(p) = &m.persists {
                 notes.approx(format!(
                     "stage {} mode {}: a persisting cause is counted as its mean length added to the outage \
@@ -277,13 +281,24 @@ fn replica_cycle(s: &Stage, notes: &mut Notes) -> (Seconds, Seconds) {
         .restart
         .as_ref()
         .expect("validated: a stage that fails has restart");
-    let backoff = mean_backoff(s, restart, notes);
+    let backoff = mean_backoff(s, restart, detection_only, notes);
     (mttf, detect + backoff + restart.mean())
 }
 
-fn mean_backoff(s: &Stage, restart: &Dist, notes: &mut Notes) -> Seconds {
+/// The mean time from a failure of mode `m` to its container's exit.
+fn mean_detection(s: &Stage, m: &crate::model::FailureMode) -> Seconds {
+    match &m.detect {
+        Detect::Exit => 0.0,
+        Detect::Liveness => s.liveness().expect("validated").mean_detection_delay(),
+        Detect::After(d) => d.mean(),
+    }
+}
+
+/// The mean back-off delay before a restart; `detection` is the mean time from a failure
+/// to the container's exit, which the kubelet's reset window is measured to.
+fn mean_backoff(s: &Stage, restart: &Dist, detection: Seconds, notes: &mut Notes) -> Seconds {
     let Some(b) = s.backoff else { return 0.0 };
-    let window = 2.0 * b.cap;
+    let window = (BACKOFF_RESET_WINDOW - detection).max(0.0);
     // F: time to the next failure; several modes use their combined rate.
     let f_cdf = |t: f64| -> f64 {
         if s.failures.len() == 1 {

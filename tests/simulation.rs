@@ -354,8 +354,8 @@ fn classic_backoff_doubles_for_a_repeating_crash() {
 }
 
 #[test]
-fn backoff_resets_after_twice_the_cap() {
-    // Fails 700 s after each start: always more than 2·300 s after the last start, so
+fn backoff_resets_when_the_container_exits_ten_minutes_after_its_start() {
+    // Fails 700 s after each start: always more than 600 s after the last start, so
     // every restart is immediate: failures at 700, 1405, 2110, 2815; X = 4 × 5 s.
     let m = deterministic("failure = \"700s\"\nrestart = \"5s\"", "3000s");
     assert_history(&m, 20.0, 4.0);
@@ -366,9 +366,65 @@ fn backoff_resets_after_twice_the_cap() {
 }
 
 #[test]
+fn the_reset_window_is_ten_minutes_under_the_reduced_profile_too() {
+    // Reduced profile (1 s doubling, cap 60 s), but the kubelet's window stays 600 s.
+    // Fail 200 s after each ready, restart 5 s. Exits and the last start before each:
+    // 200 (start 0) → delay 0, restart 200, up 205; 405 (205 s after 200) → 1 s, restart
+    // 406, up 411; 611 → 2 s, 613, up 618; 818 → 4 s, 822, up 827; 1027 → 8 s, 1035, up
+    // 1040; the next failure (1240) is past 1100 s. X = 5 + 6 + 7 + 9 + 13 = 40 s. (A
+    // window of 2·cap = 120 s would reset every time: 25 s.)
+    let m = deterministic(
+        "failure = \"200s\"\nrestart = \"5s\"\nbackoff = { profile = \"reduced\" }",
+        "1100s",
+    );
+    assert_history(&m, 40.0, 5.0);
+}
+
+#[test]
+fn the_reset_is_judged_when_the_container_exits_not_when_it_hangs() {
+    // A hang 590 s after each ready, noticed (the container killed) 20 s later; restart
+    // 5 s, classic back-off. Kills at 610 (610 s after the start at 0), 1225 (615 s after
+    // the restart began at 610), 1840 (615 s after 1225): each more than 600 s after the
+    // last start, so every restart is immediate. X = 3 × 25 s; the next hang (2435) is
+    // past 2000 s. Judged at the hang's onset (590 and 595 s after the starts) the count
+    // would not reset, and the second and third restarts would wait 10 and 20 s.
+    let m = deterministic(
+        "restart = \"5s\"\n[[stages.C.failures]]\nname = \"hang\"\nevery = \"590s\"\ndetect = \"20s\"",
+        "2000s",
+    );
+    assert_history(&m, 75.0, 3.0);
+}
+
+#[test]
+fn the_reset_is_judged_at_the_liveness_kill() {
+    // A hang 585 s after each ready, killed by the default liveness probe D in [21, 31) s
+    // later; restart 5 s. The first kill comes 606–616 s after the start at 0, each later
+    // one 590 s + D after the restart began at the previous kill: all above 600 s, so no
+    // restart waits. Three hangs before 2000 s (the third is ready by about 1860 s, the
+    // fourth hang is past 2400 s): X = Σ (D + 5) in [78, 108). Judged at the hang's onset
+    // (585 and 590 s after the starts), the second and third restarts would wait 10 and
+    // 20 s: X in [108, 138).
+    let m = deterministic(
+        "restart = \"5s\"\nprobes = { liveness = {} }\n[[stages.C.failures]]\nname = \"hang\"\nevery = \"585s\"\ndetect = \"liveness\"",
+        "2000s",
+    );
+    for engine in engines(&m) {
+        let r = report_on(engine, &m, 3, 2000, 0);
+        assert_eq!(r.outages.mean, 3.0, "{engine:?}");
+        assert!(
+            r.downtime_seconds.max < 108.0,
+            "{engine:?}: {}",
+            r.downtime_seconds.max
+        );
+        // The lower end: the 1 % quantile of a sum of three uniforms is well above 78 s.
+        assert!(r.downtime_seconds.p50 > 78.0, "{engine:?}");
+    }
+}
+
+#[test]
 fn reduced_backoff_doubles_up_to_its_cap() {
-    // Reduced profile: 1 s doubling, cap 60 s, reset window 120 s. Fail 100 s after each
-    // ready, restart 5 s; each failure comes 105 s after the last restart began (≤ 120 s):
+    // Reduced profile: 1 s doubling, cap 60 s, reset window 600 s. Fail 100 s after each
+    // ready, restart 5 s; each failure comes 105 s after the last restart began (≤ 600 s):
     // fail 100 → 0 s, up 105; 205 → 1 s, up 211; 311 → 2, up 318; 418 → 4, up 427;
     // 527 → 8, up 540; 640 → 16, up 661; 761 → 32, up 798; 898 → min(64, 60) = 60, up
     // 963; next fail 1063 > 1000. X = 5+6+7+9+13+21+37+65 = 163 s in 8 outages.

@@ -154,6 +154,10 @@ pub struct Stage {
     pub cache: Option<Cache>,
 }
 
+/// The kubelet's back-off reset window: a container that exits more than this long after
+/// its last start restarts with `n = 0`, whatever the profile or cap (kubelet.go sets
+/// `HasExpiredFunc` to 600 s; k8s-facts.md §9).
+pub const BACKOFF_RESET_WINDOW: Seconds = 600.0;
 /// Kubernetes' termination grace period (k8s-facts.md §1).
 pub const GRACE_PERIOD: Seconds = 30.0;
 /// 50 s node-monitor grace + 300 s toleration (k8s-facts.md §2).

@@ -9,9 +9,10 @@
 //! - Detection: `exit` at once; `liveness` after `U·period + (threshold−1)·period + timeout`;
 //!   a distribution after one draw.
 //! - Back-off: the restart starts `delay(n)` after detection, where `n` counts the
-//!   container's restarts and returns to 0 when the failure comes more than `2·cap` after
-//!   the container's last start (the moment its last restart began, or 0 for the first
-//!   container). New Pods and restarts after a node comes back start at `n = 0` and do
+//!   container's restarts and returns to 0 when the container exits (the failure is
+//!   noticed: the crash, the liveness kill, the end of a detection draw) more than 600 s
+//!   after its last start (the moment its last restart began, or 0 for the first
+//!   container), whatever the profile: the kubelet's fixed window. New Pods and restarts after a node comes back start at `n = 0` and do
 //!   not count as a restart.
 //! - Persisting causes: a mode with `persists` keeps failing every restart that would
 //!   finish before the fix, at the moment it would have become ready (a new crash, noticed

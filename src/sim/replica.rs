@@ -9,7 +9,7 @@ use super::outages::NO_CAUSE;
 use super::plan::NO_NODE;
 use super::queue::EventKind;
 use crate::dist::unit_interval;
-use crate::model::Detect;
+use crate::model::{BACKOFF_RESET_WINDOW, Detect};
 use crate::units::Seconds;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -70,7 +70,6 @@ pub(super) struct Replica {
     pub(super) generation: u32,
     /// Restarts of this container since the last back-off reset.
     pub(super) restarts: u32,
-    pub(super) fail_time: Seconds,
     pub(super) last_start: Seconds,
     /// The kind of the restart waiting in a crew queue.
     pub(super) queued_start: Start,
@@ -96,7 +95,6 @@ impl Replica {
         state: ReplicaState::Ready,
         generation: 0,
         restarts: 0,
-        fail_time: 0.0,
         last_start: 0.0,
         queued_start: Start::Fresh,
         node: NO_NODE,
@@ -246,7 +244,6 @@ impl Simulator {
         let plan = &self.plan.stages[s].modes[mode];
         let rep = &mut self.replicas[r as usize];
         rep.state = ReplicaState::Down;
-        rep.fail_time = now;
         if let Some(p) = persists {
             rep.fix_time = now + p;
             (rep.fix_mode, rep.fix_start) = (mode as u16, now);
@@ -278,8 +275,12 @@ impl Simulator {
             self.request_restart(r, Start::AfterCrash);
             return;
         };
+        // The container exits now (the crash, the liveness kill or the end of a detection
+        // draw): the kubelet resets its back-off when that is more than ten minutes after
+        // the container's last start.
+        let now = self.queue.now();
         let rep = &mut self.replicas[r as usize];
-        if rep.fail_time - rep.last_start > 2.0 * backoff.cap {
+        if now - rep.last_start > BACKOFF_RESET_WINDOW {
             rep.restarts = 0;
         }
         let delay = backoff.delay(rep.restarts);
@@ -360,7 +361,6 @@ impl Simulator {
         if now < rep.fix_time {
             // The cause persists: it fails again the moment it would have been ready.
             rep.state = ReplicaState::Down;
-            rep.fail_time = now;
             self.note(r, "crashed_again");
             self.detected(r);
             return;

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use super::outages::{NO_CAUSE, OutageBook};
 use super::{HistoryRng, Outcome, Plan, history_rng};
 use crate::dist::unit_interval;
-use crate::model::Detect;
+use crate::model::{BACKOFF_RESET_WINDOW, Detect};
 use crate::units::Seconds;
 
 /// One replica's change: it stops serving for `cause`, or is ready again (`cause` =
@@ -185,11 +185,11 @@ impl TimelineSim {
                 }
                 self.events += 1;
             }
-            // Noticed at `now`: back off, restart, and crash again while the fault lasts.
-            let mut crashed = failed;
+            // The container exits at `now` (noticed): back off, restart, and crash again
+            // while the fault lasts.
             loop {
                 if let Some(backoff) = stage.backoff {
-                    if crashed - last_start > 2.0 * backoff.cap {
+                    if now - last_start > BACKOFF_RESET_WINDOW {
                         restarts = 0;
                     }
                     let wait = backoff.delay(restarts);
@@ -213,7 +213,6 @@ impl TimelineSim {
                 }
                 self.events += 1;
                 if now < fixed_at {
-                    crashed = now;
                     continue;
                 }
                 break;
