@@ -46,6 +46,24 @@ pub fn parse_duration(text: &str) -> Result<Seconds, String> {
 }
 
 /// Formats seconds for people: the largest unit that keeps the number at least 1.
+/// A time into a history as days and a clock, to the millisecond: `12d 03:04:05.120`
+/// (the days left out below one day).
+pub fn format_offset(t: Seconds) -> String {
+    let ms = (t.max(0.0) * 1e3).round() as u64;
+    let (days, rest) = (ms / 86_400_000, ms % 86_400_000);
+    let (h, m, s, frac) = (
+        rest / 3_600_000,
+        rest / 60_000 % 60,
+        rest / 1000 % 60,
+        rest % 1000,
+    );
+    if days > 0 {
+        format!("{days}d {h:02}:{m:02}:{s:02}.{frac:03}")
+    } else {
+        format!("{h:02}:{m:02}:{s:02}.{frac:03}")
+    }
+}
+
 pub fn format_duration(s: Seconds) -> String {
     let a = s.abs();
     let (v, unit) = if a == 0.0 {

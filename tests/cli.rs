@@ -777,14 +777,32 @@ fn trace_logs_one_history_as_csv_or_json() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("time_seconds,stage,replica,event,state,buffered")
+        Some("time_seconds,at,stage,replica,node,event,state,buffered")
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert!(rows.len() > 10);
-    assert!(rows.iter().all(|r| r.len() == 6));
+    assert!(rows.iter().all(|r| r.len() == 8));
     let times: Vec<f64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "time order");
-    assert!(rows.iter().any(|r| r[3] == "failed"));
+    // Every failure names its mode and the replica's node (one node here); a replica
+    // line names no node only while its new Pod has none.
+    let failed: Vec<&Vec<&str>> = rows.iter().filter(|r| r[5].starts_with("failed")).collect();
+    assert!(!failed.is_empty());
+    for r in &failed {
+        assert!(["failed crash", "failed hang"].contains(&r[5]), "{r:?}");
+        assert_eq!(r[4], "minikube", "{r:?}");
+    }
+    for r in rows.iter().filter(|r| !r[2].is_empty() && !r[3].is_empty()) {
+        assert!(r[4] == "minikube" || r[6] == "pending", "{r:?}");
+    }
+    // `at` is the same time as days and a clock.
+    for r in &rows {
+        let t: f64 = r[0].parse().unwrap();
+        let (days, clock) = r[1].split_once("d ").unwrap_or(("0", r[1]));
+        let parts: Vec<f64> = clock.split(':').map(|p| p.parse().unwrap()).collect();
+        let back = days.parse::<f64>().unwrap() * 86_400.0 + parts[0] * 3600.0 + parts[1] * 60.0 + parts[2];
+        assert!((back - t).abs() <= 5e-4, "{r:?}");
+    }
 
     // The JSON's X is the X of that history in `hasim run`: replication 0 alone.
     let out = hasim()

@@ -26,7 +26,8 @@ pub struct TraceArgs {
     /// Seed of the run (default: the model's).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Output format: CSV (time_seconds,stage,replica,event,state,buffered) or JSON.
+    /// Output format: CSV (time_seconds,at,stage,replica,node,event,state,buffered; `at`
+    /// is the time as days and a clock, `12d 03:04:05.120`) or JSON.
     #[arg(long, value_enum, default_value_t = TraceFormat::Csv)]
     pub format: TraceFormat,
     /// Write to FILE instead of standard output.
@@ -65,16 +66,19 @@ pub fn trace(args: &TraceArgs) -> Result<(), CliError> {
             serde_json::to_string_pretty(&doc).expect("a trace serialises") + "\n"
         }
         TraceFormat::Csv => {
-            let mut o = String::from("time_seconds,stage,replica,event,state,buffered\n");
+            let mut o =
+                String::from("time_seconds,at,stage,replica,node,event,state,buffered\n");
             for r in &records {
                 let buffered = r.buffered.map_or(String::new(), |b| b.to_string());
                 let _ = writeln!(
                     o,
-                    "{},{},{},{},{},{buffered}",
+                    "{},{},{},{},{},{},{},{buffered}",
                     r.time,
+                    r.at,
                     csv_cell(&r.stage),
                     csv_cell(&r.replica),
-                    r.event,
+                    csv_cell(&r.node),
+                    csv_cell(&r.event),
                     csv_cell(&r.state)
                 );
             }

@@ -26,8 +26,23 @@ pub struct Model {
     pub simulation: Simulation,
     pub system: System,
     pub nodes: Vec<NodeSpec>,
+    /// Planned node maintenance (`kubectl drain`, one node at a time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrades: Option<Upgrades>,
     #[serde(serialize_with = "stages_as_table")]
     pub stages: Vec<Stage>,
+}
+
+/// `[upgrades]`: waves that drain the cluster's nodes one at a time (MODEL-SPEC.md
+/// "Upgrades").
+#[derive(Clone, Debug, Serialize)]
+pub struct Upgrades {
+    /// Start to start; the first wave at one draw.
+    pub every: Dist,
+    /// One node: from drained to ready again.
+    pub node_time: Dist,
+    /// A drain blocked by a PodDisruptionBudget is forced this long after it began.
+    pub pdb_timeout: Seconds,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -152,7 +167,66 @@ pub struct Stage {
     /// Reader cache.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<Cache>,
+    /// Deployment, StatefulSet: whether two of its Pods may share a node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
+    /// Deployment, StatefulSet: its PodDisruptionBudget, resolved to a count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdb: Option<Pdb>,
+    /// StatefulSet: where its volumes live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<Volume>,
+    /// StatefulSet with a network volume: the wait before a Pod moved off a dead node
+    /// can start (the attach/detach controller's force detach).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detach_wait: Option<Seconds>,
 }
+
+/// Pod anti-affinity among a stage's own Pods (MODEL-SPEC.md "Placement").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Spread {
+    /// The scheduler prefers the least-loaded node but may put two Pods on one.
+    Preferred,
+    /// Hard anti-affinity: a Pod stays Pending rather than share a node.
+    Required,
+}
+
+/// Where a StatefulSet's volumes live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Volume {
+    /// Network storage: it follows its Pod to another node (after a detach from a dead one).
+    Network,
+    /// A local PersistentVolume: the Pod is pinned to its node.
+    Local,
+}
+
+/// A PodDisruptionBudget, resolved to a number of Pods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pdb {
+    MinAvailable(u32),
+    MaxUnavailable(u32),
+}
+
+impl Pdb {
+    /// The Pods that must stay ready (the Eviction API's `desiredHealthy`).
+    pub fn desired(&self, replicas: u32) -> u32 {
+        match *self {
+            Pdb::MinAvailable(n) => n,
+            Pdb::MaxUnavailable(n) => replicas.saturating_sub(n),
+        }
+    }
+}
+
+/// The attach/detach controller's wait before it force-detaches a volume from an
+/// unreachable node (`maxWaitForUnmountDuration`; k8s-facts.md §9).
+pub const DEFAULT_DETACH_WAIT: Seconds = 360.0;
+/// A blocked drain is forced after this (GKE's limit; k8s-facts.md §9).
+pub const DEFAULT_PDB_TIMEOUT: Seconds = 3600.0;
+/// One node's upgrade, drained to ready again, when the model does not say.
+pub const DEFAULT_NODE_TIME: Seconds = 600.0;
 
 /// The kubelet's back-off reset window: a container that exits more than this long after
 /// its last start restarts with `n = 0`, whatever the profile or cap (kubelet.go sets
@@ -414,7 +488,7 @@ struct Reader<'a> {
     base: PathBuf,
 }
 
-const ROOT_KEYS: &[&str] = &["name", "simulation", "system", "nodes", "stages"];
+const ROOT_KEYS: &[&str] = &["name", "simulation", "system", "nodes", "upgrades", "stages"];
 
 impl Reader<'_> {
     fn model(&self, root: &tree::Node) -> Result<Model, ModelError> {
@@ -438,6 +512,10 @@ impl Reader<'_> {
             Some(f) => self.nodes(f)?,
             None => vec![],
         };
+        let upgrades = match t.get("upgrades") {
+            Some(f) => Some(self.upgrades(f, &nodes)?),
+            None => None,
+        };
         let stages_field = t.require("stages")?;
         let stages = self.stages(stages_field, &nodes)?;
         let system_field = t.require("system")?;
@@ -450,7 +528,30 @@ impl Reader<'_> {
             simulation,
             system,
             nodes,
+            upgrades,
             stages,
+        })
+    }
+
+    fn upgrades(&self, f: Field<'_>, nodes: &[NodeSpec]) -> Result<Upgrades, ModelError> {
+        if nodes.is_empty() {
+            return Err(f.error("upgrades drain nodes: add [[nodes]] (the model has none)"));
+        }
+        let mut t = f.table()?;
+        let every = self.dist(t.require("every")?, Need::Positive)?;
+        let node_time = match t.get("node_time") {
+            Some(f) => self.dist(f, Need::NonNegative)?,
+            None => Dist::fixed(DEFAULT_NODE_TIME),
+        };
+        let pdb_timeout = match t.get("pdb_timeout") {
+            Some(f) => f.nonnegative_duration()?,
+            None => DEFAULT_PDB_TIMEOUT,
+        };
+        t.finish()?;
+        Ok(Upgrades {
+            every,
+            node_time,
+            pdb_timeout,
         })
     }
 
@@ -771,6 +872,45 @@ impl Reader<'_> {
                 Some(f) => Some(self.maintenance(f, kind, replicas)?),
                 None => None,
             };
+        let pods = [Kind::Deployment, Kind::StatefulSet];
+        let spread = match kube_key(&mut t, kind, "spread", &pods, "a deployment or a statefulset")? {
+            Some(f) => Some(match f.str()? {
+                "preferred" => Spread::Preferred,
+                "required" => Spread::Required,
+                other => {
+                    return Err(f.error(format!(
+                        "unknown spread \"{other}\" (preferred or required)"
+                    )));
+                }
+            }),
+            None => pods.contains(&kind).then_some(Spread::Preferred),
+        };
+        let pdb = match kube_key(&mut t, kind, "pdb", &pods, "a deployment or a statefulset")? {
+            Some(f) => Some(pdb(f, replicas)?),
+            None => None,
+        };
+        let sts = [Kind::StatefulSet];
+        let volume = match kube_key(&mut t, kind, "volume", &sts, "a statefulset")? {
+            Some(f) => Some(match f.str()? {
+                "network" => Volume::Network,
+                "local" => Volume::Local,
+                other => {
+                    return Err(
+                        f.error(format!("unknown volume \"{other}\" (network or local)"))
+                    );
+                }
+            }),
+            None => (kind == Kind::StatefulSet).then_some(Volume::Network),
+        };
+        let detach_wait = match kube_key(&mut t, kind, "detach_wait", &sts, "a statefulset")? {
+            Some(f) if volume == Some(Volume::Local) => {
+                return Err(f.error(
+                    "a local volume never moves, so it has no detach_wait (use volume = \"network\")",
+                ));
+            }
+            Some(f) => Some(f.nonnegative_duration()?),
+            None => (volume == Some(Volume::Network)).then_some(DEFAULT_DETACH_WAIT),
+        };
         let retention = match t.get("retention") {
             Some(f) if role == Role::Source => f.nonnegative_duration()?,
             Some(f) => return Err(f.error("only a stage with role = \"source\" has a retention")),
@@ -814,6 +954,10 @@ impl Reader<'_> {
             maintenance,
             buffer,
             cache,
+            spread,
+            pdb,
+            volume,
+            detach_wait,
         };
         if stage.restart.is_none() && (stage.can_fail(model_nodes) || stage.maintenance.is_some()) {
             return Err(t.missing("restart"));
@@ -919,13 +1063,24 @@ impl Reader<'_> {
             }
         };
         let max_surge = amount("max_surge", 25.0, true)?;
-        let max_unavailable = amount("max_unavailable", 25.0, false)?;
+        let mut max_unavailable = amount("max_unavailable", 25.0, false)?;
+        // Kubernetes' validation refuses both given as zero, a count or a percentage.
+        let given_zero = |t: &Table<'_>, key: &str| match t.peek(key) {
+            Some(tree::Value::Int(0)) => true,
+            Some(tree::Value::Str(s)) => s.trim_end_matches('%').trim().parse::<f64>() == Ok(0.0),
+            _ => false,
+        };
         if kind == Kind::Deployment && max_surge == 0 && max_unavailable == 0 {
-            return Err(t.ctx.error(
-                t.origin,
-                &t.path,
-                "max_surge and max_unavailable cannot both be 0",
-            ));
+            if given_zero(&t, "max_surge") && given_zero(&t, "max_unavailable") {
+                return Err(t.ctx.error(
+                    t.origin,
+                    &t.path,
+                    "max_surge and max_unavailable cannot both be 0",
+                ));
+            }
+            // Both resolve to 0 (percentages of few replicas): Kubernetes then lets one
+            // Pod be unavailable (`ResolveFenceposts` in deployment/util).
+            max_unavailable = 1;
         }
         t.finish()?;
         let deployment = kind == Kind::Deployment;
@@ -1307,6 +1462,46 @@ fn resolve_amount(percent: f64, replicas: u32, round_up: bool) -> u32 {
     } else {
         exact.floor()
     }) as u32
+}
+
+/// `pdb = { min_available = N }` or `{ max_unavailable = N }`, N a count or a percentage
+/// of `replicas` (rounded up, as the disruption controller does), at most `replicas`.
+fn pdb(f: Field<'_>, replicas: u32) -> Result<Pdb, ModelError> {
+    let mut t = f.table()?;
+    let (min, max) = (t.get("min_available"), t.get("max_unavailable"));
+    let (key, field) = match (min, max) {
+        (Some(_), Some(m)) => {
+            return Err(m.error("give either min_available or max_unavailable, not both"));
+        }
+        (Some(m), None) => ("min_available", m),
+        (None, Some(m)) => ("max_unavailable", m),
+        (None, None) => {
+            return Err(f.error("a pdb needs min_available or max_unavailable"));
+        }
+    };
+    let n = match &field.node.value {
+        tree::Value::Int(n) if *n >= 0 => u32::try_from(*n).map_err(|_| field.error("too large"))?,
+        tree::Value::Str(s) if s.ends_with('%') => {
+            match s.trim_end_matches('%').trim().parse::<f64>() {
+                Ok(p) if (0.0..=100.0).contains(&p) => resolve_amount(p, replicas, true),
+                _ => {
+                    return Err(field.error(format!(
+                        "expected a percentage from 0% to 100%, found \"{s}\""
+                    )));
+                }
+            }
+        }
+        _ => return Err(field.error("expected a number of Pods or a percentage like \"50%\"")),
+    };
+    if n > replicas {
+        return Err(field.error(format!("{key} ({n}) is above replicas ({replicas})")));
+    }
+    t.finish()?;
+    Ok(if key == "min_available" {
+        Pdb::MinAvailable(n)
+    } else {
+        Pdb::MaxUnavailable(n)
+    })
 }
 
 fn at_least_one(f: &Field<'_>) -> Result<u32, ModelError> {

@@ -415,7 +415,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     let mut rows = vec![];
     for r in &records {
         let t = r.time / day;
-        let (lane, down) = match (r.replica.as_str(), r.event, r.state.as_str()) {
+        let (lane, down) = match (r.replica.as_str(), r.event.as_str(), r.state.as_str()) {
             ("system", "judged", "unreadable") => (Some("readable".to_string()), true),
             ("system", "judged", "readable") => (Some("readable".to_string()), false),
             ("system", "judged", "stale") => (Some("fresh".to_string()), true),

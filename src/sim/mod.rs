@@ -55,6 +55,7 @@
 //! crews, no node that can fail, no rollout, no data flow, no cache) without an event
 //! queue, one replica at a time; [`Engine`] picks between them. Same law, other draws.
 
+mod drain;
 pub mod flow;
 mod nodes;
 mod outages;
@@ -181,8 +182,8 @@ struct StageState {
     /// next node to try.
     placement_cursor: u32,
     rollout_active: bool,
+    /// StatefulSet, DaemonSet: the next replica of the rollout, and replacements running.
     rollout_next: u32,
-    surge_busy: u32,
     kill_busy: u32,
 }
 
@@ -221,10 +222,19 @@ pub struct Simulator {
     queue: EventQueue,
     replicas: Vec<Replica>,
     stages: Vec<StageState>,
+    /// Each node is ready (neither failed nor down for its upgrade), failed, down for its
+    /// upgrade, cordoned by a drain.
     node_up: Vec<bool>,
+    node_failed: Vec<bool>,
+    node_upgrading: Vec<bool>,
+    node_cordoned: Vec<bool>,
     node_generation: Vec<u32>,
     /// When each node's pending failure or recovery delay began.
     node_clock_start: Vec<Seconds>,
+    drain: drain::Drain,
+    /// A stage's Pods changed while its Deployment rollout or a drain is on: their rules
+    /// are applied again once the event's handler is done.
+    pods_dirty: bool,
     rng: HistoryRng,
     /// Read-path stages down (the cached reader excluded).
     path_down: u32,
@@ -254,8 +264,13 @@ impl Clone for Simulator {
             replicas: self.replicas.clone(),
             stages: self.stages.clone(),
             node_up: self.node_up.clone(),
+            node_failed: self.node_failed.clone(),
+            node_upgrading: self.node_upgrading.clone(),
+            node_cordoned: self.node_cordoned.clone(),
             node_generation: self.node_generation.clone(),
             node_clock_start: self.node_clock_start.clone(),
+            drain: self.drain,
+            pods_dirty: self.pods_dirty,
             rng: self.rng.clone(),
             path_down: self.path_down,
             cache_until: self.cache_until,
@@ -281,8 +296,13 @@ impl Clone for Simulator {
             replicas,
             stages,
             node_up,
+            node_failed,
+            node_upgrading,
+            node_cordoned,
             node_generation,
             node_clock_start,
+            drain,
+            pods_dirty,
             rng,
             path_down,
             cache_until,
@@ -304,8 +324,13 @@ impl Clone for Simulator {
         self.replicas.clone_from(replicas);
         self.stages.clone_from(stages);
         self.node_up.clone_from(node_up);
+        self.node_failed.clone_from(node_failed);
+        self.node_upgrading.clone_from(node_upgrading);
+        self.node_cordoned.clone_from(node_cordoned);
         self.node_generation.clone_from(node_generation);
         self.node_clock_start.clone_from(node_clock_start);
+        self.drain = *drain;
+        self.pods_dirty = *pods_dirty;
         self.rng = rng.clone();
         self.path_down = *path_down;
         self.cache_until = *cache_until;
@@ -356,8 +381,13 @@ impl Simulator {
             replicas: vec![Replica::NEW; n_replicas],
             stages,
             node_up: vec![true; plan.nodes.len()],
+            node_failed: vec![false; plan.nodes.len()],
+            node_upgrading: vec![false; plan.nodes.len()],
+            node_cordoned: vec![false; plan.nodes.len()],
             node_generation: vec![0; plan.nodes.len()],
             node_clock_start: vec![0.0; plan.nodes.len()],
+            drain: drain::Drain::IDLE,
+            pods_dirty: false,
             rng: history_rng(0, 0),
             path_down: 0,
             cache_until: f64::NEG_INFINITY,
@@ -515,8 +545,13 @@ impl Simulator {
             s.up = true;
             s.waiting.clear();
         }
+        self.drain = drain::Drain::IDLE;
+        self.pods_dirty = false;
         for (i, n) in self.plan.nodes.iter().enumerate() {
             self.node_up[i] = true;
+            self.node_failed[i] = false;
+            self.node_upgrading[i] = false;
+            self.node_cordoned[i] = false;
             self.node_generation[i] = 0;
             self.node_clock_start[i] = 0.0;
             if let Some((every, _)) = n {
@@ -530,12 +565,26 @@ impl Simulator {
                     .schedule(r.every, EventKind::MaintenanceStart, si as u32, 0, 0);
             }
         }
+        self.schedule_first_wave();
         for r in 0..self.replicas.len() {
+            let home = self.plan.replica_home[r];
+            let s = &self.plan.stages[self.plan.replica_stage[r] as usize];
             self.replicas[r] = Replica {
-                node: self.plan.replica_home[r],
+                node: home,
+                pinned: if s.local_volume { home } else { NO_NODE },
                 ..Replica::NEW
             };
-            self.draw_failure(r as u32);
+            if self.plan.starts_pending[r] {
+                let cause = s.pending_cause;
+                self.leave_ready(r as u32, cause);
+                self.replicas[r].state = ReplicaState::Pending;
+            } else {
+                self.draw_failure(r as u32);
+            }
+        }
+        if self.plan.starts_pending.contains(&true) {
+            // The read path may be down from the start.
+            self.judge(0.0);
         }
         if let Some(f) = &mut self.flow {
             f.reset();
@@ -635,7 +684,10 @@ impl Simulator {
             EventKind::SurgeReady => {
                 self.replicas[ev.target as usize].surge_generation == ev.generation
             }
-            EventKind::MaintenanceStart => true,
+            EventKind::MaintenanceStart | EventKind::UpgradeWave => true,
+            EventKind::DrainForce | EventKind::PodStopped | EventKind::NodeUpgraded => {
+                self.drain.generation == ev.generation
+            }
             EventKind::FreshCheck => self.fresh_generation == ev.generation,
             EventKind::CacheExpire => self.cache_generation == ev.generation,
             _ => self.replicas[ev.target as usize].generation == ev.generation,
@@ -681,7 +733,21 @@ impl Simulator {
                         rng,
                     )
                 }
-                EventKind::MaintenanceStart | EventKind::FreshCheck | EventKind::CacheExpire => {
+                EventKind::UpgradeWave => redraw(
+                    &plan.upgrades.as_ref().expect("scheduled with upgrades").every,
+                    self.drain.wave_clock_start,
+                    rng,
+                ),
+                EventKind::NodeUpgraded => redraw(
+                    &plan.upgrades.as_ref().expect("scheduled with upgrades").node_time,
+                    self.drain.down_start,
+                    rng,
+                ),
+                EventKind::MaintenanceStart
+                | EventKind::FreshCheck
+                | EventKind::CacheExpire
+                | EventKind::DrainForce
+                | EventKind::PodStopped => {
                     continue;
                 }
                 _ => {
@@ -767,15 +833,40 @@ impl Simulator {
             EventKind::OperatorResponse => self.reschedule(r, "force_deleted"),
             EventKind::MaintenanceStart => self.maintenance_start(r as usize),
             EventKind::SurgeReady => self.surge_ready(r),
-            EventKind::ShutdownDone => self.request_restart(r, Start::NewPod),
+            EventKind::ShutdownDone => self.pod_stopped(r),
+            EventKind::Attach => self.attach(r),
+            EventKind::UpgradeWave => self.upgrade_wave_due(),
+            EventKind::DrainForce => self.evict_from_drained_node(true),
+            EventKind::PodStopped => self.drained_pod_stopped(),
+            EventKind::NodeUpgraded => self.node_upgraded(r as usize),
             EventKind::FreshCheck => {
                 self.fresh_check = f64::INFINITY;
                 self.note_system_event("freshness_check", "checked");
             }
             EventKind::CacheExpire => {}
         }
+        if self.pods_dirty {
+            self.settle_pods();
+        }
         if self.flow.is_some() {
             self.sync_flow();
+        }
+    }
+
+    /// Applies the rules that watch a stage's Pods — a Deployment's rolling update, a
+    /// drain's blocked evictions — until nothing changes.
+    #[cold]
+    #[inline(never)]
+    fn settle_pods(&mut self) {
+        while std::mem::take(&mut self.pods_dirty) {
+            for s in 0..self.stages.len() {
+                if self.stages[s].rollout_active {
+                    self.reconcile_rollout(s);
+                }
+            }
+            if self.drain.evicting() {
+                self.evict_from_drained_node(false);
+            }
         }
     }
 

@@ -1,18 +1,40 @@
-//! Nodes: failures, recoveries, and where the Pods of a failed node go.
+//! Nodes: failures and recoveries, where every new Pod goes (MODEL-SPEC.md "Placement"),
+//! and StatefulSet volumes after a node loss.
+//!
+//! Placement is the scheduler's rule: among the stage's `nodes` that are ready and not
+//! cordoned, the one holding the fewest of the stage's Pods (the Pod being replaced after
+//! an eviction, a force delete or a drain discounted; a rollout's new Pod discounts none),
+//! ties round-robin after the node last chosen for the stage. With required spread a node
+//! that holds one of the stage's Pods is never chosen, and a Pod with no node to go to
+//! stays Pending until one is ready. A StatefulSet Pod on a local volume is pinned to the
+//! node it was first placed on. On a network volume, a Pod force-deleted off a dead node
+//! starts only `detach_wait` after the force delete, or when the old node is back if that
+//! is sooner.
 
 use super::Simulator;
 use super::plan::NO_NODE;
 use super::queue::EventKind;
-use super::replica::{Clock, Lane, ReplicaState, Start};
+use super::replica::{Clock, ReplicaState, Start, Surge};
 use crate::model::Kind;
 
 impl Simulator {
     pub(super) fn node_fail(&mut self, n: usize) {
+        self.node_failed[n] = true;
         self.node_up[n] = false;
         self.note_node(n, "node_failed");
+        let drained = self.drain.node == n as u32;
+        if drained {
+            // A node that fails during its own drain ends that drain; it is uncordoned
+            // when it is back, and the wave moves on.
+            self.end_drain_turn();
+        }
         let cause = self.plan.node_cause[n];
-        let mut touched_rollout = false;
         for r in 0..self.replicas.len() as u32 {
+            if self.replicas[r as usize].surge != Surge::None
+                && self.replicas[r as usize].surge_node == n as u32
+            {
+                self.drop_surge(r);
+            }
             if self.replicas[r as usize].node != n as u32 {
                 continue;
             }
@@ -21,13 +43,7 @@ impl Simulator {
             self.cancel_pending(r);
             let rep = &mut self.replicas[r as usize];
             rep.state = ReplicaState::Pending;
-            if rep.lane == Lane::Surge {
-                // Its surge Pod is lost with the node: count the slot as replaced.
-                rep.lane = Lane::None;
-                rep.surge_generation = rep.surge_generation.wrapping_add(1);
-                self.stages[s].surge_busy -= 1;
-                touched_rollout = true;
-            }
+            rep.detach_node = NO_NODE;
             let g = rep.generation;
             let plan = &self.plan.stages[s];
             let clock = match (plan.kind, &plan.operator_response) {
@@ -51,9 +67,6 @@ impl Simulator {
             if self.plan.stages[s].crews > 0 {
                 self.dispatch_crews(s);
             }
-            if touched_rollout && self.plan.stages[s].rollout.is_some() {
-                self.fill_lanes(s);
-            }
         }
         let (_, recovery) = self.plan.nodes[n]
             .as_ref()
@@ -63,31 +76,38 @@ impl Simulator {
         let g = self.node_generation[n];
         self.queue
             .schedule(t, EventKind::NodeRecover, n as u32, g, 0);
+        if drained {
+            self.next_drain();
+        }
     }
 
     pub(super) fn node_recover(&mut self, n: usize) {
-        self.node_up[n] = true;
+        self.node_failed[n] = false;
+        self.node_up[n] = !self.node_upgrading[n];
+        self.node_cordoned[n] = false;
         self.note_node(n, "node_recovered");
         for r in 0..self.replicas.len() as u32 {
             let rep = &self.replicas[r as usize];
             if rep.state != ReplicaState::Pending {
                 continue;
             }
-            let s = self.plan.replica_stage[r as usize] as usize;
-            let start = if rep.node == n as u32 {
-                Start::Fresh
-            } else if rep.node == NO_NODE && self.plan.stages[s].nodes.contains(&(n as u32)) {
-                // A new Pod that found no ready node is scheduled here.
-                Start::NewPod
-            } else {
-                continue;
-            };
-            // Its pending eviction or force delete is moot now.
-            let rep = &mut self.replicas[r as usize];
-            rep.generation = rep.generation.wrapping_add(1);
-            rep.node = n as u32;
-            self.request_restart(r, start);
+            if rep.node == n as u32 {
+                // Back before its eviction or force delete: it restarts in place and the
+                // pending eviction or force delete is moot.
+                let rep = &mut self.replicas[r as usize];
+                rep.generation = rep.generation.wrapping_add(1);
+                self.request_restart(r, Start::Fresh);
+            } else if rep.detach_node == n as u32 {
+                // Its volume is free of the dead node now.
+                let rep = &mut self.replicas[r as usize];
+                rep.detach_node = NO_NODE;
+                if rep.node != NO_NODE {
+                    rep.generation = rep.generation.wrapping_add(1);
+                    self.request_restart(r, Start::NewPod);
+                }
+            }
         }
+        self.schedule_pending();
         let (every, _) = self.plan.nodes[n]
             .as_ref()
             .expect("only failing nodes recover");
@@ -97,32 +117,147 @@ impl Simulator {
         self.queue.schedule(t, EventKind::NodeFail, n as u32, g, 0);
     }
 
-    /// A Pod on a failed node is deleted (eviction or force delete): its replacement goes
-    /// to the next ready node of the stage, round-robin from its own.
+    /// A Pod on a failed node is deleted (an eviction, or a person's force delete): its
+    /// replacement is placed afresh.
     pub(super) fn reschedule(&mut self, r: u32, event: &'static str) {
         let s = self.plan.replica_stage[r as usize] as usize;
         self.note(r, event);
         let plan = &self.plan.stages[s];
+        let old = self.replicas[r as usize].node;
+        if plan.kind == Kind::StatefulSet && !plan.local_volume && old != NO_NODE {
+            let rep = &mut self.replicas[r as usize];
+            rep.detach_node = old;
+            rep.attach_at = self.queue.now() + plan.detach_wait;
+        }
+        self.place_and_start(r);
+    }
+
+    /// Places slot `r`'s new Pod (its old one gone) and starts it, or leaves it Pending.
+    fn place_and_start(&mut self, r: u32) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        match self.place(s, r, true) {
+            Some(n) => {
+                self.replicas[r as usize].node = n;
+                self.start_pod(r);
+            }
+            None => {
+                let rep = &mut self.replicas[r as usize];
+                rep.node = NO_NODE;
+                rep.state = ReplicaState::Pending;
+                rep.clock = Clock::Fixed;
+                self.note(r, "unschedulable");
+            }
+        }
+    }
+
+    /// Starts slot `r`'s placed new Pod, after its volume's force detach if it must wait.
+    fn start_pod(&mut self, r: u32) {
+        let now = self.queue.now();
+        let rep = &mut self.replicas[r as usize];
+        let d = rep.detach_node;
+        if d != NO_NODE && !self.node_up[d as usize] && now < rep.attach_at {
+            rep.state = ReplicaState::Pending;
+            rep.clock = Clock::Fixed;
+            let (at, g) = (rep.attach_at, rep.generation);
+            self.queue.schedule_at(at, EventKind::Attach, r, g, 0);
+            self.note(r, "waiting_for_volume");
+        } else {
+            rep.detach_node = NO_NODE;
+            self.request_restart(r, Start::NewPod);
+        }
+    }
+
+    /// `detach_wait` is over: the volume is force-detached from the dead node.
+    pub(super) fn attach(&mut self, r: u32) {
+        self.replicas[r as usize].detach_node = NO_NODE;
+        self.note(r, "volume_detached");
+        self.request_restart(r, Start::NewPod);
+    }
+
+    /// A deleted Pod (by a rollout or a drain) has stopped: its new Pod is placed and
+    /// started (a DaemonSet's on its own node).
+    pub(super) fn pod_stopped(&mut self, r: u32) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        if matches!(self.plan.stages[s].kind, Kind::DaemonSet | Kind::External) {
+            self.request_restart(r, Start::NewPod);
+        } else {
+            self.place_and_start(r);
+        }
+        if self.drain.evicting() {
+            self.drain_try_finish();
+        }
+    }
+
+    /// Places every Pod waiting for a node where one can go now (after a node is back or
+    /// uncordoned).
+    pub(super) fn schedule_pending(&mut self) {
+        for s in 0..self.plan.stages.len() {
+            let plan = &self.plan.stages[s];
+            if plan.nodes.is_empty() {
+                continue;
+            }
+            for q in plan.first..plan.first + plan.replicas {
+                let rep = &self.replicas[q as usize];
+                if rep.state == ReplicaState::Pending && rep.node == NO_NODE {
+                    if let Some(n) = self.place(s, q, true) {
+                        self.replicas[q as usize].node = n;
+                        self.start_pod(q);
+                    }
+                } else if rep.surge == Surge::Pending
+                    && let Some(n) = self.place(s, q, false)
+                {
+                    self.start_surge(q, n);
+                }
+            }
+        }
+    }
+
+    /// The node a new Pod of slot `r` goes to by the scheduler's rule, or `None` when no
+    /// node can take it (a stage without nodes needs none: [`NO_NODE`]). `discount`: slot
+    /// `r`'s current Pod is the one being replaced and does not count.
+    pub(super) fn place(&mut self, s: usize, r: u32, discount: bool) -> Option<u32> {
+        let plan = &self.plan.stages[s];
         let nodes = &plan.nodes;
-        let start = self.stages[s].placement_cursor as usize;
-        // Among the ready nodes, the one with the fewest of this stage's replicas (as
-        // Kubernetes' default topology spreading prefers), in round-robin order.
+        if nodes.is_empty() {
+            return Some(NO_NODE);
+        }
+        let usable = |n: u32| self.node_up[n as usize] && !self.node_cordoned[n as usize];
+        let pinned = self.replicas[r as usize].pinned;
+        if plan.local_volume && pinned != NO_NODE {
+            return usable(pinned).then_some(pinned);
+        }
         let on_node = |n: u32| {
             (plan.first..plan.first + plan.replicas)
-                .filter(|q| *q != r && self.replicas[*q as usize].node == n)
-                .count()
+                .map(|q| {
+                    let rep = &self.replicas[q as usize];
+                    let main = rep.node == n && !(discount && q == r);
+                    let surge =
+                        matches!(rep.surge, Surge::Starting | Surge::Ready) && rep.surge_node == n;
+                    u32::from(main) + u32::from(surge)
+                })
+                .sum::<u32>()
         };
-        let target = (0..nodes.len())
-            .map(|k| (start + k) % nodes.len())
-            .filter(|i| self.node_up[nodes[*i] as usize])
-            .min_by_key(|i| on_node(nodes[*i]));
-        match target {
-            Some(i) => {
-                self.replicas[r as usize].node = nodes[i];
-                self.stages[s].placement_cursor = ((i + 1) % nodes.len()) as u32;
-                self.request_restart(r, Start::NewPod);
+        let start = self.stages[s].placement_cursor as usize;
+        let mut best: Option<(usize, u32)> = None;
+        for k in 0..nodes.len() {
+            let i = (start + k) % nodes.len();
+            let n = nodes[i];
+            if !usable(n) {
+                continue;
             }
-            None => self.replicas[r as usize].node = NO_NODE,
+            let load = on_node(n);
+            if plan.spread_required && load > 0 {
+                continue;
+            }
+            if best.is_none_or(|(_, b)| load < b) {
+                best = Some((i, load));
+            }
         }
+        let (i, _) = best?;
+        self.stages[s].placement_cursor = ((i + 1) % nodes.len()) as u32;
+        if plan.local_volume {
+            self.replicas[r as usize].pinned = nodes[i];
+        }
+        Some(nodes[i])
     }
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::dist::Dist;
-use crate::model::{Backoff, Detect, Kind, Model, Probe};
+use crate::model::{Backoff, Detect, Kind, Model, Probe, Spread, Volume};
 use crate::units::Seconds;
 
 pub(super) const NO_NODE: u32 = u32::MAX;
@@ -16,15 +16,19 @@ pub(super) struct Plan {
     pub(super) stages: Vec<StagePlan>,
     /// The stage of each replica; a stage's replicas are contiguous.
     pub(super) replica_stage: Vec<u32>,
-    /// Where each replica starts.
+    /// Where each replica starts ([`NO_NODE`] for none, or when it starts Pending).
     pub(super) replica_home: Vec<u32>,
+    /// Replicas that start Pending: required spread found no free node for them at t = 0.
+    pub(super) starts_pending: Vec<bool>,
     pub(super) nodes: Vec<Option<(Dist, Dist)>>,
+    pub(super) upgrades: Option<UpgradePlan>,
     /// The reader with a cache: (stage, max_staleness).
     pub(super) cache: Option<(usize, Seconds)>,
     pub(super) flow: Option<FlowPlan>,
     pub(super) cause_names: Vec<CauseName>,
-    /// Cause index of each node.
+    /// Cause index of each node's failures, and of its upgrades.
     pub(super) node_cause: Vec<u32>,
+    pub(super) upgrade_cause: Vec<u32>,
     /// Read-path stages and their replicas: (stage, first replica, end).
     pub(super) path_replicas: Vec<(u32, u32, u32)>,
     /// The importance level of an outage (see [`Simulator::level`]).
@@ -63,8 +67,26 @@ pub(super) struct StagePlan {
     pub(super) modes: Vec<ModePlan>,
     pub(super) nodes: Vec<u32>,
     pub(super) rollout: Option<RolloutPlan>,
-    /// Cause index of its maintenance.
+    /// Cause index of its maintenance, and of its replicas Pending from the start.
     pub(super) maintenance_cause: u32,
+    pub(super) pending_cause: u32,
+    /// Hard anti-affinity: never two of its Pods on one node.
+    pub(super) spread_required: bool,
+    /// A StatefulSet on local volumes: each Pod pinned to its first node.
+    pub(super) local_volume: bool,
+    /// A StatefulSet on network volumes: the wait before a Pod force-deleted off a dead
+    /// node can start elsewhere (0 otherwise).
+    pub(super) detach_wait: Seconds,
+    /// The ready Pods its PodDisruptionBudget keeps through evictions.
+    pub(super) pdb_desired: Option<u32>,
+}
+
+/// `[upgrades]`: node drains, one node at a time.
+#[derive(Clone, Debug)]
+pub(super) struct UpgradePlan {
+    pub(super) every: Dist,
+    pub(super) node_time: Dist,
+    pub(super) pdb_timeout: Seconds,
 }
 
 #[derive(Clone, Debug)]
@@ -78,11 +100,10 @@ pub(super) struct ModePlan {
 #[derive(Clone, Debug)]
 pub(super) struct RolloutPlan {
     pub(super) every: Seconds,
-    pub(super) surge_lanes: u32,
-    pub(super) kill_lanes: u32,
-    /// The old Pod must be gone before the new one is created.
-    pub(super) wait_shutdown: bool,
-    /// Replicas in replacement order.
+    /// Deployment: `max_surge` and `max_unavailable`, resolved (rolling.go's arithmetic).
+    pub(super) surge: u32,
+    pub(super) unavailable: u32,
+    /// StatefulSet and DaemonSet: replicas in replacement order, one at a time.
     pub(super) order: Vec<u32>,
 }
 
@@ -100,6 +121,14 @@ pub enum CauseName {
     Maintenance {
         stage: String,
     },
+    /// A node drained by `[upgrades]`.
+    Upgrade {
+        node: String,
+    },
+    /// A replica Pending from the start: required spread found no free node for it.
+    Pending {
+        stage: String,
+    },
     /// Kept for safety: time no cause could be named for (always 0 in a correct run).
     Unattributed,
 }
@@ -110,17 +139,22 @@ impl CauseName {
             CauseName::Failure { stage, mode } => format!("{stage} {mode}"),
             CauseName::Node { node } => format!("node {node}"),
             CauseName::Maintenance { stage } => format!("{stage} maintenance"),
+            CauseName::Upgrade { node } => format!("upgrade {node}"),
+            CauseName::Pending { stage } => format!("pending {stage}"),
             CauseName::Unattributed => "unattributed".into(),
         }
     }
 }
 
 impl Plan {
-    /// No replica's course depends on another's: no repair crews, no node that can fail,
-    /// no rollout, no data flow, no reader cache. Then [`TimelineSim`] applies.
+    /// No replica's course depends on another's: no repair crews, no node that can fail
+    /// or be drained, no rollout, no replica Pending for want of a node, no data flow, no
+    /// reader cache. Then [`TimelineSim`] applies.
     pub(super) fn replicas_independent(&self) -> bool {
         self.flow.is_none()
             && self.cache.is_none()
+            && self.upgrades.is_none()
+            && !self.starts_pending.contains(&true)
             && self.nodes.iter().all(Option::is_none)
             && self
                 .stages
@@ -157,12 +191,19 @@ impl Plan {
         let mut stages = vec![];
         let mut replica_stage = vec![];
         let mut replica_home = vec![];
+        let mut starts_pending = vec![];
         let mut cause_names = vec![];
         for (si, s) in model.stages.iter().enumerate() {
             let first = replica_stage.len() as u32;
+            let spread_required = s.spread == Some(Spread::Required);
             for r in 0..s.replicas {
                 replica_stage.push(si as u32);
-                replica_home.push(s.node_of(r).map_or(NO_NODE, |n| n as u32));
+                let home = s.node_of(r).map_or(NO_NODE, |n| n as u32);
+                // Required spread: a replica whose node already holds one of the stage's
+                // Pods starts Pending (MODEL-SPEC.md "Placement").
+                let taken = spread_required && r as usize >= s.nodes.len();
+                replica_home.push(if taken { NO_NODE } else { home });
+                starts_pending.push(taken);
             }
             let modes = s
                 .failures
@@ -182,31 +223,23 @@ impl Plan {
                 .collect();
             let rollout = s.maintenance.as_ref().map(|m| {
                 let ids: Vec<u32> = (first..first + s.replicas).collect();
-                match s.kind {
-                    Kind::Deployment => RolloutPlan {
-                        every: m.every,
-                        surge_lanes: m.max_surge.unwrap_or(0),
-                        kill_lanes: m.max_unavailable.unwrap_or(1),
-                        wait_shutdown: false,
-                        order: ids,
-                    },
-                    Kind::StatefulSet => RolloutPlan {
-                        every: m.every,
-                        surge_lanes: 0,
-                        kill_lanes: 1,
-                        wait_shutdown: true,
-                        order: ids.into_iter().rev().collect(),
-                    },
-                    _ => RolloutPlan {
-                        every: m.every,
-                        surge_lanes: 0,
-                        kill_lanes: 1,
-                        wait_shutdown: true,
-                        order: ids,
+                RolloutPlan {
+                    every: m.every,
+                    surge: m.max_surge.unwrap_or(0),
+                    unavailable: m.max_unavailable.unwrap_or(1),
+                    // A StatefulSet replaces its highest ordinal first.
+                    order: if s.kind == Kind::StatefulSet {
+                        ids.into_iter().rev().collect()
+                    } else {
+                        ids
                     },
                 }
             });
             cause_names.push(CauseName::Maintenance {
+                stage: s.name.clone(),
+            });
+            let maintenance_cause = cause_names.len() as u32 - 1;
+            cause_names.push(CauseName::Pending {
                 stage: s.name.clone(),
             });
             stages.push(StagePlan {
@@ -228,15 +261,25 @@ impl Plan {
                 modes,
                 nodes: s.nodes.iter().map(|n| *n as u32).collect(),
                 rollout,
-                maintenance_cause: cause_names.len() as u32 - 1,
+                maintenance_cause,
+                pending_cause: cause_names.len() as u32 - 1,
+                spread_required,
+                local_volume: s.volume == Some(Volume::Local),
+                detach_wait: s.detach_wait.unwrap_or(0.0),
+                pdb_desired: s.pdb.map(|p| p.desired(s.replicas)),
             });
         }
         let mut node_cause = vec![];
+        let mut upgrade_cause = vec![];
         for n in &model.nodes {
             cause_names.push(CauseName::Node {
                 node: n.name.clone(),
             });
             node_cause.push(cause_names.len() as u32 - 1);
+            cause_names.push(CauseName::Upgrade {
+                node: n.name.clone(),
+            });
+            upgrade_cause.push(cause_names.len() as u32 - 1);
         }
         cause_names.push(CauseName::Unattributed);
         let cache = model.stages.iter().enumerate().find_map(|(i, s)| {
@@ -284,6 +327,12 @@ impl Plan {
             stages,
             replica_stage,
             replica_home,
+            starts_pending,
+            upgrades: model.upgrades.as_ref().map(|u| UpgradePlan {
+                every: u.every.clone(),
+                node_time: u.node_time.clone(),
+                pdb_timeout: u.pdb_timeout,
+            }),
             nodes: model
                 .nodes
                 .iter()
@@ -297,6 +346,7 @@ impl Plan {
             flow,
             cause_names,
             node_cause,
+            upgrade_cause,
             stage_names: model.stages.iter().map(|s| s.name.clone()).collect(),
             node_names: model.nodes.iter().map(|n| n.name.clone()).collect(),
         }

@@ -32,8 +32,19 @@ pub enum EventKind {
     MaintenanceStart,
     /// The surge Pod replacing replica `target` is ready (generation: its surge counter).
     SurgeReady,
-    /// Replica `target`, deleted by a rollout, has stopped.
+    /// Replica `target`, deleted by a rollout or evicted by a drain, has stopped.
     ShutdownDone,
+    /// The volume of StatefulSet replica `target`, force-deleted off a dead node, is
+    /// detached from it (`detach_wait` is over): its new Pod can start.
+    Attach,
+    /// An `[upgrades]` wave is due.
+    UpgradeWave,
+    /// The drain of node `target` has waited `pdb_timeout`: what is left is evicted.
+    DrainForce,
+    /// A Pod evicted from node `target` (being drained) has stopped.
+    PodStopped,
+    /// Node `target`, drained and down for its upgrade, is ready again.
+    NodeUpgraded,
     /// The data flow's freshness may change now.
     FreshCheck,
     /// The reader's cache expires.

@@ -22,9 +22,11 @@ pub enum ReplicaState {
     /// Waiting for a repair crew.
     Queued,
     Restarting,
-    /// Its node is down, or its new Pod has no ready node to go to.
+    /// Its node is down, its new Pod has no node to go to, or its volume is still
+    /// attached to a dead node.
     Pending,
-    /// Deleted by a rollout, stopping.
+    /// Deleted (by a rollout or a drain), stopping; for a Deployment in a rollout, deleted
+    /// and waiting for its new Pod.
     Terminating,
 }
 
@@ -39,14 +41,24 @@ pub(super) enum Start {
     NewPod,
 }
 
-/// A replica's part in a rollout.
+/// A replica's part in a one-at-a-time rollout (StatefulSet, DaemonSet).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Lane {
     None,
-    /// A new Pod is starting beside it.
-    Surge,
     /// It was deleted; its new Pod must become ready.
     Kill,
+}
+
+/// The new Pod a Deployment rollout created beside a replica's old one (`rolling.go`
+/// scales the new ReplicaSet up before the old one down).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Surge {
+    None,
+    /// Created, no node to go to yet.
+    Pending,
+    /// Starting on `surge_node`, ready at `surge_done`.
+    Starting,
+    Ready,
 }
 
 /// Where a replica's pending event came from: what [`Simulator::resample_clocks`] draws
@@ -79,7 +91,20 @@ pub(super) struct Replica {
     pub(super) cause: u32,
     pub(super) cause_start: Seconds,
     pub(super) lane: Lane,
+    /// A Deployment rollout is on and this slot's Pod is of the old template.
+    pub(super) old: bool,
+    pub(super) surge: Surge,
+    pub(super) surge_node: u32,
+    pub(super) surge_done: Seconds,
     pub(super) surge_generation: u32,
+    /// A StatefulSet Pod on a local volume: the node it is pinned to.
+    pub(super) pinned: u32,
+    /// A StatefulSet Pod force-deleted off a dead node: that node, and when its volume is
+    /// force-detached from it (`detach_wait` after the force delete).
+    pub(super) detach_node: u32,
+    pub(super) attach_at: Seconds,
+    /// It holds one of its stage's repair crews (restarting).
+    pub(super) crew: bool,
     /// The kind and start of its pending event's delay, and of its surge Pod's.
     pub(super) clock: Clock,
     pub(super) clock_start: Seconds,
@@ -102,7 +127,15 @@ impl Replica {
         cause: NO_CAUSE,
         cause_start: 0.0,
         lane: Lane::None,
+        old: false,
+        surge: Surge::None,
+        surge_node: NO_NODE,
+        surge_done: 0.0,
         surge_generation: 0,
+        pinned: NO_NODE,
+        detach_node: NO_NODE,
+        attach_at: f64::NEG_INFINITY,
+        crew: false,
         clock: Clock::Fixed,
         clock_start: 0.0,
         surge_start: 0.0,
@@ -196,6 +229,9 @@ impl Simulator {
             self.stages[s].kill_busy -= 1;
             self.fill_lanes(s);
         }
+        if self.stages[s].rollout_active || self.drain.evicting() {
+            self.pods_dirty = true;
+        }
     }
 
     /// The replica stops serving; `cause` is recorded if it was ready.
@@ -214,19 +250,21 @@ impl Simulator {
         if self.stages[s].ready + 1 == self.plan.stages[s].min_ready {
             self.set_stage(s, false);
         }
+        if self.stages[s].rollout_active {
+            self.pods_dirty = true;
+        }
     }
 
     /// Cancels whatever a replica was waiting for (events, crew, queue place).
     pub(super) fn cancel_pending(&mut self, r: u32) {
         let s = self.plan.replica_stage[r as usize] as usize;
-        match self.replicas[r as usize].state {
-            ReplicaState::Restarting if self.plan.stages[s].crews > 0 => {
-                self.stages[s].busy_crews -= 1
-            }
-            ReplicaState::Queued => self.stages[s].waiting.retain(|q| *q != r),
-            _ => {}
+        if self.replicas[r as usize].state == ReplicaState::Queued {
+            self.stages[s].waiting.retain(|q| *q != r);
         }
         let rep = &mut self.replicas[r as usize];
+        if std::mem::take(&mut rep.crew) {
+            self.stages[s].busy_crews -= 1;
+        }
         rep.generation = rep.generation.wrapping_add(1);
     }
 
@@ -252,7 +290,7 @@ impl Simulator {
         let g = rep.generation;
         let delay = match &plan.detect {
             Detect::Exit => {
-                self.note(r, "failed");
+                self.note_failed(r, mode);
                 self.detected(r);
                 return;
             }
@@ -264,7 +302,7 @@ impl Simulator {
             }
             Detect::After(d) => d.sample(&mut self.rng),
         };
-        self.note(r, "failed");
+        self.note_failed(r, mode);
         self.queue.schedule(delay, EventKind::Detected, r, g, 0);
     }
 
@@ -313,11 +351,13 @@ impl Simulator {
     #[inline(always)]
     pub(super) fn start_restart(&mut self, r: u32, start: Start) {
         let s = self.plan.replica_stage[r as usize] as usize;
-        if self.plan.stages[s].crews > 0 {
+        let crew = self.plan.stages[s].crews > 0;
+        if crew {
             self.stages[s].busy_crews += 1;
         }
         let now = self.queue.now();
         let rep = &mut self.replicas[r as usize];
+        rep.crew = crew;
         rep.state = ReplicaState::Restarting;
         rep.last_start = now;
         rep.clock = if start == Start::NewPod {
@@ -352,7 +392,7 @@ impl Simulator {
     #[inline(always)]
     pub(super) fn restart_done(&mut self, r: u32) {
         let s = self.plan.replica_stage[r as usize] as usize;
-        if self.plan.stages[s].crews > 0 {
+        if std::mem::take(&mut self.replicas[r as usize].crew) {
             self.stages[s].busy_crews -= 1;
             self.dispatch_crews(s);
         }

@@ -10,11 +10,17 @@ use crate::units::Seconds;
 #[derive(Clone, Debug, Serialize)]
 pub struct TraceRecord {
     pub time: Seconds,
+    /// `time` as days and a clock: `12d 03:04:05.120`.
+    pub at: String,
     /// The stage, or empty for node and system events.
     pub stage: String,
     /// The replica index within its stage, or the node's name for node events.
     pub replica: String,
-    pub event: &'static str,
+    /// The replica's node after the event (empty when it has none), or the node of a node
+    /// event.
+    pub node: String,
+    /// What happened; a failure names its mode (`failed crash`, `failed hang`).
+    pub event: String,
     /// The replica's state after the event ("up"/"down" for nodes and stages, the
     /// system's for system events).
     pub state: String,
@@ -27,13 +33,58 @@ impl Simulator {
     #[inline(always)]
     pub(super) fn note(&mut self, r: u32, event: &'static str) {
         if self.trace.is_some() {
+            self.note_replica(r, event.to_string());
+        }
+    }
+
+    /// A failure of replica `r` by mode `mode`: `failed MODE`.
+    #[inline(always)]
+    pub(super) fn note_failed(&mut self, r: u32, mode: usize) {
+        if self.trace.is_some() {
             let s = self.plan.replica_stage[r as usize] as usize;
-            let state = serde_json::to_value(self.replicas[r as usize].state)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default();
-            let replica = (r - self.plan.stages[s].first).to_string();
-            self.record(self.plan.stage_names[s].clone(), replica, event, state);
+            let name = match &self.plan.cause_names[self.plan.stages[s].modes[mode].cause as usize]
+            {
+                super::CauseName::Failure { mode, .. } => mode.clone(),
+                other => other.label(),
+            };
+            self.note_replica(r, format!("failed {name}"));
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn note_replica(&mut self, r: u32, event: String) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        let rep = &self.replicas[r as usize];
+        let state = serde_json::to_value(rep.state)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        let node = self.node_name(rep.node);
+        let replica = (r - self.plan.stages[s].first).to_string();
+        self.record(self.plan.stage_names[s].clone(), replica, node, event, state);
+    }
+
+    fn node_name(&self, n: u32) -> String {
+        self.plan
+            .node_names
+            .get(n as usize)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A stage's own event (a rollout starting or done).
+    #[inline(always)]
+    pub(super) fn note_stage_event(&mut self, s: usize, event: &'static str) {
+        if self.trace.is_some() {
+            let state = if self.stages[s].up { "up" } else { "down" };
+            self.record(
+                self.plan.stage_names[s].clone(),
+                String::new(),
+                String::new(),
+                event.into(),
+                state.into(),
+            );
         }
     }
 
@@ -41,12 +92,8 @@ impl Simulator {
     pub(super) fn note_node(&mut self, n: usize, event: &'static str) {
         if self.trace.is_some() {
             let state = if self.node_up[n] { "up" } else { "down" };
-            self.record(
-                String::new(),
-                self.plan.node_names[n].clone(),
-                event,
-                state.into(),
-            );
+            let name = self.plan.node_names[n].clone();
+            self.record(String::new(), name.clone(), name, event.into(), state.into());
         }
     }
 
@@ -61,7 +108,8 @@ impl Simulator {
             self.record(
                 self.plan.stage_names[s].clone(),
                 String::new(),
-                event,
+                String::new(),
+                event.into(),
                 state.into(),
             );
         }
@@ -75,7 +123,13 @@ impl Simulator {
     #[inline(always)]
     pub(super) fn note_system_event(&mut self, event: &'static str, state: &'static str) {
         if self.trace.is_some() {
-            self.record(String::new(), "system".into(), event, state.into());
+            self.record(
+                String::new(),
+                "system".into(),
+                String::new(),
+                event.into(),
+                state.into(),
+            );
         }
     }
 
@@ -86,13 +140,17 @@ impl Simulator {
         &mut self,
         stage: String,
         replica: String,
-        event: &'static str,
+        node: String,
+        event: String,
         state: String,
     ) {
+        let time = self.queue.now();
         let record = TraceRecord {
-            time: self.queue.now(),
+            time,
+            at: crate::units::format_offset(time),
             stage,
             replica,
+            node,
             event,
             state,
             buffered: self.flow.as_ref().map(FlowState::buffered),
