@@ -451,6 +451,113 @@ fn refuses_kubernetes_keys_on_kinds_they_do_not_apply_to() {
 }
 
 #[test]
+fn refuses_placement_budget_and_volume_keys_where_they_do_not_apply() {
+    // Line 12: spread on a DaemonSet (one Pod per node by definition).
+    let e = refuses(
+        &with(
+            "[stages.C]\nkind = \"statefulset\"",
+            "[[nodes]]\nname = \"n\"\n[stages.C]\nkind = \"daemonset\"\nnodes = [\"n\"]\nspread = \"required\"",
+        ),
+        12,
+        "stages.C.spread",
+    );
+    assert!(e.contains("only a deployment or a statefulset"), "{e}");
+    refuses(
+        &with("replicas = 1", "replicas = 1\nspread = \"sometimes\""),
+        10,
+        "stages.C.spread",
+    );
+    // A PodDisruptionBudget takes one form, with a count up to replicas.
+    let e = refuses(
+        &with(
+            "replicas = 1",
+            "replicas = 1\npdb = { min_available = 1, max_unavailable = 0 }",
+        ),
+        10,
+        "stages.C.pdb.max_unavailable",
+    );
+    assert!(e.contains("not both"), "{e}");
+    let e = refuses(
+        &with("replicas = 1", "replicas = 1\npdb = { min_available = 2 }"),
+        10,
+        "stages.C.pdb.min_available",
+    );
+    assert!(e.contains("above replicas"), "{e}");
+    refuses(
+        &with(
+            "replicas = 1",
+            "replicas = 1\npdb = { max_unavailable = \"150%\" }",
+        ),
+        10,
+        "stages.C.pdb.max_unavailable",
+    );
+    refuses(
+        &with("replicas = 1", "replicas = 1\npdb = {}"),
+        10,
+        "stages.C.pdb",
+    );
+    // Volumes are a StatefulSet's; a local one never moves, so it has no detach wait.
+    for key in ["volume = \"local\"", "detach_wait = \"1m\""] {
+        let e = refuses(
+            &with(
+                "kind = \"statefulset\"",
+                &format!("kind = \"deployment\"\n{key}"),
+            ),
+            9,
+            &format!("stages.C.{}", key.split(' ').next().unwrap()),
+        );
+        assert!(e.contains("only a statefulset"), "{e}");
+    }
+    refuses(
+        &with(
+            "replicas = 1",
+            "replicas = 1\nvolume = \"local\"\ndetach_wait = \"1m\"",
+        ),
+        11,
+        "stages.C.detach_wait",
+    );
+}
+
+#[test]
+fn refuses_upgrades_without_nodes_or_with_a_negative_timeout() {
+    let e = refuses(
+        &with("[stages.C]", "[upgrades]\nevery = \"30d\"\n[stages.C]"),
+        7,
+        "upgrades",
+    );
+    assert!(e.contains("[[nodes]]"), "{e}");
+    let nodes = "[[nodes]]\nname = \"n\"\n[upgrades]\nevery = \"30d\"";
+    for bad in ["\"-1h\"", "-3600"] {
+        refuses(
+            &with(
+                "[stages.C]",
+                &format!("{nodes}\npdb_timeout = {bad}\n[stages.C]"),
+            ),
+            11,
+            "upgrades.pdb_timeout",
+        );
+    }
+    refuses(
+        &with(
+            "[stages.C]",
+            "[[nodes]]\nname = \"n\"\n[upgrades]\nnode_time = \"5m\"\n[stages.C]",
+        ),
+        9,
+        "upgrades.every",
+    );
+    // The same with a valid timeout is accepted.
+    let s = Scratch::new();
+    let path = s.file(
+        "m.toml",
+        &with(
+            "[stages.C]",
+            &format!("{nodes}\npdb_timeout = \"2h\"\n[stages.C]"),
+        ),
+    );
+    hasim().arg("check").arg(&path).assert().success();
+}
+
+#[test]
 fn set_overrides_and_names_its_path_in_errors() {
     let s = Scratch::new();
     let path = s.file("m.toml", VALID);
@@ -800,7 +907,10 @@ fn trace_logs_one_history_as_csv_or_json() {
         let t: f64 = r[0].parse().unwrap();
         let (days, clock) = r[1].split_once("d ").unwrap_or(("0", r[1]));
         let parts: Vec<f64> = clock.split(':').map(|p| p.parse().unwrap()).collect();
-        let back = days.parse::<f64>().unwrap() * 86_400.0 + parts[0] * 3600.0 + parts[1] * 60.0 + parts[2];
+        let back = days.parse::<f64>().unwrap() * 86_400.0
+            + parts[0] * 3600.0
+            + parts[1] * 60.0
+            + parts[2];
         assert!((back - t).abs() <= 5e-4, "{r:?}");
     }
 

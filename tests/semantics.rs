@@ -23,6 +23,7 @@ struct History {
     lost: f64,
     stale_or_down: f64,
     failures: Vec<u64>,
+    stage_downtime: Vec<f64>,
     causes: Vec<(CauseName, f64)>,
 }
 
@@ -37,6 +38,7 @@ fn history(m: &Model) -> History {
         lost: o.lost,
         stale_or_down: o.stale_or_down,
         failures: o.stage_failures.to_vec(),
+        stage_downtime: o.stage_downtime.to_vec(),
         causes: names
             .into_iter()
             .zip(o.cause_downtime.iter().copied())
@@ -331,11 +333,30 @@ fn a_statefulset_replica_waits_for_its_node_or_a_person() {
     // No operator: it waits for n1 (back at 3000 s) and restarts in 5 s: X = 2005 s.
     let h = history(&on_a_failing_node("kind = \"statefulset\""));
     assert!(close(h.x, 2005.0), "{}", h.x);
-    // A person force-deletes it 600 s after the failure: re-created on n2: X = 610 s.
+    // A person force-deletes it 600 s after the failure: re-created on n2 once its
+    // network volume is force-detached from the dead node, 6 min later by default:
+    // 600 + 360 + 10 s recreate: X = 970 s.
     let h = history(&on_a_failing_node(
         "kind = \"statefulset\"\noperator_response = \"600s\"",
     ));
+    assert!(close(h.x, 970.0), "{}", h.x);
+    // Without the wait: X = 610 s.
+    let h = history(&on_a_failing_node(
+        "kind = \"statefulset\"\noperator_response = \"600s\"\ndetach_wait = \"0s\"",
+    ));
     assert!(close(h.x, 610.0), "{}", h.x);
+    // The old node back (3000 s) before the detach (force delete at 2800 s + 360 s):
+    // the volume is free at 3000 s and the new Pod on n2 is ready 10 s later: X = 2010 s.
+    let h = history(&on_a_failing_node(
+        "kind = \"statefulset\"\noperator_response = \"1800s\"",
+    ));
+    assert!(close(h.x, 2010.0), "{}", h.x);
+    // On a local volume the Pod is pinned to n1: force-deleted at 1600 s, it stays
+    // Pending until n1 is back (3000 s), then a new Pod there (10 s): X = 2010 s.
+    let h = history(&on_a_failing_node(
+        "kind = \"statefulset\"\noperator_response = \"600s\"\nvolume = \"local\"",
+    ));
+    assert!(close(h.x, 2010.0), "{}", h.x);
     // A DaemonSet replica lives and dies with its node, like an external one.
     let h = history(&on_a_failing_node(
         "kind = \"daemonset\"\nreplicas = 2\nmin_ready = 2",
@@ -345,6 +366,10 @@ fn a_statefulset_replica_waits_for_its_node_or_a_person() {
 
 /// One stage, never failing, with a rollout every 1000 s; horizon 3500 s: three rollouts.
 fn rolled_out(kind_and_more: &str) -> History {
+    rolled_out_with(kind_and_more, "10s")
+}
+
+fn rolled_out_with(kind_and_more: &str, recreate: &str) -> History {
     history(&model(&format!(
         r#"
 [simulation]
@@ -356,7 +381,7 @@ name = "n"
 [stages.C]
 {kind_and_more}
 restart = "5s"
-recreate = "10s"
+recreate = "{recreate}"
 shutdown = "2s"
 "#
     )))
@@ -390,6 +415,159 @@ fn a_kill_first_deployment_rollout_does_not_wait_for_the_old_pod() {
         "kind = \"deployment\"\nmaintenance = { every = \"1000s\", max_surge = 0, max_unavailable = 1 }",
     );
     assert!(close(h.x, 30.0), "{}", h.x);
+}
+
+#[test]
+fn a_deployment_that_may_lose_its_only_pod_is_down_for_the_new_pods_start() {
+    // One replica, max_surge 1, max_unavailable 1 (rolling.go): the new Pod is created
+    // (2 Pods, the most allowed) and the old one deleted at once, since 1 − 1 ready Pods
+    // still meets replicas − unavailable = 0: down for the new Pod's 10 s, three times.
+    let h = rolled_out(
+        "kind = \"deployment\"\nmaintenance = { every = \"1000s\", max_surge = 1, max_unavailable = 1 }",
+    );
+    assert!(close(h.x, 30.0), "{}", h.x);
+    assert_eq!(h.outages, 3);
+}
+
+#[test]
+fn a_deployment_rollout_follows_the_rolling_update_arithmetic() {
+    // Three replicas all needed, surge 1, unavailable 1, 20 s starts. t = 0: a new Pod
+    // (4 exist), an old one deleted (3 − 1 ready ≥ 2), a second new Pod (3 exist, 1 new):
+    // 2 ready, down. t = 20: both new Pods ready, each lets one more old Pod go, and the
+    // third new Pod starts: 2 ready again until t = 40. 40 s down per rollout.
+    let h = rolled_out_with(
+        "kind = \"deployment\"\nreplicas = 3\nmin_ready = 3\nmaintenance = { every = \"1000s\", max_surge = 1, max_unavailable = 1 }",
+        "20s",
+    );
+    assert!(close(h.x, 120.0), "{}", h.x);
+    assert_eq!(h.outages, 3);
+    // Two replicas both needed, surge 2, unavailable 1: two new Pods at once, one old Pod
+    // deleted at once (2 − 1 ≥ 1): down until the new Pods are ready, 10 s per rollout.
+    let h = rolled_out(
+        "kind = \"deployment\"\nreplicas = 2\nmin_ready = 2\nmaintenance = { every = \"1000s\", max_surge = 2, max_unavailable = 1 }",
+    );
+    assert!(close(h.x, 30.0), "{}", h.x);
+    assert_eq!(h.outages, 3);
+    // The same with one needed: never down.
+    let h = rolled_out(
+        "kind = \"deployment\"\nreplicas = 2\nmin_ready = 1\nmaintenance = { every = \"1000s\", max_surge = 2, max_unavailable = 1 }",
+    );
+    assert_eq!((h.x, h.outages), (0.0, 0));
+    assert_eq!(h.causes.len(), 0);
+}
+
+/// Two Deployment replicas, one needed, on n1 and n2. n1 fails at 1000 s (back at
+/// 1500 s, next failure past the horizon); n2 fails at 2200 s (back past the horizon).
+/// Evictions come 100 s after a node failure; new Pods take 10 s.
+fn piled_up(maintenance: &str) -> Model {
+    model(&format!(
+        r#"
+[simulation]
+horizon = "2400s"
+[system]
+read_path = ["C"]
+[[nodes]]
+name = "n1"
+every = "1000s"
+recovery = "500s"
+[[nodes]]
+name = "n2"
+every = "2200s"
+recovery = "1000s"
+[stages.C]
+kind = "deployment"
+replicas = 2
+min_ready = 1
+nodes = ["n1", "n2"]
+eviction_delay = "100s"
+restart = "5s"
+recreate = "10s"
+{maintenance}
+"#
+    ))
+}
+
+#[test]
+fn a_rollout_spreads_again_the_pods_that_piled_up_after_a_node_loss() {
+    // n1 fails at 1000 s: replica 0 is evicted at 1100 s to n2, the only ready node; both
+    // are on n2 when n1 is back. With no rollout, n2's failure at 2200 s takes both:
+    // evicted at 2300 s to n1, ready at 2310 s: X = 110 s.
+    let h = history(&piled_up(""));
+    assert!(close(h.x, 110.0), "{}", h.x);
+    // A rollout at 2000 s (surge 1, unavailable 0) places each new Pod on the
+    // least-loaded node: the first on n1 (0 Pods against n2's 2), the second, at a tie
+    // (1 and 1), round-robin after n1: n2. n2's failure then leaves replica 0 on n1 up.
+    let m = piled_up("maintenance = { every = \"2000s\" }");
+    let h = history(&m);
+    assert_eq!((h.x, h.outages), (0.0, 0));
+    let (log, _) = Simulator::new(&m).trace(1, 0);
+    // Each replica's node as its last trace line before `t` names it (t = 0: n1, n2).
+    let nodes_at = |t: f64| -> Vec<String> {
+        ["n1", "n2"]
+            .iter()
+            .enumerate()
+            .map(|(i, home)| {
+                log.iter()
+                    .rfind(|r| r.time <= t && r.stage == "C" && r.replica == i.to_string())
+                    .map_or(home.to_string(), |r| r.node.clone())
+            })
+            .collect()
+    };
+    assert_eq!(nodes_at(1900.0), ["n2", "n2"]);
+    assert_eq!(nodes_at(2100.0), ["n1", "n2"]);
+}
+
+#[test]
+fn required_spread_keeps_a_pod_pending_rather_than_share_a_node() {
+    let text = |more: &str| {
+        format!(
+            r#"
+[simulation]
+horizon = "2400s"
+[system]
+read_path = ["C"]
+[[nodes]]
+name = "n1"
+every = "1000s"
+recovery = "500s"
+[[nodes]]
+name = "n2"
+[stages.C]
+kind = "deployment"
+replicas = 3
+nodes = ["n1", "n2"]
+spread = "required"
+eviction_delay = "100s"
+restart = "5s"
+recreate = "10s"
+{more}
+"#
+        )
+    };
+    let spread = |more: &str| model(&text(more));
+    // Three replicas, two nodes: replica 2 is Pending from the start. Two needed: n1's
+    // failure at 1000 s takes the stage down; the evicted Pod (1100 s) may not join
+    // replica 1 on n2 and waits for n1 (back at 1500 s), ready at 1510 s: X = 510 s.
+    // Replica 2 stays Pending all along (n1 is taken again first). The time goes to the
+    // earliest-started cause among the replicas keeping the stage down: replica 2,
+    // Pending since t = 0.
+    let h = history(&spread("min_ready = 2"));
+    assert!(close(h.x, 510.0), "{}", h.x);
+    assert_eq!(h.outages, 1);
+    assert_eq!(h.causes.len(), 1);
+    assert_eq!(h.causes[0].0, CauseName::Pending { stage: "C".into() });
+    // All three needed: down from the start, for want of a third node.
+    let h = history(&spread("min_ready = 3"));
+    assert!(close(h.x, 2400.0), "{}", h.x);
+    assert_eq!(h.outages, 1);
+    assert_eq!(h.causes[0].0, CauseName::Pending { stage: "C".into() });
+    // Preferred spread puts replica 2 on n1 beside replica 0 (t = 0: nodes[i mod 2]);
+    // n1's failure takes two of three: with two needed, down from 1000 s until both are
+    // evicted to n2 and ready (1110 s): X = 110 s.
+    let h = history(&model(
+        &text("min_ready = 2").replace("spread = \"required\"", "spread = \"preferred\""),
+    ));
+    assert!(close(h.x, 110.0), "{}", h.x);
 }
 
 #[test]
@@ -499,4 +677,85 @@ fn events_do_not_grow_with_the_rate_of_metrics() {
         )]
     };
     assert_eq!(events(1.0, &scaled(50.0)), events(1e6, &scaled(5e7)));
+}
+
+/// Three nodes that never fail, one upgrade wave at 20 000 s (the next is past the
+/// horizon): each node drained in turn and down 600 s. B is a DaemonSet (all three
+/// needed, off the read path); C a one-replica StatefulSet whose PodDisruptionBudget
+/// blocks every eviction; D two Deployment replicas (one needed) with a budget of one.
+fn upgraded(c_pdb: &str) -> Model {
+    model(&format!(
+        r#"
+[simulation]
+horizon = "35000s"
+[system]
+read_path = ["C", "D"]
+[[nodes]]
+name = "n1"
+[[nodes]]
+name = "n2"
+[[nodes]]
+name = "n3"
+[upgrades]
+every = "20000s"
+node_time = "600s"
+pdb_timeout = "3600s"
+[stages.B]
+kind = "daemonset"
+nodes = ["n1", "n2", "n3"]
+min_ready = 3
+restart = "5s"
+[stages.C]
+kind = "statefulset"
+nodes = ["n1", "n2", "n3"]
+restart = "5s"
+recreate = "20s"
+shutdown = "2s"
+{c_pdb}
+[stages.D]
+kind = "deployment"
+replicas = 2
+nodes = ["n1", "n2", "n3"]
+pdb = {{ min_available = 1 }}
+restart = "5s"
+recreate = "10s"
+shutdown = "2s"
+"#
+    ))
+}
+
+#[test]
+fn an_upgrade_wave_drains_one_node_at_a_time_within_the_budgets() {
+    // n1 (T = 20 000 s): D's replica there may go (2 ready − 1 ≥ 1) and starts on n3
+    // (n2 holds the other, n1 is cordoned); C's only Pod may not (1 − 1 < 1) until the
+    // drain is forced at T + 3600: C down 2 s stopping + 20 s new Pod (on n2) = 22 s.
+    // n1 is empty at T + 3602, down until T + 4202. n2 then n3 go the same way: C down
+    // 22 s each time, D never (one replica always ready). X = 66 s in three outages.
+    let h = history(&upgraded("pdb = { min_available = 1 }"));
+    assert!(close(h.x, 66.0), "{}", h.x);
+    assert_eq!(h.outages, 3);
+    let mut causes = h.causes.clone();
+    causes.sort_by(|a, b| a.0.label().cmp(&b.0.label()));
+    let names: Vec<String> = causes.iter().map(|c| c.0.label()).collect();
+    assert_eq!(names, ["upgrade n1", "upgrade n2", "upgrade n3"]);
+    assert!(causes.iter().all(|c| close(c.1, 22.0)), "{causes:?}");
+    // B's Pods go down with their nodes: 600 s each plus a 5 s restart, three times.
+    assert!(
+        close(h.stage_downtime[0], 3.0 * 605.0),
+        "{}",
+        h.stage_downtime[0]
+    );
+    // D alone (no outage) is not what keeps the path down.
+    assert!(close(h.stage_downtime[2], 0.0), "{}", h.stage_downtime[2]);
+    // Without a budget C's Pod is evicted at once: down 22 s per node all the same, but
+    // each node is empty 2 s into its drain (the Pods' shutdown), so the nodes go down
+    // at T + 2, T + 604, T + 1206 for 600 s each, and B (its replica on the last node
+    // back 5 s after it) is down from T + 2 to T + 1811 without a break: 1809 s.
+    let h = history(&upgraded(""));
+    assert!(close(h.x, 66.0), "{}", h.x);
+    assert!(
+        close(h.stage_downtime[0], 1809.0),
+        "{}",
+        h.stage_downtime[0]
+    );
 }

@@ -66,8 +66,7 @@ pub fn trace(args: &TraceArgs) -> Result<(), CliError> {
             serde_json::to_string_pretty(&doc).expect("a trace serialises") + "\n"
         }
         TraceFormat::Csv => {
-            let mut o =
-                String::from("time_seconds,at,stage,replica,node,event,state,buffered\n");
+            let mut o = String::from("time_seconds,at,stage,replica,node,event,state,buffered\n");
             for r in &records {
                 let buffered = r.buffered.map_or(String::new(), |b| b.to_string());
                 let _ = writeln!(

@@ -488,7 +488,14 @@ struct Reader<'a> {
     base: PathBuf,
 }
 
-const ROOT_KEYS: &[&str] = &["name", "simulation", "system", "nodes", "upgrades", "stages"];
+const ROOT_KEYS: &[&str] = &[
+    "name",
+    "simulation",
+    "system",
+    "nodes",
+    "upgrades",
+    "stages",
+];
 
 impl Reader<'_> {
     fn model(&self, root: &tree::Node) -> Result<Model, ModelError> {
@@ -873,7 +880,13 @@ impl Reader<'_> {
                 None => None,
             };
         let pods = [Kind::Deployment, Kind::StatefulSet];
-        let spread = match kube_key(&mut t, kind, "spread", &pods, "a deployment or a statefulset")? {
+        let spread = match kube_key(
+            &mut t,
+            kind,
+            "spread",
+            &pods,
+            "a deployment or a statefulset",
+        )? {
             Some(f) => Some(match f.str()? {
                 "preferred" => Spread::Preferred,
                 "required" => Spread::Required,
@@ -895,9 +908,7 @@ impl Reader<'_> {
                 "network" => Volume::Network,
                 "local" => Volume::Local,
                 other => {
-                    return Err(
-                        f.error(format!("unknown volume \"{other}\" (network or local)"))
-                    );
+                    return Err(f.error(format!("unknown volume \"{other}\" (network or local)")));
                 }
             }),
             None => (kind == Kind::StatefulSet).then_some(Volume::Network),
@@ -1480,7 +1491,9 @@ fn pdb(f: Field<'_>, replicas: u32) -> Result<Pdb, ModelError> {
         }
     };
     let n = match &field.node.value {
-        tree::Value::Int(n) if *n >= 0 => u32::try_from(*n).map_err(|_| field.error("too large"))?,
+        tree::Value::Int(n) if *n >= 0 => {
+            u32::try_from(*n).map_err(|_| field.error("too large"))?
+        }
         tree::Value::Str(s) if s.ends_with('%') => {
             match s.trim_end_matches('%').trim().parse::<f64>() {
                 Ok(p) if (0.0..=100.0).contains(&p) => resolve_amount(p, replicas, true),

@@ -336,7 +336,10 @@ impl<'a> Table<'a> {
 
     /// The value of `key`, if present (without taking it).
     pub fn peek(&self, key: &str) -> Option<&'a Value> {
-        self.entries.iter().find(|e| e.key == key).map(|e| &e.node.value)
+        self.entries
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| &e.node.value)
     }
 
     /// Whether `key` is present (without taking it).

@@ -77,7 +77,11 @@ impl Simulator {
 
     /// A wave is due: it starts now, or when the running one ends.
     pub(super) fn upgrade_wave_due(&mut self) {
-        let u = self.plan.upgrades.as_ref().expect("scheduled only with upgrades");
+        let u = self
+            .plan
+            .upgrades
+            .as_ref()
+            .expect("scheduled only with upgrades");
         let t = u.every.sample(&mut self.rng);
         self.drain.wave_clock_start = self.queue.now();
         self.queue.schedule(t, EventKind::UpgradeWave, 0, 0, 0);
@@ -251,7 +255,11 @@ impl Simulator {
                 self.dispatch_crews(s);
             }
         }
-        let u = self.plan.upgrades.as_ref().expect("drains come from upgrades");
+        let u = self
+            .plan
+            .upgrades
+            .as_ref()
+            .expect("drains come from upgrades");
         let t = u.node_time.sample(&mut self.rng);
         let g = self.drain.generation;
         self.queue

@@ -734,12 +734,20 @@ impl Simulator {
                     )
                 }
                 EventKind::UpgradeWave => redraw(
-                    &plan.upgrades.as_ref().expect("scheduled with upgrades").every,
+                    &plan
+                        .upgrades
+                        .as_ref()
+                        .expect("scheduled with upgrades")
+                        .every,
                     self.drain.wave_clock_start,
                     rng,
                 ),
                 EventKind::NodeUpgraded => redraw(
-                    &plan.upgrades.as_ref().expect("scheduled with upgrades").node_time,
+                    &plan
+                        .upgrades
+                        .as_ref()
+                        .expect("scheduled with upgrades")
+                        .node_time,
                     self.drain.down_start,
                     rng,
                 ),

@@ -123,13 +123,14 @@ impl Simulator {
                 self.create_new_pod(s, q);
                 continue;
             }
-            if existing - new_not_ready - 1 >= floor
+            // (b), (c): with one Pod fewer the count stays at least `floor`.
+            if existing - new_not_ready > floor
                 && let Some(q) = self.old_pod_to_delete(slots.clone(), false)
             {
                 self.delete_old_pod(s, q);
                 continue;
             }
-            if ready - 1 >= floor
+            if ready > floor
                 && let Some(q) = self.old_pod_to_delete(slots.clone(), true)
             {
                 self.delete_old_pod(s, q);
@@ -173,11 +174,7 @@ impl Simulator {
         };
         [Surge::Ready, Surge::Starting, Surge::Pending, Surge::None]
             .into_iter()
-            .find_map(|want| {
-                slots
-                    .clone()
-                    .find(|q| candidate(q) && rep(q).surge == want)
-            })
+            .find_map(|want| slots.clone().find(|q| candidate(q) && rep(q).surge == want))
     }
 
     /// Rule (a): a new Pod in slot `q`, in place of its deleted old Pod or beside it.

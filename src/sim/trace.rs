@@ -62,7 +62,13 @@ impl Simulator {
             .unwrap_or_default();
         let node = self.node_name(rep.node);
         let replica = (r - self.plan.stages[s].first).to_string();
-        self.record(self.plan.stage_names[s].clone(), replica, node, event, state);
+        self.record(
+            self.plan.stage_names[s].clone(),
+            replica,
+            node,
+            event,
+            state,
+        );
     }
 
     fn node_name(&self, n: u32) -> String {
@@ -93,7 +99,13 @@ impl Simulator {
         if self.trace.is_some() {
             let state = if self.node_up[n] { "up" } else { "down" };
             let name = self.plan.node_names[n].clone();
-            self.record(String::new(), name.clone(), name, event.into(), state.into());
+            self.record(
+                String::new(),
+                name.clone(),
+                name,
+                event.into(),
+                state.into(),
+            );
         }
     }
 
