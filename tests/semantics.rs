@@ -735,7 +735,7 @@ fn an_upgrade_wave_drains_one_node_at_a_time_within_the_budgets() {
     assert!(close(h.x, 66.0), "{}", h.x);
     assert_eq!(h.outages, 3);
     let mut causes = h.causes.clone();
-    causes.sort_by(|a, b| a.0.label().cmp(&b.0.label()));
+    causes.sort_by_key(|c| c.0.label());
     let names: Vec<String> = causes.iter().map(|c| c.0.label()).collect();
     assert_eq!(names, ["upgrade n1", "upgrade n2", "upgrade n3"]);
     assert!(causes.iter().all(|c| close(c.1, 22.0)), "{causes:?}");
