@@ -582,9 +582,10 @@ fn pick(mean: &str, rng: &mut rand_xoshiro::Xoshiro256PlusPlus) -> String {
     DISTS[rng.random_range(0..DISTS.len())].replace('%', mean)
 }
 
-/// Random small models (fixed seed): in every history the system's downtime lies between
-/// the largest read-path stage's downtime and their sum, within [0, Y]; and a reused
-/// simulator gives a history exactly as a fresh one does.
+/// Random small models (fixed seed), with nodes that fail and are drained, placement
+/// rules, budgets and volumes: in every history the system's downtime lies between the
+/// largest read-path stage's downtime and their sum, within [0, Y]; causes sum to X; and
+/// a reused simulator gives a history exactly as a fresh one does.
 #[test]
 fn histories_respect_invariants_on_random_models() {
     use hasim::sim::Simulator;
@@ -599,6 +600,14 @@ fn histories_respect_invariants_on_random_models() {
             let every = pick("5d", &mut rng);
             let rec = pick("2h", &mut rng);
             text += &format!("[[nodes]]\nname = \"n{n}\"\nevery = {every}\nrecovery = {rec}\n");
+        }
+        if nodes > 0 && rng.random_bool(0.5) {
+            text += &format!(
+                "[upgrades]\nevery = {}\nnode_time = {}\npdb_timeout = \"{}m\"\n",
+                pick("10d", &mut rng),
+                pick("20m", &mut rng),
+                rng.random_range(0..120)
+            );
         }
         for s in 0..3 {
             let replicas = rng.random_range(1..4);
@@ -627,6 +636,27 @@ fn histories_respect_invariants_on_random_models() {
             );
             if statefulset && rng.random_bool(0.5) {
                 text += &format!("operator_response = {}\n", pick("1h", &mut rng));
+            }
+            if statefulset && rng.random_bool(0.3) {
+                text += "volume = \"local\"\n";
+            } else if statefulset {
+                text += &format!("detach_wait = \"{}s\"\n", rng.random_range(0..600));
+            }
+            if rng.random_bool(0.3) {
+                text += "spread = \"required\"\n";
+            }
+            if rng.random_bool(0.5) {
+                text += &if rng.random_bool(0.5) {
+                    format!(
+                        "pdb = {{ min_available = {} }}\n",
+                        rng.random_range(0..=replicas)
+                    )
+                } else {
+                    format!(
+                        "pdb = {{ max_unavailable = {} }}\n",
+                        rng.random_range(0..=replicas)
+                    )
+                };
             }
             if !statefulset {
                 text += &format!("eviction_delay = \"{}s\"\n", rng.random_range(0..600));
