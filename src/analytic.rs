@@ -28,7 +28,7 @@
 use serde::Serialize;
 
 use crate::dist::Dist;
-use crate::model::{BACKOFF_RESET_WINDOW, Detect, Model, Stage};
+use crate::model::{BACKOFF_RESET_WINDOW, Detect, Kind, Model, Spread, Stage, Volume};
 use crate::units::Seconds;
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -63,10 +63,36 @@ impl Notes {
 type ExtraMode = (Seconds, Seconds);
 
 pub fn solve(model: &Model) -> Result<Solution, SolveError> {
+    refuse_moves_and_drains(model)?;
     let mut notes = Notes {
         exact: true,
         notes: vec![],
     };
+    // Required spread: replicas beyond one per node are Pending for good (nothing moves).
+    let mut placed = model.clone();
+    for s in &mut placed.stages {
+        if s.spread == Some(Spread::Required) && !s.nodes.is_empty() {
+            s.replicas = s.replicas.min(s.nodes.len() as u32);
+            if s.min_ready > s.replicas
+                && model
+                    .system
+                    .read_path
+                    .contains(&model.stage_index(&s.name).unwrap_or(usize::MAX))
+            {
+                return Ok(Solution {
+                    availability: 0.0,
+                    exact: true,
+                    notes: vec![format!(
+                        "stage {}: required spread leaves {} of its replicas a node and it needs {}: never up",
+                        s.name, s.replicas, s.min_ready
+                    )],
+                    stages: [(s.name.clone(), 0.0)].into_iter().collect(),
+                });
+            }
+            s.min_ready = s.min_ready.min(s.replicas);
+        }
+    }
+    let model = &placed;
     let mut availability = 1.0;
     let mut stage_avail = std::collections::BTreeMap::new();
     // Nodes whose loss takes a read-path stage down, and the stages they take.
@@ -92,7 +118,7 @@ pub fn solve(model: &Model) -> Result<Solution, SolveError> {
             } else {
                 notes.approx(format!(
                     "node {}: its loss does not take stage {} down alone; treated as one more independent \
-                     failure mode of the stage's replicas on it",
+                     failure mode of the stage's replicas on it (errs either way: the node takes them down together)",
                     node.name, s.name
                 ));
                 extra[si].push((nf.every.mean(), nf.recovery.mean() + restart.mean()));
@@ -117,7 +143,7 @@ pub fn solve(model: &Model) -> Result<Solution, SolveError> {
             if !s.failures.is_empty() {
                 notes.approx(format!(
                     "node {} and stage {}: the stage's own failures and the node's are treated as independent \
-                     (the node's loss also resets the stage's failure clocks)",
+                     (the node's loss also resets the stage's failure clocks; errs either way)",
                     node.name, s.name
                 ));
             }
@@ -125,7 +151,8 @@ pub fn solve(model: &Model) -> Result<Solution, SolveError> {
         if !fixed {
             notes.approx(format!(
                 "node {}: the time its replicas take to be ready again after it is back is taken at its mean \
-                 (the mean of the slowest when several restart at once)",
+                 (the mean of the slowest when several restart at once; errs either way: for one replica it \
+                 overstates the downtime, for several restarting at once the slowest is slower than the slowest mean)",
                 node.name
             ));
         }
@@ -140,19 +167,7 @@ pub fn solve(model: &Model) -> Result<Solution, SolveError> {
         a *= 1.0 - maintenance_unavailability(s, &mut notes);
         if s.cache.is_some() {
             notes.approx(format!(
-                "stage {}: the reader cache is left out (a lower bound)",
-                s.name
-            ));
-        }
-        let moves = match s.kind {
-            crate::model::Kind::Deployment => s.nodes.len() > 1,
-            crate::model::Kind::StatefulSet => s.operator_response.is_some(),
-            _ => false,
-        };
-        if moves && s.nodes.iter().any(|n| model.nodes[*n].failure.is_some()) {
-            notes.approx(format!(
-                "stage {}: replicas moving to other nodes (eviction, force delete) are left out: they wait for \
-                 their node (a lower bound)",
+                "stage {}: the reader cache is left out (pessimistic: the cache only adds readable time)",
                 s.name
             ));
         }
@@ -177,7 +192,8 @@ pub fn solve(model: &Model) -> Result<Solution, SolveError> {
         .collect();
     if !shared.is_empty() && !notes.exact {
         notes.approx(format!(
-            "stages sharing failing nodes ({}) are correlated; the product treats what is left as independent",
+            "stages sharing failing nodes ({}) are correlated; the product treats what is left as independent \
+             (pessimistic in itself: losses through a shared node overlap in time)",
             shared.join(", ")
         ));
     }
@@ -189,30 +205,102 @@ pub fn solve(model: &Model) -> Result<Solution, SolveError> {
     })
 }
 
-/// Planned rollouts: the fraction of time a rollout keeps the stage down, when replacing
-/// one replica old-Pod-first is enough to take it down (a surge rollout never does).
+/// What the steady state cannot honour, refused rather than approximated: node drains,
+/// and replicas that move between nodes after a node loss. Where moved replicas pile up
+/// decides what the next node loss takes down, and no formula here bounds it (on a
+/// two-node model with moving replicas the old approximation was off by a factor of 160).
+fn refuse_moves_and_drains(model: &Model) -> Result<(), SolveError> {
+    if model.upgrades.is_some() {
+        return Err(SolveError(
+            "node drains ([upgrades]) evict Pods within PodDisruptionBudgets and take nodes down in turn; \
+             the steady-state solver has no formula for them: use `hasim run`"
+                .into(),
+        ));
+    }
+    for &si in &model.system.read_path {
+        let s = &model.stages[si];
+        let moves = match s.kind {
+            Kind::Deployment => s.nodes.len() > 1,
+            Kind::StatefulSet => s.operator_response.is_some() && s.volume != Some(Volume::Local),
+            _ => false,
+        };
+        if moves && s.nodes.iter().any(|n| model.nodes[*n].failure.is_some()) {
+            return Err(SolveError(format!(
+                "stage {}: its replicas move to other nodes after a node loss (evictions, force deletes), \
+                 and where they pile up decides what the next node loss takes down; no steady-state formula \
+                 here bounds that: use `hasim run`",
+                s.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Planned rollouts: the fraction of time a rollout keeps the stage down, as if nothing
+/// else failed during it and every new Pod took the mean `recreate` (exact for fixed times
+/// and healthy replicas).
 fn maintenance_unavailability(s: &Stage, notes: &mut Notes) -> f64 {
     let Some(m) = &s.maintenance else { return 0.0 };
-    let kill_lanes = match s.kind {
-        crate::model::Kind::Deployment => m.max_unavailable.unwrap_or(0),
-        _ => 1,
-    };
-    let spare = s.replicas - s.min_ready;
     notes.approx(format!(
-        "stage {}: rollouts are counted as if nothing else failed during them",
+        "stage {}: rollouts are counted as if nothing else failed during them and every new Pod took the \
+         mean recreate time (optimistic for the failures left out; otherwise exact for fixed times)",
         s.name
     ));
-    if kill_lanes == 0 || kill_lanes <= spare {
-        return 0.0;
-    }
-    let wait = if s.kind == crate::model::Kind::Deployment {
-        0.0
-    } else {
-        s.shutdown
+    let recreate = s.recreate_dist().map_or(0.0, Dist::mean);
+    let down = match s.kind {
+        Kind::Deployment => rolling_update_downtime(
+            s.replicas,
+            m.max_surge.unwrap_or(0),
+            m.max_unavailable.unwrap_or(1),
+            s.min_ready,
+            recreate,
+        ),
+        // One at a time, each deleted, stopped and re-created: down throughout when one
+        // replica fewer is too few.
+        _ if s.replicas - 1 < s.min_ready => f64::from(s.replicas) * (s.shutdown + recreate),
+        _ => 0.0,
     };
-    let per_replica = wait + s.recreate_dist().map_or(0.0, Dist::mean);
-    let rounds = s.replicas.div_ceil(kill_lanes);
-    (f64::from(rounds) * per_replica / m.every).min(1.0)
+    (down / m.every).min(1.0)
+}
+
+/// The time a Deployment rollout of healthy replicas keeps fewer than `min_ready` ready,
+/// by rolling.go's arithmetic (MODEL-SPEC.md "Maintenance") with every new Pod ready
+/// `start` after it is created.
+fn rolling_update_downtime(
+    replicas: u32,
+    surge: u32,
+    unavailable: u32,
+    min_ready: u32,
+    start: Seconds,
+) -> Seconds {
+    let (r, floor) = (
+        i64::from(replicas),
+        i64::from(replicas) - i64::from(unavailable),
+    );
+    let (mut old, mut new_ready, mut starting) = (r, 0i64, 0i64);
+    let mut down = 0.0;
+    loop {
+        // Every rule at this instant, until none applies (old Pods are all ready).
+        loop {
+            let existing = old + new_ready + starting;
+            if existing < r + i64::from(surge) && new_ready + starting < r {
+                starting += 1;
+            } else if old > 0 && old + new_ready > floor {
+                old -= 1;
+            } else {
+                break;
+            }
+        }
+        if starting == 0 {
+            return down;
+        }
+        // The Pods created now are all ready one `start` later.
+        if old + new_ready < i64::from(min_ready) {
+            down += start;
+        }
+        new_ready += starting;
+        starting = 0;
+    }
 }
 
 /// `E[min(N, r)] = ∫₀ʳ P(N > t) dt` for a time to failure `N`.
@@ -248,7 +336,8 @@ fn replica_cycle(s: &Stage, notes: &mut Notes) -> (Seconds, Seconds) {
             .any(|m| m.every.exponential_mean().is_none())
         {
             notes.approx(format!(
-                "stage {}: the earliest of several non-exponential failure modes is approximated by their summed rates",
+                "stage {}: the earliest of several non-exponential failure modes is approximated by their summed rates \
+                 (errs either way)",
                 s.name
             ));
         }
@@ -269,7 +358,7 @@ fn replica_cycle(s: &Stage, notes: &mut Notes) -> (Seconds, Seconds) {
             if let Some(p) = &m.persists {
                 notes.approx(format!(
                     "stage {} mode {}: a persisting cause is counted as its mean length added to the outage \
-                     (re-crashes and their back-off are left out)",
+                     (optimistic: re-crashes and their back-off, left out, end the outage later than the fix)",
                     s.name, m.name
                 ));
                 d += p.mean();
@@ -348,7 +437,8 @@ fn mean_backoff(s: &Stage, restart: &Dist, detection: Seconds, notes: &mut Notes
     }
     notes.approx(format!(
         "stage {}: back-off can bind (a failure within {} s of a restart, probability {:.3e}); its mean delay \
-         {:.3e} s comes from the stationary restart count with that probability integrated numerically",
+         {:.3e} s comes from the stationary restart count with that probability integrated numerically \
+         (errs either way)",
         s.name, window, p, e
     ));
     e
@@ -410,7 +500,7 @@ fn stage_availability(
     if !all_exp {
         notes.approx(format!(
             "stage {}: {} crews for {} replicas with non-exponential times, detection or back-off: solved as a \
-             birth–death chain with the same means",
+             birth–death chain with the same means (errs either way)",
             s.name, s.repair_crews, n
         ));
     }

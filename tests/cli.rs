@@ -786,6 +786,51 @@ fn solve_prints_json_and_refuses_what_it_cannot_answer() {
 }
 
 #[test]
+fn solve_refuses_moving_replicas_and_drains_rather_than_guess() {
+    // The model that once came out 160 times too good: two nodes, replicas that move.
+    let s = Scratch::new();
+    let moving = s.file(
+        "moving.toml",
+        r#"
+[system]
+read_path = ["C", "D"]
+[[nodes]]
+name = "n1"
+every = { dist = "exponential", mean = "90d" }
+recovery = "20m"
+[[nodes]]
+name = "n2"
+every = { dist = "exponential", mean = "90d" }
+recovery = "20m"
+[stages.C]
+kind = "statefulset"
+replicas = 3
+nodes = ["n1", "n2"]
+restart = "10s"
+operator_response = "30m"
+failure = { dist = "exponential", mean = "60d" }
+[stages.D]
+kind = "deployment"
+replicas = 2
+nodes = ["n1", "n2"]
+restart = "5s"
+failure = { dist = "exponential", mean = "60d" }
+"#,
+    );
+    let out = hasim().arg("solve").arg(&moving).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("move to other nodes") && err.contains("hasim run"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    let out = hasim().arg("solve").arg("models/ha.toml").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[upgrades]"));
+}
+
+#[test]
 fn check_prints_a_model_that_reads_back_the_same() {
     let s = Scratch::new();
     let out = hasim()
