@@ -12,29 +12,32 @@
 //!   container's restarts and returns to 0 when the container exits (the failure is
 //!   noticed: the crash, the liveness kill, the end of a detection draw) more than 600 s
 //!   after its last start (the moment its last restart began, or 0 for the first
-//!   container), whatever the profile: the kubelet's fixed window. New Pods and restarts after a node comes back start at `n = 0` and do
-//!   not count as a restart.
+//!   container), whatever the profile: the kubelet's fixed window. New Pods and restarts
+//!   after a node comes back start at `n = 0` and do not count as a restart.
 //! - Persisting causes: a mode with `persists` keeps failing every restart that would
 //!   finish before the fix, at the moment it would have become ready (a new crash, noticed
 //!   at once; back-off applies). Re-crashes are not counted as failures.
 //! - Repair crews: with `repair_crews > 0` every restart of the stage (after a crash, a node
-//!   recovery, an eviction or a rollout's kill-first replacement) waits in one FIFO queue
-//!   for a free crew, held only while restarting. A rollout's surge Pod is an extra Pod,
-//!   not a restart, and takes no crew.
-//! - Nodes: a failure takes every replica on the node down at once and cancels their
-//!   pending restarts, failure clocks and surge Pods. When the node is back each replica
-//!   still on it restarts (`restart`). A Deployment replica is re-created (`recreate`) on
-//!   the next ready node of its `nodes` (round-robin from its own) `eviction_delay` after
-//!   the failure and stays there; a StatefulSet replica does the same when
-//!   `operator_response` comes before the node; with no ready node to go to, the new Pod
-//!   waits for the first of its nodes to come back. DaemonSet and external replicas wait
-//!   for their node. A node draws its next failure when it is back.
-//! - Maintenance (`kubectl rollout restart`) at `every`, `2·every`, …: Deployments replace
-//!   `max_surge` replicas at a time new-Pod-first (the old Pod leaves when the new one is
-//!   ready) and `max_unavailable` at a time old-Pod-first; StatefulSets one at a time,
-//!   highest ordinal first, each deleted (`shutdown`), re-created and ready before the
-//!   next; DaemonSets one at a time, kill first. A rollout due while one is running is
-//!   skipped.
+//!   recovery, an eviction, a drain or a rollout's new Pod in a deleted Pod's place) waits
+//!   in one FIFO queue for a free crew, held only while restarting. A rollout's surge Pod
+//!   is an extra Pod, not a restart, and takes no crew.
+//! - Nodes (`nodes.rs`): a failure takes every replica on the node down at once and
+//!   cancels their pending restarts, failure clocks and surge Pods. When the node is back
+//!   each replica still on it restarts (`restart`). A Deployment replica is re-created
+//!   (`recreate`) `eviction_delay` after the failure; a StatefulSet replica when
+//!   `operator_response` comes before the node, after its network volume's `detach_wait`
+//!   (or pinned to its node on a local volume). Every new Pod is placed by the scheduler's
+//!   rule: the least-loaded ready, uncordoned node of the stage, ties round-robin, never
+//!   beside a Pod of its stage with required spread; with no node to go to it stays
+//!   Pending. DaemonSet and external replicas wait for their node. A node draws its next
+//!   failure when it is back.
+//! - Maintenance (`rollout.rs`, `kubectl rollout restart`) at `every`, `2·every`, …:
+//!   Deployments by rolling.go's arithmetic; StatefulSets one at a time, highest ordinal
+//!   first, each deleted (`shutdown`), re-created and ready before the next; DaemonSets one
+//!   at a time, kill first. A rollout due while one is running is skipped.
+//! - Upgrades (`drain.rs`): waves drain the nodes one at a time, evicting within each
+//!   stage's PodDisruptionBudget (forced after `pdb_timeout`), then take the node down for
+//!   `node_time` with its DaemonSet Pods.
 //!
 //! Readability: a stage is up while at least `min_ready` replicas are ready; the system is
 //! readable while every stage on `read_path` is up (or, with a reader cache, while the
@@ -43,17 +46,19 @@
 //! length zero is no outage; an outage still open at Y is cut at Y and counted.
 //!
 //! Causes: each moment of X is attributed to one cause — a failure mode of a stage, a
-//! node, or a stage's maintenance — the earliest-started of those keeping the read path
-//! down. A replica's cause is what took it down first (its failure, its node, or a
-//! rollout), kept until it is ready again.
+//! node, a stage's maintenance, a node's upgrade, or a replica Pending from the start —
+//! the earliest-started of those keeping the read path down. A replica's cause is what
+//! took it down first (its failure, its node, a rollout, a drain), kept until it is ready
+//! again.
 //!
 //! Cost is proportional to the number of events. A [`Simulator`] owns all per-history
 //! state and is reused from one history to the next: nothing is allocated per event.
 //!
 //! Two engines follow these rules. [`Simulator`], the event engine, handles every model.
 //! [`TimelineSim`] (`timeline.rs`) handles models whose replicas are independent (no
-//! crews, no node that can fail, no rollout, no data flow, no cache) without an event
-//! queue, one replica at a time; [`Engine`] picks between them. Same law, other draws.
+//! crews, no node that can fail or be drained, no rollout, no replica Pending for want of
+//! a node, no data flow, no cache) without an event queue, one replica at a time;
+//! [`Engine`] picks between them. Same law, other draws.
 
 mod drain;
 pub mod flow;
