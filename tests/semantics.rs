@@ -680,9 +680,10 @@ fn events_do_not_grow_with_the_rate_of_metrics() {
 }
 
 /// Three nodes that never fail, one upgrade wave at 20 000 s (the next is past the
-/// horizon): each node drained in turn and down 600 s. B is a DaemonSet (all three
-/// needed, off the read path); C a one-replica StatefulSet whose PodDisruptionBudget
-/// blocks every eviction; D two Deployment replicas (one needed) with a budget of one.
+/// horizon): each node drained in turn and down 600 s. B is a DaemonSet collector (all
+/// three needed, off the read path); C a one-replica StatefulSet whose
+/// PodDisruptionBudget blocks every eviction; D two Deployment replicas (one needed) with
+/// a budget of one.
 fn upgraded(c_pdb: &str) -> Model {
     model(&format!(
         r#"
@@ -701,6 +702,7 @@ every = "20000s"
 node_time = "600s"
 pdb_timeout = "3600s"
 [stages.B]
+role = "collector"
 kind = "daemonset"
 nodes = ["n1", "n2", "n3"]
 min_ready = 3

@@ -586,6 +586,44 @@ fn parameters(model: &Model) -> Vec<(String, Apply)> {
                 format!("{}: operator response", s.name),
                 Box::new(move |md: &mut Model, f| scale(&mut md.stages[si].operator_response, f)),
             ));
+            if s.detach_wait.is_some_and(|d| d > 0.0) {
+                out.push((
+                    format!("{}: volume detach wait", s.name),
+                    Box::new(move |md: &mut Model, f| {
+                        if let Some(d) = &mut md.stages[si].detach_wait {
+                            *d *= f;
+                        }
+                    }),
+                ));
+            }
+        }
+    }
+    if let Some(u) = &model.upgrades {
+        out.push((
+            "upgrades: time between waves".into(),
+            Box::new(|md: &mut Model, f| {
+                if let Some(u) = &mut md.upgrades {
+                    u.every = u.every.scaled(f);
+                }
+            }),
+        ));
+        out.push((
+            "upgrades: node time".into(),
+            Box::new(|md: &mut Model, f| {
+                if let Some(u) = &mut md.upgrades {
+                    u.node_time = u.node_time.scaled(f);
+                }
+            }),
+        ));
+        if u.pdb_timeout > 0.0 && model.stages.iter().any(|s| s.pdb.is_some()) {
+            out.push((
+                "upgrades: drain timeout".into(),
+                Box::new(|md: &mut Model, f| {
+                    if let Some(u) = &mut md.upgrades {
+                        u.pdb_timeout *= f;
+                    }
+                }),
+            ));
         }
     }
     for (ni, n) in model.nodes.iter().enumerate() {

@@ -810,6 +810,12 @@ impl Simulator {
             }
             .max(now);
         }
+        // A surge Pod that takes an old Pod's place keeps its redrawn ready time.
+        for e in &events {
+            if e.kind == EventKind::SurgeReady && self.is_current(e) {
+                self.replicas[e.target as usize].surge_done = e.time;
+            }
+        }
         self.queue.restore_events(events);
         for r in 0..self.replicas.len() {
             let rep = &self.replicas[r];
