@@ -459,6 +459,28 @@ fn liveness_detection_is_within_its_window() {
 }
 
 #[test]
+fn the_timeline_engine_leaves_drains_and_pending_replicas_to_the_event_engine() {
+    let on_nodes = |more: &str| {
+        model(&format!(
+            "[system]\nread_path = [\"C\"]\n[[nodes]]\nname = \"n1\"\n[[nodes]]\nname = \"n2\"\n{more}\n\
+             [stages.C]\nkind = \"statefulset\"\nreplicas = 2\nnodes = [\"n1\", \"n2\"]\nrestart = \"5s\"\n\
+             failure = {{ dist = \"exponential\", mean = \"5d\" }}\npdb = {{ min_available = 1 }}"
+        ))
+    };
+    let engine = |m: &Model| Engine::new(m, EngineChoice::Auto).name();
+    // Nodes that never fail, a budget nothing uses: independent replicas.
+    assert_eq!(engine(&on_nodes("")), "timelines");
+    // Drains move Pods and hold evictions on budgets.
+    assert_eq!(engine(&on_nodes("[upgrades]\nevery = \"30d\"")), "events");
+    // A third replica that required spread leaves Pending from the start.
+    let pending = on_nodes("")
+        .to_resolved_toml()
+        .replace("replicas = 2", "replicas = 3");
+    let pending = model(&pending.replace("spread = \"preferred\"", "spread = \"required\""));
+    assert_eq!(engine(&pending), "events");
+}
+
+#[test]
 fn solve_follows_the_rolling_update_arithmetic() {
     // Three replicas all needed, surge 1, unavailable 1, 20 s starts: 40 s down per
     // rollout (tests/semantics.rs walks the same rollout in the simulator), one every

@@ -79,7 +79,7 @@ impl Simulator {
             .unwrap_or_default()
     }
 
-    /// A stage's own event (a rollout starting or done).
+    /// A stage's own event (up or down, a rollout starting or done), with its state.
     #[inline(always)]
     pub(super) fn note_stage_event(&mut self, s: usize, event: &'static str) {
         if self.trace.is_some() {
@@ -109,22 +109,10 @@ impl Simulator {
         }
     }
 
+    /// A stage went up or down (called once its state is set).
     #[inline(always)]
     pub(super) fn note_stage(&mut self, s: usize, up: bool) {
-        if self.trace.is_some() {
-            let (event, state) = if up {
-                ("stage_up", "up")
-            } else {
-                ("stage_down", "down")
-            };
-            self.record(
-                self.plan.stage_names[s].clone(),
-                String::new(),
-                String::new(),
-                event.into(),
-                state.into(),
-            );
-        }
+        self.note_stage_event(s, if up { "stage_up" } else { "stage_down" });
     }
 
     #[inline(always)]
