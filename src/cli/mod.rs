@@ -105,8 +105,8 @@ pub struct RunOptions {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// `auto`: the timeline engine when the model's replicas are independent (no repair
-    /// crews, no node that can fail, no rollout, no data flow, no reader cache), else the
-    /// event engine; `events`: always the event engine. Both follow the same rules and
+    /// crews, no node that can fail or be drained, no rollout, no replica Pending for
+    /// want of a node, no data flow, no reader cache), else the event engine; `events`: always the event engine. Both follow the same rules and
     /// give the same law, from different draws (perf.engine says which ran). Plain runs
     /// only: --method splitting continues the event engine's histories.
     #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]

@@ -131,8 +131,8 @@ fn splitmix64(state: &mut u64) -> u64 {
 #[serde(rename_all = "lowercase")]
 pub enum EngineChoice {
     /// The timeline engine when the model's replicas are independent (no repair crews,
-    /// no node that can fail, no rollout, no data flow, no reader cache), else the event
-    /// engine.
+    /// no node that can fail or be drained, no rollout, no replica Pending for want of a
+    /// node, no data flow, no reader cache), else the event engine.
     #[default]
     Auto,
     /// Always the event engine.
