@@ -761,3 +761,50 @@ fn an_upgrade_wave_drains_one_node_at_a_time_within_the_budgets() {
         h.stage_downtime[0]
     );
 }
+
+#[test]
+fn a_blocked_eviction_goes_as_soon_as_the_budget_allows() {
+    // Two Deployment replicas (one needed, budget one) on n1 and n2; both crash at
+    // 19 990 s and are back at 20 010 s. The wave at 20 000 s drains n1: its replica is
+    // not ready and no replica is (0 − 1 < 0), so the eviction waits; at 20 010 s both
+    // are ready again (2 − 1 ≥ 1) and it goes then, to n2 (n1 is cordoned), ready at
+    // 20 020 s. n1 is empty once the old Pod has stopped (20 012 s), down until 20 612 s.
+    // n2 then holds both: one goes at once (to n1), the other when that one is ready
+    // (20 622 s). X is the crash alone: 20 s.
+    let m = model(
+        r#"
+[simulation]
+horizon = "30000s"
+[system]
+read_path = ["D"]
+[[nodes]]
+name = "n1"
+[[nodes]]
+name = "n2"
+[upgrades]
+every = "20000s"
+node_time = "600s"
+[stages.D]
+kind = "deployment"
+replicas = 2
+nodes = ["n1", "n2"]
+pdb = { min_available = 1 }
+backoff = false
+failure = "19990s"
+restart = "20s"
+recreate = "10s"
+shutdown = "2s"
+"#,
+    );
+    let h = history(&m);
+    assert!(close(h.x, 20.0), "{}", h.x);
+    let (log, _) = Simulator::new(&m).trace(1, 0);
+    let at = |event: &str| -> Vec<f64> {
+        log.iter()
+            .filter(|r| r.event == event)
+            .map(|r| r.time)
+            .collect()
+    };
+    assert_eq!(at("evicted_by_drain"), [20_010.0, 20_612.0, 20_622.0]);
+    assert_eq!(at("node_upgrading"), [20_012.0, 20_624.0]);
+}
