@@ -309,6 +309,14 @@ impl Backoff {
         }
     }
 
+    /// Whether a container that exits `ran` seconds after its last start restarts with its
+    /// count back at 0: the kubelet's fixed window ([`BACKOFF_RESET_WINDOW`]), whatever
+    /// the profile or cap.
+    #[inline]
+    pub fn resets_after(&self, ran: Seconds) -> bool {
+        ran > BACKOFF_RESET_WINDOW
+    }
+
     /// The wait before restart number `n` (0-based) of one container.
     #[inline]
     pub fn delay(&self, n: u32) -> Seconds {

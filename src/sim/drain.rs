@@ -77,11 +77,7 @@ impl Simulator {
 
     /// A wave is due: it starts now, or when the running one ends.
     pub(super) fn upgrade_wave_due(&mut self) {
-        let u = self
-            .plan
-            .upgrades
-            .as_ref()
-            .expect("scheduled only with upgrades");
+        let u = self.plan.upgrade_plan();
         let t = u.every.sample(&mut self.rng);
         self.drain.wave_clock_start = self.queue.now();
         self.queue.schedule(t, EventKind::UpgradeWave, 0, 0, 0);
@@ -124,12 +120,7 @@ impl Simulator {
         (d.node, d.down, d.stopping) = (n as u32, false, 0);
         self.node_cordoned[n] = true;
         self.note_node(n, "drain_started");
-        let timeout = self
-            .plan
-            .upgrades
-            .as_ref()
-            .expect("drains come from upgrades")
-            .pdb_timeout;
+        let timeout = self.plan.upgrade_plan().pdb_timeout;
         let g = self.drain.generation;
         self.queue
             .schedule(timeout, EventKind::DrainForce, n as u32, g, 0);
@@ -202,10 +193,7 @@ impl Simulator {
             let g = self.drain.generation;
             self.queue
                 .schedule(shutdown, EventKind::PodStopped, n as u32, g, 0);
-            let rep = &mut self.replicas[r as usize];
-            rep.state = ReplicaState::Pending;
-            rep.node = NO_NODE;
-            self.schedule_pending();
+            self.place_and_start(r, true);
         }
     }
 
@@ -250,16 +238,8 @@ impl Simulator {
             rep.clock = Clock::Fixed;
             self.note(r, "node_upgrading");
         }
-        for s in 0..self.plan.stages.len() {
-            if self.plan.stages[s].crews > 0 {
-                self.dispatch_crews(s);
-            }
-        }
-        let u = self
-            .plan
-            .upgrades
-            .as_ref()
-            .expect("drains come from upgrades");
+        self.dispatch_all_crews();
+        let u = self.plan.upgrade_plan();
         let t = u.node_time.sample(&mut self.rng);
         let g = self.drain.generation;
         self.queue

@@ -738,24 +738,12 @@ impl Simulator {
                         rng,
                     )
                 }
-                EventKind::UpgradeWave => redraw(
-                    &plan
-                        .upgrades
-                        .as_ref()
-                        .expect("scheduled with upgrades")
-                        .every,
-                    self.drain.wave_clock_start,
-                    rng,
-                ),
-                EventKind::NodeUpgraded => redraw(
-                    &plan
-                        .upgrades
-                        .as_ref()
-                        .expect("scheduled with upgrades")
-                        .node_time,
-                    self.drain.down_start,
-                    rng,
-                ),
+                EventKind::UpgradeWave => {
+                    redraw(&plan.upgrade_plan().every, self.drain.wave_clock_start, rng)
+                }
+                EventKind::NodeUpgraded => {
+                    redraw(&plan.upgrade_plan().node_time, self.drain.down_start, rng)
+                }
                 EventKind::MaintenanceStart
                 | EventKind::FreshCheck
                 | EventKind::CacheExpire

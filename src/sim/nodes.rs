@@ -63,11 +63,7 @@ impl Simulator {
             (rep.clock, rep.clock_start) = (clock, self.queue.now());
             self.note(r, "node_lost");
         }
-        for s in 0..self.plan.stages.len() {
-            if self.plan.stages[s].crews > 0 {
-                self.dispatch_crews(s);
-            }
-        }
+        self.dispatch_all_crews();
         let (_, recovery) = self.plan.nodes[n]
             .as_ref()
             .expect("only failing nodes fail");
@@ -129,13 +125,14 @@ impl Simulator {
             rep.detach_node = old;
             rep.attach_at = self.queue.now() + plan.detach_wait;
         }
-        self.place_and_start(r);
+        self.place_and_start(r, true);
     }
 
-    /// Places slot `r`'s new Pod (its old one gone) and starts it, or leaves it Pending.
-    fn place_and_start(&mut self, r: u32) {
+    /// Places slot `r`'s new Pod and starts it, or leaves it Pending; `discount` as for
+    /// [`Simulator::place`] (the slot's old Pod is gone, or still counts).
+    pub(super) fn place_and_start(&mut self, r: u32, discount: bool) {
         let s = self.plan.replica_stage[r as usize] as usize;
-        match self.place(s, r, true) {
+        match self.place(s, r, discount) {
             Some(n) => {
                 self.replicas[r as usize].node = n;
                 self.start_pod(r);
@@ -181,7 +178,7 @@ impl Simulator {
         if matches!(self.plan.stages[s].kind, Kind::DaemonSet | Kind::External) {
             self.request_restart(r, Start::NewPod);
         } else {
-            self.place_and_start(r);
+            self.place_and_start(r, true);
         }
         if self.drain.evicting() {
             self.drain_try_finish();

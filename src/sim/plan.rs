@@ -147,6 +147,14 @@ impl CauseName {
 }
 
 impl Plan {
+    /// The `[upgrades]` of a model that has them (what schedules every drain event).
+    #[inline]
+    pub(super) fn upgrade_plan(&self) -> &UpgradePlan {
+        self.upgrades
+            .as_ref()
+            .expect("drain events come only from [upgrades]")
+    }
+
     /// No replica's course depends on another's: no repair crews, no node that can fail
     /// or be drained, no rollout, no replica Pending for want of a node, no data flow, no
     /// reader cache. Then [`TimelineSim`] applies.

@@ -9,7 +9,7 @@ use super::outages::NO_CAUSE;
 use super::plan::NO_NODE;
 use super::queue::EventKind;
 use crate::dist::unit_interval;
-use crate::model::{BACKOFF_RESET_WINDOW, Detect};
+use crate::model::Detect;
 use crate::units::Seconds;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -211,18 +211,35 @@ impl Simulator {
         }
     }
 
+    /// One more ready Pod for stage `s` (a replica, or a rollout's surge Pod): the stage is
+    /// up from its `min_ready`-th.
     #[inline(always)]
-    pub(super) fn become_ready(&mut self, r: u32) {
-        let s = self.plan.replica_stage[r as usize] as usize;
+    pub(super) fn count_ready(&mut self, s: usize) {
         self.book.cause_dirty = true;
-        let rep = &mut self.replicas[r as usize];
-        rep.state = ReplicaState::Ready;
-        rep.cause = NO_CAUSE;
-        let lane = std::mem::replace(&mut rep.lane, Lane::None);
         self.stages[s].ready += 1;
         if self.stages[s].ready == self.plan.stages[s].min_ready {
             self.set_stage(s, true);
         }
+    }
+
+    /// One ready Pod fewer for stage `s`: the stage is down below `min_ready`.
+    #[inline(always)]
+    pub(super) fn count_unready(&mut self, s: usize) {
+        self.book.cause_dirty = true;
+        self.stages[s].ready -= 1;
+        if self.stages[s].ready + 1 == self.plan.stages[s].min_ready {
+            self.set_stage(s, false);
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn become_ready(&mut self, r: u32) {
+        let s = self.plan.replica_stage[r as usize] as usize;
+        let rep = &mut self.replicas[r as usize];
+        rep.state = ReplicaState::Ready;
+        rep.cause = NO_CAUSE;
+        let lane = std::mem::replace(&mut rep.lane, Lane::None);
+        self.count_ready(s);
         self.note(r, "ready");
         self.draw_failure(r);
         if lane == Lane::Kill {
@@ -243,13 +260,9 @@ impl Simulator {
         if rep.state != ReplicaState::Ready {
             return;
         }
-        self.book.cause_dirty = true;
         rep.cause = cause;
         rep.cause_start = now;
-        self.stages[s].ready -= 1;
-        if self.stages[s].ready + 1 == self.plan.stages[s].min_ready {
-            self.set_stage(s, false);
-        }
+        self.count_unready(s);
         if self.stages[s].rollout_active {
             self.pods_dirty = true;
         }
@@ -318,7 +331,7 @@ impl Simulator {
         // the container's last start.
         let now = self.queue.now();
         let rep = &mut self.replicas[r as usize];
-        if now - rep.last_start > BACKOFF_RESET_WINDOW {
+        if backoff.resets_after(now - rep.last_start) {
             rep.restarts = 0;
         }
         let delay = backoff.delay(rep.restarts);
@@ -407,6 +420,15 @@ impl Simulator {
         }
         rep.fix_time = f64::NEG_INFINITY;
         self.become_ready(r);
+    }
+
+    /// Starts queued restarts in every stage with crews (after a node took several).
+    pub(super) fn dispatch_all_crews(&mut self) {
+        for s in 0..self.plan.stages.len() {
+            if self.plan.stages[s].crews > 0 {
+                self.dispatch_crews(s);
+            }
+        }
     }
 
     /// Starts queued restarts while crews are free.

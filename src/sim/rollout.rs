@@ -31,7 +31,7 @@
 use super::Simulator;
 use super::plan::NO_NODE;
 use super::queue::EventKind;
-use super::replica::{Clock, Lane, ReplicaState, Start, Surge};
+use super::replica::{Clock, Lane, ReplicaState, Surge};
 use crate::model::Kind;
 
 /// The Pods of a Deployment stage as rolling.go counts them.
@@ -183,18 +183,8 @@ impl Simulator {
             // The slot's deleted old Pod is replaced: the new Pod is the slot's own.
             self.replicas[q as usize].old = false;
             self.note(q, "new_pod");
-            match self.place(s, q, false) {
-                Some(n) => {
-                    self.replicas[q as usize].node = n;
-                    self.request_restart(q, Start::NewPod);
-                }
-                None => {
-                    let rep = &mut self.replicas[q as usize];
-                    rep.node = NO_NODE;
-                    rep.state = ReplicaState::Pending;
-                    self.note(q, "unschedulable");
-                }
-            }
+            // A rollout's new Pod discounts no Pod.
+            self.place_and_start(q, false);
             return;
         }
         let rep = &mut self.replicas[q as usize];
@@ -231,11 +221,7 @@ impl Simulator {
     pub(super) fn surge_ready(&mut self, q: u32) {
         let s = self.plan.replica_stage[q as usize] as usize;
         self.replicas[q as usize].surge = Surge::Ready;
-        self.stages[s].ready += 1;
-        if self.stages[s].ready == self.plan.stages[s].min_ready {
-            self.set_stage(s, true);
-        }
-        self.book.cause_dirty = true;
+        self.count_ready(s);
         self.note(q, "surge_pod_ready");
         self.pods_dirty = true;
     }
@@ -250,11 +236,7 @@ impl Simulator {
         rep.surge_node = NO_NODE;
         rep.surge_generation = rep.surge_generation.wrapping_add(1);
         if was_ready {
-            self.stages[s].ready -= 1;
-            if self.stages[s].ready + 1 == self.plan.stages[s].min_ready {
-                self.set_stage(s, false);
-            }
-            self.book.cause_dirty = true;
+            self.count_unready(s);
         }
         self.note(q, "surge_pod_lost");
         self.pods_dirty = true;

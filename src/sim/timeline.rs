@@ -22,7 +22,7 @@ use std::sync::Arc;
 use super::outages::{NO_CAUSE, OutageBook};
 use super::{HistoryRng, Outcome, Plan, history_rng};
 use crate::dist::unit_interval;
-use crate::model::{BACKOFF_RESET_WINDOW, Detect};
+use crate::model::Detect;
 use crate::units::Seconds;
 
 /// One replica's change: it stops serving for `cause`, or is ready again (`cause` =
@@ -189,7 +189,7 @@ impl TimelineSim {
             // while the fault lasts.
             loop {
                 if let Some(backoff) = stage.backoff {
-                    if now - last_start > BACKOFF_RESET_WINDOW {
+                    if backoff.resets_after(now - last_start) {
                         restarts = 0;
                     }
                     let wait = backoff.delay(restarts);
