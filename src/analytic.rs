@@ -70,15 +70,10 @@ pub fn solve(model: &Model) -> Result<Solution, SolveError> {
     };
     // Required spread: replicas beyond one per node are Pending for good (nothing moves).
     let mut placed = model.clone();
-    for s in &mut placed.stages {
+    for (si, s) in placed.stages.iter_mut().enumerate() {
         if s.spread == Some(Spread::Required) && !s.nodes.is_empty() {
             s.replicas = s.replicas.min(s.nodes.len() as u32);
-            if s.min_ready > s.replicas
-                && model
-                    .system
-                    .read_path
-                    .contains(&model.stage_index(&s.name).unwrap_or(usize::MAX))
-            {
+            if s.min_ready > s.replicas && model.system.read_path.contains(&si) {
                 return Ok(Solution {
                     availability: 0.0,
                     exact: true,

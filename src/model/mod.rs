@@ -1066,20 +1066,7 @@ impl Reader<'_> {
             if kind != Kind::Deployment {
                 return Err(af.error(format!("only a deployment takes {key}")));
             }
-            match &af.node.value {
-                tree::Value::Int(n) if *n >= 0 => Ok(*n as u32),
-                tree::Value::Str(s) if s.ends_with('%') => {
-                    match s.trim_end_matches('%').trim().parse::<f64>() {
-                        Ok(p) if (0.0..=100.0).contains(&p) => {
-                            Ok(resolve_amount(p, replicas, round_up))
-                        }
-                        _ => Err(
-                            af.error(format!("expected a percentage like \"25%\", found \"{s}\""))
-                        ),
-                    }
-                }
-                _ => Err(af.error("expected a number of Pods or a percentage like \"25%\"")),
-            }
+            pods_or_percent(&af, replicas, round_up)
         };
         let max_surge = amount("max_surge", 25.0, true)?;
         let mut max_unavailable = amount("max_unavailable", 25.0, false)?;
@@ -1498,22 +1485,7 @@ fn pdb(f: Field<'_>, replicas: u32) -> Result<Pdb, ModelError> {
             return Err(f.error("a pdb needs min_available or max_unavailable"));
         }
     };
-    let n = match &field.node.value {
-        tree::Value::Int(n) if *n >= 0 => {
-            u32::try_from(*n).map_err(|_| field.error("too large"))?
-        }
-        tree::Value::Str(s) if s.ends_with('%') => {
-            match s.trim_end_matches('%').trim().parse::<f64>() {
-                Ok(p) if (0.0..=100.0).contains(&p) => resolve_amount(p, replicas, true),
-                _ => {
-                    return Err(field.error(format!(
-                        "expected a percentage from 0% to 100%, found \"{s}\""
-                    )));
-                }
-            }
-        }
-        _ => return Err(field.error("expected a number of Pods or a percentage like \"50%\"")),
-    };
+    let n = pods_or_percent(&field, replicas, true)?;
     if n > replicas {
         return Err(field.error(format!("{key} ({n}) is above replicas ({replicas})")));
     }
@@ -1523,6 +1495,23 @@ fn pdb(f: Field<'_>, replicas: u32) -> Result<Pdb, ModelError> {
     } else {
         Pdb::MaxUnavailable(n)
     })
+}
+
+/// A number of Pods, given as a count or as a percentage of `replicas` (Kubernetes'
+/// IntOrString), resolved with [`resolve_amount`].
+fn pods_or_percent(f: &Field<'_>, replicas: u32, round_up: bool) -> Result<u32, ModelError> {
+    match &f.node.value {
+        tree::Value::Int(n) if *n >= 0 => u32::try_from(*n).map_err(|_| f.error("too large")),
+        tree::Value::Str(s) if s.ends_with('%') => {
+            match s.trim_end_matches('%').trim().parse::<f64>() {
+                Ok(p) if (0.0..=100.0).contains(&p) => Ok(resolve_amount(p, replicas, round_up)),
+                _ => Err(f.error(format!(
+                    "expected a percentage from 0% to 100%, found \"{s}\""
+                ))),
+            }
+        }
+        _ => Err(f.error("expected a number of Pods or a percentage like \"25%\"")),
+    }
 }
 
 fn at_least_one(f: &Field<'_>) -> Result<u32, ModelError> {
