@@ -12,6 +12,7 @@ pub mod analytic;
 pub mod calibrate;
 pub mod cli;
 pub mod dist;
+pub mod fsio;
 pub mod model;
 pub mod montecarlo;
 pub mod rare;

@@ -130,6 +130,51 @@ impl Tally {
     pub fn replications(&self) -> u64 {
         self.unavailability.n
     }
+
+    /// Refuses a tally (read from a part) that `n` histories of `model` cannot have made:
+    /// the wrong shape, counts that disagree, means outside their range, impossible
+    /// second moments. Names the statistic.
+    pub fn check(&self, model: &Model, n: u64) -> Result<(), String> {
+        let like = Tally::new(model);
+        let h = like.horizon;
+        if self.horizon != h {
+            return Err(format!(
+                "horizon {} s where the model has {h} s",
+                self.horizon
+            ));
+        }
+        if self.stage_unavailability.len() != like.stage_unavailability.len()
+            || self.stage_failures.len() != like.stage_failures.len()
+            || self.causes.len() != like.causes.len()
+        {
+            return Err("statistics for other stages or causes than the model's".into());
+        }
+        if self.slo_max_downtime != like.slo_max_downtime {
+            return Err("another SLO than the model's".into());
+        }
+        let at = |what: &str, r: Result<(), String>| r.map_err(|e| format!("{what}: {e}"));
+        at("unavailability", self.unavailability.check(n, 0.0, 1.0))?;
+        at("downtime", self.downtime.check(n, h))?;
+        at("outages", self.outages.check(n, 0.0, f64::INFINITY))?;
+        for (what, count) in [("with_outage", self.with_outage), ("slo_met", self.slo_met)] {
+            if count > n {
+                return Err(format!("{what}: {count} of {n} histories"));
+            }
+        }
+        for m in &self.stage_unavailability {
+            at("stage_unavailability", m.check(n, 0.0, 1.0))?;
+        }
+        for m in &self.stage_failures {
+            at("stage_failures", m.check(n, 0.0, f64::INFINITY))?;
+        }
+        at("stale_or_down", self.stale_or_down.check(n, 0.0, 1.0))?;
+        at("completeness", self.completeness.check(n, 0.0, 1.0))?;
+        at("lost", self.lost.check(n, 0.0, f64::INFINITY))?;
+        for m in &self.causes {
+            at("causes", m.check(n, 0.0, h))?;
+        }
+        Ok(())
+    }
 }
 
 /// How to run.

@@ -10,6 +10,8 @@
 //! identical bit for bit.
 
 use std::io::{BufRead, Write};
+
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -45,6 +47,20 @@ impl FromStr for Shard {
 }
 
 impl Shard {
+    /// Refuses a run of `total` replications too small to give every one of `count`
+    /// shards a block (shards are whole blocks), naming the least `-n` that does.
+    pub fn check_total(self, total: u64) -> Result<(), String> {
+        let blocks = total.div_ceil(BLOCK);
+        if blocks >= self.count {
+            return Ok(());
+        }
+        Err(format!(
+            "-n {total} is {blocks} block(s) of {BLOCK} replications, too few for {} shards (shards are whole blocks, and a shard with none would do no work): give -n at least {}, or at most {blocks} shard(s)",
+            self.count,
+            (self.count - 1) * BLOCK + 1
+        ))
+    }
+
     /// The replications `first .. first + count` of this shard of a run of `total`:
     /// whole blocks, split as evenly as blocks allow.
     pub fn range(self, total: u64) -> (u64, u64) {
@@ -83,6 +99,20 @@ pub struct End {
     pub wall_seconds: f64,
     pub threads: usize,
     pub blocks: u64,
+    /// SHA-256 (hex) of every byte of the part before this line: `merge` refuses a part
+    /// whose header or blocks were changed.
+    pub sha256: String,
+}
+
+/// The longest line `merge` reads (a header carries the resolved model).
+const LINE_CAP: u64 = 64 << 20;
+
+fn hex(digest: &[u8]) -> String {
+    use std::fmt::Write as _;
+    digest.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[derive(Serialize, Deserialize)]
@@ -93,7 +123,7 @@ enum Line {
     End(End),
 }
 
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShardError {
@@ -128,9 +158,12 @@ pub fn run_shard(
         first,
         count,
     };
+    let body = std::cell::RefCell::new(Sha256::new());
     let line = |l: &Line, out: &mut dyn Write| -> Result<(), ShardError> {
-        serde_json::to_writer(&mut *out, l).map_err(|e| ShardError::Write(e.into()))?;
-        out.write_all(b"\n")
+        let mut bytes = serde_json::to_vec(l).map_err(|e| ShardError::Write(e.into()))?;
+        bytes.push(b'\n');
+        body.borrow_mut().update(&bytes);
+        out.write_all(&bytes)
             .and_then(|()| out.flush())
             .map_err(ShardError::Write)
     };
@@ -172,6 +205,7 @@ pub fn run_shard(
         wall_seconds: started.elapsed().as_secs_f64(),
         threads: output.threads,
         blocks,
+        sha256: hex(&body.take().finalize()),
     };
     line(&Line::End(end.clone()), out)?;
     Ok(end)
@@ -189,24 +223,79 @@ fn merge_error(path: &Path, msg: impl std::fmt::Display) -> ShardError {
     ShardError::Merge(format!("{}: {msg}", path.display()))
 }
 
-/// One part, read line by line: its header, then its blocks fed to `block`.
+/// A part's lines, each at most [`LINE_CAP`] bytes, from a regular file.
+struct PartLines {
+    path: PathBuf,
+    reader: std::io::BufReader<std::fs::File>,
+    number: usize,
+}
+
+impl PartLines {
+    fn open(path: &Path) -> Result<Self, ShardError> {
+        let file = crate::fsio::open_regular(path, u64::MAX).map_err(|e| match e {
+            crate::fsio::ReadError::Refused(m) => ShardError::Merge(m),
+            other => merge_error(path, other),
+        })?;
+        Ok(PartLines {
+            path: path.to_path_buf(),
+            reader: std::io::BufReader::new(file),
+            number: 0,
+        })
+    }
+
+    /// The next line with its newline, or `None` at the end.
+    fn next_line(&mut self) -> Result<Option<Vec<u8>>, ShardError> {
+        use std::io::Read as _;
+        let mut bytes = vec![];
+        (&mut self.reader)
+            .take(LINE_CAP + 1)
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| merge_error(&self.path, e))?;
+        self.number += 1;
+        if bytes.len() as u64 > LINE_CAP {
+            return Err(merge_error(
+                &self.path,
+                format!(
+                    "line {}: longer than {} MiB: not a part line",
+                    self.number,
+                    LINE_CAP >> 20
+                ),
+            ));
+        }
+        Ok((!bytes.is_empty()).then_some(bytes))
+    }
+
+    fn parse(&self, bytes: &[u8]) -> Result<Line, ShardError> {
+        serde_json::from_slice(bytes).map_err(|e| {
+            merge_error(
+                &self.path,
+                format!("line {}: not a part line: {e}", self.number),
+            )
+        })
+    }
+}
+
+/// One part, read line by line: its header, then its blocks fed to `block`; the body's
+/// checksum is checked against the end line's.
 fn read_part(
     path: &Path,
     mut block: impl FnMut(u64, Tally) -> Result<(), ShardError>,
 ) -> Result<(Header, End), ShardError> {
-    let file = std::fs::File::open(path).map_err(|e| merge_error(path, e))?;
+    let mut lines = PartLines::open(path)?;
     let mut header = None;
     let mut end = None;
-    for (i, text) in std::io::BufReader::new(file).lines().enumerate() {
-        let text = text.map_err(|e| merge_error(path, e))?;
+    let mut body = Sha256::new();
+    while let Some(bytes) = lines.next_line()? {
         if end.is_some() {
             return Err(merge_error(
                 path,
-                format!("line {}: after the end line", i + 1),
+                format!("line {}: after the end line", lines.number),
             ));
         }
-        let line: Line = serde_json::from_str(&text)
-            .map_err(|e| merge_error(path, format!("line {}: not a part line: {e}", i + 1)))?;
+        let line = lines.parse(&bytes)?;
+        if !matches!(line, Line::End(_)) {
+            body.update(&bytes);
+        }
         match (line, &header) {
             (Line::Header(h), None) => {
                 if h.format != FORMAT {
@@ -219,11 +308,24 @@ fn read_part(
             }
             (Line::Block { first, tally }, Some(_)) => block(first, *tally)?,
             (Line::End(e), Some(_)) => end = Some(e),
-            _ => return Err(merge_error(path, format!("line {}: out of order", i + 1))),
+            _ => {
+                return Err(merge_error(
+                    path,
+                    format!("line {}: out of order", lines.number),
+                ));
+            }
         }
     }
     match (header, end) {
-        (Some(h), Some(e)) => Ok((h, e)),
+        (Some(h), Some(e)) => {
+            if hex(&body.finalize()) != e.sha256 {
+                return Err(merge_error(
+                    path,
+                    "changed after it was written: its checksum does not match (run the shard again)",
+                ));
+            }
+            Ok((h, e))
+        }
         (None, _) => Err(merge_error(path, "empty: no header")),
         (Some(_), None) => Err(merge_error(
             path,
@@ -240,13 +342,16 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, ShardError> {
     // First pass: headers only, to check the parts form one whole run.
     let mut headers = vec![];
     for p in paths {
-        let file = std::fs::File::open(p).map_err(|e| merge_error(p, e))?;
-        let mut first_line = String::new();
-        std::io::BufReader::new(file)
-            .read_line(&mut first_line)
-            .map_err(|e| merge_error(p, e))?;
-        match serde_json::from_str::<Line>(&first_line) {
-            Ok(Line::Header(h)) => headers.push((p.clone(), h)),
+        let mut lines = PartLines::open(p)?;
+        let first = lines.next_line()?.unwrap_or_default();
+        match serde_json::from_slice::<Line>(&first) {
+            Ok(Line::Header(h)) if h.format == FORMAT => headers.push((p.clone(), h)),
+            Ok(Line::Header(h)) => {
+                return Err(merge_error(
+                    p,
+                    format!("part format {} (this hasim reads {FORMAT})", h.format),
+                ));
+            }
             _ => return Err(merge_error(p, "not a hasim part (no header line)")),
         }
     }
@@ -313,6 +418,9 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, ShardError> {
                     ),
                 ));
             }
+            block
+                .check(&model, expected)
+                .map_err(|e| merge_error(p, format!("block at replication {first}: {e}")))?;
             tally.merge(&block);
             next += expected;
             Ok(())

@@ -47,6 +47,40 @@ impl Moments {
         self.n = n;
     }
 
+    /// Refuses moments no `n` values in `lo ..= hi` can have: another count, a mean
+    /// outside the range, a negative or impossible second moment, anything not finite.
+    pub fn check(&self, n: u64, lo: f64, hi: f64) -> Result<(), String> {
+        if self.n != n {
+            return Err(format!("{} values where there are {n}", self.n));
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        if !(self.mean.is_finite() && self.m2.is_finite()) {
+            return Err("a mean or second moment that is not finite".into());
+        }
+        // Rounding in the running sums can push a mean a hair past its range.
+        let scale = [lo, hi, self.mean]
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold(1.0f64, |a, v| a.max(v.abs()));
+        let slack = 1e-9 * scale;
+        if self.mean < lo - slack || self.mean > hi + slack {
+            return Err(format!("mean {} outside {lo} ..= {hi}", self.mean));
+        }
+        // Values in [lo, hi] with this mean have m2 at most n·(mean − lo)(hi − mean).
+        let most = n as f64 * (self.mean - lo).max(0.0) * (hi - self.mean).max(0.0);
+        if self.m2 < -slack * n as f64
+            || (hi.is_finite() && self.m2 > most * (1.0 + 1e-9) + slack * n as f64)
+        {
+            return Err(format!(
+                "second moment {} impossible for these values",
+                self.m2
+            ));
+        }
+        Ok(())
+    }
+
     /// Sample variance (n − 1 in the denominator).
     pub fn variance(&self) -> f64 {
         if self.n < 2 {
@@ -192,6 +226,39 @@ impl Histogram {
         self.n += o.n;
         self.min = self.min.min(o.min);
         self.max = self.max.max(o.max);
+    }
+
+    /// Refuses a histogram that is not one of `n` values in `0 ..= max_value` made by
+    /// `Histogram::new(max_value)`: other bins, counts that do not add up, a range outside.
+    pub fn check(&self, n: u64, max_value: f64) -> Result<(), String> {
+        let like = Histogram::new(max_value);
+        if self.counts.len() != like.counts.len() {
+            return Err(format!(
+                "{} bins where there are {}",
+                self.counts.len(),
+                like.counts.len()
+            ));
+        }
+        let sum = self
+            .counts
+            .iter()
+            .try_fold(0u64, |a, c| a.checked_add(*c))
+            .ok_or("counts that overflow")?;
+        if sum != n || self.n != n {
+            return Err(format!(
+                "{sum} values in the bins, {} counted, where there are {n}",
+                self.n
+            ));
+        }
+        if n > 0
+            && !(0.0 <= self.min && self.min <= self.max && self.max <= max_value * (1.0 + 1e-12))
+        {
+            return Err(format!(
+                "values from {} to {}, outside 0 ..= {max_value}",
+                self.min, self.max
+            ));
+        }
+        Ok(())
     }
 
     /// The non-empty bins: (lower edge, upper edge, count); the zero bin is (0, 0, n).

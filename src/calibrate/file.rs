@@ -25,7 +25,60 @@ pub fn fit_table(f: &Fit) -> toml::Table {
     t
 }
 
-/// Writes or replaces one entry of a calibration file, keeping the others.
+/// The top-level key of a calibration file; any other makes a file something else.
+const ROOT: &str = "distributions";
+
+/// Reads an existing calibration file for editing (`None` if there is none): refused if
+/// it is not one (not TOML, or keys other than `[distributions]`, e.g. a model).
+fn existing(path: &Path) -> Result<Option<toml_edit::DocumentMut>, FileError> {
+    let shown = path.display();
+    let text = match crate::fsio::read_text(path, crate::fsio::TEXT_CAP) {
+        Ok(t) => t,
+        Err(crate::fsio::ReadError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            return Ok(None);
+        }
+        Err(crate::fsio::ReadError::Refused(m)) => return Err(FileError::Bad(m)),
+        Err(e) => return Err(FileError::Io(e.to_string())),
+    };
+    let doc: toml_edit::DocumentMut = text.parse().map_err(|e| {
+        FileError::Bad(format!(
+            "{shown}: not a calibration file (not TOML: {}); refusing to write into it",
+            format!("{e}").lines().next().unwrap_or("")
+        ))
+    })?;
+    if let Some((key, _)) = doc.iter().find(|(k, _)| *k != ROOT) {
+        return Err(FileError::Bad(format!(
+            "{shown}: not a calibration file (it has `{key}`; a calibration file holds only [{ROOT}.NAME] entries); refusing to write into it"
+        )));
+    }
+    if doc.get(ROOT).is_some_and(|d| !d.is_table_like()) {
+        return Err(FileError::Bad(format!("{shown}: {ROOT} is not a table")));
+    }
+    Ok(Some(doc))
+}
+
+/// Checks, before any measurement, that `path` can take an entry: it is a calibration
+/// file or does not exist yet, in a folder that exists.
+pub fn check_target(path: &Path) -> Result<(), FileError> {
+    existing(path)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(FileError::Bad(format!(
+            "{}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes or replaces entry `name` of calibration file `path`, keeping everything else in
+/// it as it was (other entries, comments, layout); the file is replaced atomically.
 pub fn write_entry(
     path: &Path,
     name: &str,
@@ -33,18 +86,38 @@ pub fn write_entry(
     samples: &[Sample],
     fits: &[Fit],
 ) -> Result<(), FileError> {
-    let mut doc: toml::Table = match std::fs::read_to_string(path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| {
-            FileError::Bad(format!("{}: not a calibration file: {e}", path.display()))
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
-        Err(e) => {
-            return Err(FileError::Io(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
+    let mut doc = match existing(path)? {
+        Some(doc) => doc,
+        None => {
+            let mut doc = toml_edit::DocumentMut::new();
+            doc.decor_mut().set_prefix(
+                "# Calibration file: measured restart times and their fits (written by hasim fit / hasim calibrate).\n",
+            );
+            doc
         }
     };
+    let entry = entry_item(name, source, samples, fits)?;
+    let dists = doc
+        .entry(ROOT)
+        .or_insert_with(|| {
+            let mut t = toml_edit::Table::new();
+            t.set_implicit(true);
+            toml_edit::Item::Table(t)
+        })
+        .as_table_like_mut()
+        .ok_or_else(|| FileError::Bad(format!("{}: {ROOT} is not a table", path.display())))?;
+    dists.insert(name, entry);
+    crate::fsio::write_atomic(path, doc.to_string().as_bytes())
+        .map_err(|e| FileError::Io(format!("cannot write {}: {e}", path.display())))
+}
+
+/// One entry as a `[distributions.NAME]` table, laid out as TOML writes it.
+fn entry_item(
+    name: &str,
+    source: &str,
+    samples: &[Sample],
+    fits: &[Fit],
+) -> Result<toml_edit::Item, FileError> {
     let mut entry = toml::Table::new();
     entry.insert("source".into(), source.into());
     entry.insert(
@@ -78,20 +151,76 @@ pub fn write_entry(
     if !alternatives.is_empty() {
         entry.insert("alternatives".into(), alternatives.into());
     }
-    let dists = doc
-        .entry("distributions")
-        .or_insert_with(|| toml::Table::new().into())
-        .as_table_mut()
-        .ok_or_else(|| {
-            FileError::Bad(format!("{}: distributions is not a table", path.display()))
-        })?;
-    dists.insert(name.into(), entry.into());
-    let text = format!(
-        "# Calibration file: measured restart times and their fits (written by hasim fit / hasim calibrate).\n{}",
-        toml::to_string(&doc).map_err(|e| FileError::Io(e.to_string()))?
-    );
-    let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| FileError::Io(format!("cannot write {}: {e}", path.display())))
+    let mut entries = toml::Table::new();
+    entries.insert(name.into(), entry.into());
+    let mut root = toml::Table::new();
+    root.insert(ROOT.into(), entries.into());
+    let text = toml::to_string(&root).map_err(|e| FileError::Io(e.to_string()))?;
+    let fresh: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| FileError::Io(format!("an entry that does not read back: {e}")))?;
+    fresh
+        .get(ROOT)
+        .and_then(|d| d.get(name))
+        .cloned()
+        .ok_or_else(|| FileError::Io("an entry that does not read back".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calibrate::fit::fit_all;
+
+    fn samples() -> Vec<Sample> {
+        [1.0, 1.5, 2.0, 2.5, 3.5]
+            .iter()
+            .map(|v| Sample {
+                value: *v,
+                censored: false,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_entry_is_written_and_everything_else_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("cal.toml");
+        let mine = "# my notes on these measurements\n[distributions.other]\n# keep me\nsamples = [1.0, 2.0]   # two trials\nfit = { dist = \"exponential\", mean = 1.5 }\n";
+        std::fs::write(&p, mine).unwrap();
+        let s = samples();
+        let fits = fit_all(&s).unwrap();
+        write_entry(&p, "new", "test", &s, &fits).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.starts_with(mine), "{text}");
+        let doc: toml::Table = toml::from_str(&text).unwrap();
+        assert!(doc["distributions"]["new"]["fit"]["dist"].is_str());
+        // Replacing the entry keeps the rest too.
+        write_entry(&p, "new", "again", &s, &fits).unwrap();
+        let again = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            again.starts_with(mine) && again.contains("\"again\""),
+            "{again}"
+        );
+        assert_eq!(again.matches("[distributions.new]").count(), 1, "{again}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_calibration_file_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = samples();
+        let fits = fit_all(&s).unwrap();
+        for text in [
+            "[system]\nread_path = [\"C\"]\n",
+            "not toml at all [",
+            "distributions = 3\n",
+        ] {
+            let p = dir.path().join("model.toml");
+            std::fs::write(&p, text).unwrap();
+            assert!(
+                matches!(write_entry(&p, "x", "", &s, &fits), Err(FileError::Bad(_))),
+                "{text}"
+            );
+            assert_eq!(std::fs::read_to_string(&p).unwrap(), text);
+        }
+    }
 }

@@ -75,8 +75,11 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<(), CliError> {
 }
 
 fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
-    if a.trials == 0 {
-        return Err(CliError::BadInput("--trials must be at least 1".into()));
+    if a.trials < 2 {
+        return Err(CliError::BadInput(format!(
+            "--trials {}: at least 2 are needed to fit a distribution",
+            a.trials
+        )));
     }
     let cfg = LocalConfig {
         start: a.start.clone(),
@@ -105,7 +108,7 @@ fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
     .to_lowercase()
         + if a.note.is_empty() { "" } else { "; " }
         + &a.note;
-    let mut entry = EntryWriter::new(&a.out, &a.name, source);
+    let mut entry = EntryWriter::new(&a.out, &a.name, source)?;
     let trials = local::run(&cfg, &stop, |t| {
         eprintln!(
             "trial {}: ready {:.3} s after the fault{}{}",
@@ -148,14 +151,16 @@ pub(super) struct EntryWriter<'a> {
 }
 
 impl<'a> EntryWriter<'a> {
-    pub(super) fn new(out: &'a Path, name: &str, source: String) -> Self {
-        EntryWriter {
+    /// Refuses, before the first trial, an `out` that cannot take the entry.
+    pub(super) fn new(out: &'a Path, name: &str, source: String) -> Result<Self, CliError> {
+        crate::calibrate::file::check_target(out)?;
+        Ok(EntryWriter {
             out,
             name: name.to_string(),
             source,
             samples: vec![],
             failure: None,
-        }
+        })
     }
 
     fn write(&self) -> Result<Vec<Fit>, CliError> {

@@ -210,12 +210,12 @@ async fn run(a: &K8sArgs, cfg: K8sConfig) -> Result<(), CliError> {
         }
         _ => "`recreate` = new Pod first seen → Ready",
     };
-    let mut entry = EntryWriter::new(out, &name, source(measured));
+    let mut entry = EntryWriter::new(out, &name, source(measured))?;
     let mut shutdown = EntryWriter::new(
         out,
         &format!("{name}-shutdown"),
         source("`shutdown` = deletion seen → Pod gone"),
-    );
+    )?;
     let mut log = match &a.log {
         Some(p) => Some(
             std::fs::OpenOptions::new()

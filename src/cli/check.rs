@@ -11,5 +11,5 @@ pub struct CheckArgs {
 
 pub fn check(args: &CheckArgs) -> Result<(), CliError> {
     let model = args.model.load()?;
-    Sink::Stdout.write(&model.to_resolved_toml())
+    Sink::open(None, &[])?.write(&model.to_resolved_toml())
 }

@@ -7,6 +7,7 @@ use super::output::Sink;
 use super::{CliError, Format};
 use crate::calibrate::file::write_entry;
 use crate::calibrate::fit::{FEW_SAMPLES, Family, Fit, Sample, fit, fit_all};
+use crate::fsio::{refuse_input, same_file};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DistChoice {
@@ -106,8 +107,7 @@ fn plot(path: &std::path::Path, samples: &[Sample], fits: &[Fit]) -> Result<(), 
 
 /// Reads a samples file.
 pub fn read_samples(path: &std::path::Path) -> Result<Vec<Sample>, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Failed(format!("cannot read {}: {e}", path.display())))?;
+    let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)?;
     let mut out = vec![];
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -156,6 +156,24 @@ fn sig(v: f64) -> String {
 
 pub fn fit_cmd(args: &FitArgs) -> Result<(), CliError> {
     let samples = read_samples(&args.samples)?;
+    let inputs = [args.samples.clone()];
+    if let Some(out) = &args.out {
+        refuse_input("--out", out, &inputs).map_err(CliError::BadInput)?;
+        crate::calibrate::file::check_target(out)?;
+    }
+    if let Some(plot) = &args.plot {
+        refuse_input("--plot", plot, &inputs).map_err(CliError::BadInput)?;
+        if args
+            .out
+            .as_ref()
+            .is_some_and(|o| same_file(o, plot) || o == plot)
+        {
+            return Err(CliError::BadInput(format!(
+                "--plot {}: is also --out",
+                plot.display()
+            )));
+        }
+    }
     let fits = match args.dist {
         DistChoice::Auto => fit_all(&samples),
         one => {
@@ -252,5 +270,5 @@ pub fn fit_cmd(args: &FitArgs) -> Result<(), CliError> {
             o
         }
     };
-    Sink::Stdout.write(&text)
+    Sink::open(None, &[])?.write(&text)
 }

@@ -22,7 +22,7 @@ pub struct MergeArgs {
 }
 
 pub fn merge(args: &MergeArgs) -> Result<(), CliError> {
-    let sink = Sink::open(args.out.as_deref())?;
+    let sink = Sink::open(args.out.as_deref(), &args.parts)?;
     let merged = shard::merge(&args.parts).map_err(|e| match e {
         ShardError::Merge(m) => CliError::BadInput(m),
         other => CliError::Failed(other.to_string()),

@@ -85,6 +85,7 @@ impl ModelArgs {
     fn load(&self) -> Result<Model, CliError> {
         Model::load(&self.model, &self.sets).map_err(|e| match e {
             LoadError::Io { .. } => CliError::Failed(e.to_string()),
+            LoadError::Refused(m) => CliError::BadInput(m),
             LoadError::Model(m) => CliError::BadInput(m.to_string()),
         })
     }
@@ -135,6 +136,15 @@ pub enum CliError {
     BadInput(String),
     Failed(String),
     CannotSolve(String),
+}
+
+impl From<crate::fsio::ReadError> for CliError {
+    fn from(e: crate::fsio::ReadError) -> Self {
+        match e {
+            crate::fsio::ReadError::Io { .. } => CliError::Failed(e.to_string()),
+            crate::fsio::ReadError::Refused(m) => CliError::BadInput(m),
+        }
+    }
 }
 
 impl From<crate::calibrate::file::FileError> for CliError {

@@ -4,7 +4,8 @@ use std::time::Instant;
 use clap::Args;
 
 use super::{CliError, ModelArgs};
-use crate::report::study::{StudyOptions, study};
+use crate::fsio::refuse_input;
+use crate::report::study::{FILES, StudyOptions, study};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -22,6 +23,10 @@ pub struct ReportArgs {
     /// Worker threads; 0 = one per core.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Replace the report already in DIR (without it, a DIR holding an index.html is
+    /// refused).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn report(args: &ReportArgs) -> Result<(), CliError> {
@@ -30,6 +35,16 @@ pub fn report(args: &ReportArgs) -> Result<(), CliError> {
         return Err(CliError::BadInput(
             "--replications must be at least 2 for intervals".into(),
         ));
+    }
+    for name in FILES {
+        let file = args.out.join(name);
+        refuse_input("--out", &file, &model.sources).map_err(CliError::BadInput)?;
+    }
+    if !args.force && std::fs::symlink_metadata(args.out.join("index.html")).is_ok() {
+        return Err(CliError::BadInput(format!(
+            "--out {}: already holds a report (index.html); give --force to replace it",
+            args.out.display()
+        )));
     }
     let opts = StudyOptions {
         replications: args.replications,

@@ -91,7 +91,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     if let Some(shard) = args.shard {
         return run_shard(args, &model, seed, replications, shard);
     }
-    let sink = Sink::open(args.out.as_deref())?;
+    let sink = Sink::open(args.out.as_deref(), &model.sources)?;
     let plan = RunPlan {
         seed,
         first: 0,
@@ -178,14 +178,10 @@ fn run_shard(
         .out
         .as_deref()
         .expect("clap requires --out with --shard");
-    let mut out: Box<dyn std::io::Write> = if path.as_os_str() == "-" {
-        Box::new(std::io::stdout().lock())
-    } else {
-        Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", path.display())))?,
-        ))
-    };
+    shard
+        .check_total(replications)
+        .map_err(CliError::BadInput)?;
+    let mut out = Sink::open(Some(path), &model.sources)?;
     let (first, count) = shard.range(replications);
     let end = shard::run_shard(
         model,
@@ -197,6 +193,7 @@ fn run_shard(
         &mut out,
     )
     .map_err(|e| CliError::Failed(e.to_string()))?;
+    out.finish()?;
     eprintln!(
         "shard {}/{}: replications {first}..{} of {replications} ({} blocks) in {:.1} s, written to {}",
         shard.index,
@@ -215,7 +212,7 @@ fn run_bfb(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliError> 
         return Err(CliError::BadInput("-n must be at least 2 cycles".into()));
     }
     let seed = args.run.seed.unwrap_or(model.simulation.seed);
-    let sink = Sink::open(args.out.as_deref())?;
+    let sink = Sink::open(args.out.as_deref(), &model.sources)?;
     let report =
         crate::rare::estimate(model, cycles, seed, args.run.threads).map_err(|e| match e {
             crate::rare::RareError::Unsupported(u) => CliError::BadInput(u.to_string()),
@@ -242,7 +239,7 @@ fn run_splitting(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliE
         }
         None => None,
     };
-    let sink = Sink::open(args.out.as_deref())?;
+    let sink = Sink::open(args.out.as_deref(), &model.sources)?;
     let progress = Progress::new(histories);
     let report = splitting::estimate(model, histories, seed, factors, args.run.threads, &|done| {
         progress.update(done)

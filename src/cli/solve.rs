@@ -40,5 +40,5 @@ pub fn solve(args: &SolveArgs) -> Result<(), CliError> {
             o
         }
     };
-    Sink::Stdout.write(&text)
+    Sink::open(None, &[])?.write(&text)
 }

@@ -1,8 +1,8 @@
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::output::Sink;
 use super::{CliError, ModelArgs, RunOptions};
 use crate::report::sweep;
 
@@ -27,7 +27,8 @@ pub struct SweepArgs {
     /// Output format; rows are written as each point finishes.
     #[arg(long, value_enum, default_value_t = SweepFormat::Csv)]
     pub format: SweepFormat,
-    /// Write to FILE (created before the first point runs; `-` = standard output).
+    /// Write to FILE (prepared before the first point runs, in place once the sweep ends or
+    /// fails after a point; `-` = standard output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
@@ -41,39 +42,37 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         .map_err(CliError::BadInput)?;
     let points = sweep::grid(&axes).map_err(CliError::BadInput)?;
     let path = &args.model.model;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Failed(format!("cannot read {}: {e}", path.display())))?;
+    let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)?;
     let models = sweep::models(path, &text, &args.model.sets, &axes, &points)
         .map_err(|e| CliError::BadInput(e.to_string()))?;
-    let mut out: Box<dyn Write> = match args.out.as_deref() {
-        None => Box::new(std::io::stdout().lock()),
-        Some(p) if p == std::path::Path::new("-") => Box::new(std::io::stdout().lock()),
-        Some(p) => Box::new(
-            std::fs::File::create(p)
-                .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", p.display())))?,
-        ),
-    };
-    let mut emit = |line: &str| -> Result<bool, CliError> {
-        match writeln!(out, "{line}").and_then(|()| out.flush()) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-            Err(e) => Err(CliError::Failed(format!("cannot write: {e}"))),
-        }
-    };
-    if args.format == SweepFormat::Csv && !emit(&sweep::csv_header(&axes))? {
+    let mut inputs = vec![path.clone()];
+    inputs.extend(models.iter().flat_map(|m| m.sources.iter().cloned()));
+    let mut out = Sink::open(args.out.as_deref(), &inputs)?;
+    if args.format == SweepFormat::Csv && !out.line(&sweep::csv_header(&axes))? {
         return Ok(());
     }
-    for (point, model) in points.iter().zip(&models) {
+    for (done, (point, model)) in points.iter().zip(&models).enumerate() {
         let (replications, seed) = args.run.resolve(model);
-        let report = sweep::run_point(model, seed, replications, args.run.threads, args.run.engine)
-            .map_err(|e| CliError::Failed(e.to_string()))?;
+        let report =
+            match sweep::run_point(model, seed, replications, args.run.threads, args.run.engine) {
+                Ok(r) => r,
+                // The rows done are kept: the file holds them, and says no more.
+                Err(e) if done > 0 => {
+                    out.finish()?;
+                    return Err(CliError::Failed(format!(
+                        "{e} (the first {done} of {} points were written)",
+                        points.len()
+                    )));
+                }
+                Err(e) => return Err(CliError::Failed(e.to_string())),
+            };
         let line = match args.format {
             SweepFormat::Csv => sweep::csv_row(point, &report),
             SweepFormat::Json => sweep::json_row(&axes, point, &report),
         };
-        if !emit(&line)? {
+        if !out.line(&line)? {
             return Ok(());
         }
     }
-    Ok(())
+    out.finish()
 }

@@ -49,7 +49,7 @@ struct TraceJson<'a> {
 pub fn trace(args: &TraceArgs) -> Result<(), CliError> {
     let model = args.model.load()?;
     let seed = args.seed.unwrap_or(model.simulation.seed);
-    let sink = Sink::open(args.out.as_deref())?;
+    let sink = Sink::open(args.out.as_deref(), &model.sources)?;
     let mut sim = Simulator::new(&model);
     let (records, outcome) = sim.trace(seed, args.replication);
     let text = match args.format {

@@ -7,6 +7,7 @@
 
 pub mod tree;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -23,6 +24,10 @@ pub struct Model {
     /// The file the model was read from, as given.
     #[serde(skip)]
     pub file: String,
+    /// Every file read to build it: the model file, then the calibration and samples
+    /// files it refers to (an output must not overwrite any of them).
+    #[serde(skip)]
+    pub sources: Vec<PathBuf>,
     pub simulation: Simulation,
     pub system: System,
     pub nodes: Vec<NodeSpec>,
@@ -437,17 +442,17 @@ impl Stage {
 impl Model {
     /// Reads a model file and applies `--set` overrides.
     pub fn load(path: &Path, sets: &[String]) -> Result<Model, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|e| LoadError::Io {
-            path: path.to_path_buf(),
-            source: e,
+        let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP).map_err(|e| match e {
+            crate::fsio::ReadError::Io { source, .. } => LoadError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+            crate::fsio::ReadError::Refused(m) => LoadError::Refused(m),
         })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Ok(Self::from_str(
-            &path.display().to_string(),
-            &text,
-            &base,
-            sets,
-        )?)
+        let mut model = Self::from_str(&path.display().to_string(), &text, &base, sets)?;
+        model.sources.insert(0, path.to_path_buf());
+        Ok(model)
     }
 
     /// Reads model text; `file` names it in errors, `base` resolves relative sample files.
@@ -462,11 +467,16 @@ impl Model {
             tree::apply_set(&mut root, file, s)?;
         }
         let ctx = Ctx { file };
-        Reader {
+        let read = RefCell::new(vec![]);
+        let mut model = Reader {
             ctx,
             base: base.to_path_buf(),
+            read: &read,
+            chain: vec![],
         }
-        .model(&root)
+        .model(&root)?;
+        model.sources = read.into_inner();
+        Ok(model)
     }
 
     pub fn stage_index(&self, name: &str) -> Option<usize> {
@@ -487,13 +497,33 @@ pub enum LoadError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Not something hasim reads as a model: not a regular file, too large, not UTF-8.
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Model(#[from] ModelError),
 }
 
+/// How deep calibration files may refer to calibration files.
+const CALIBRATION_DEPTH: usize = 8;
+
 struct Reader<'a> {
     ctx: Ctx<'a>,
     base: PathBuf,
+    /// Every file read besides the model (calibration and samples files).
+    read: &'a RefCell<Vec<PathBuf>>,
+    /// The calibration files being read, outermost first (to find a cycle).
+    chain: Vec<PathBuf>,
+}
+
+impl Reader<'_> {
+    /// A file the model refers to (`field` names it in errors), read as text.
+    fn read_file(&self, field: &Field<'_>, path: &Path) -> Result<String, ModelError> {
+        let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)
+            .map_err(|e| field.error(e.to_string()))?;
+        self.read.borrow_mut().push(path.to_path_buf());
+        Ok(text)
+    }
 }
 
 const ROOT_KEYS: &[&str] = &[
@@ -540,6 +570,7 @@ impl Reader<'_> {
         Ok(Model {
             name,
             file: self.ctx.file.to_string(),
+            sources: vec![],
             simulation,
             system,
             nodes,
@@ -1340,13 +1371,31 @@ impl Reader<'_> {
         };
         t.finish()?;
         let path = self.base.join(&rel);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| file_f.error(format!("cannot read {}: {e}", path.display())))?;
+        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if let Some(at) = self.chain.iter().position(|p| *p == canonical) {
+            let cycle: Vec<String> = self.chain[at..]
+                .iter()
+                .chain([&canonical])
+                .map(|p| p.display().to_string())
+                .collect();
+            return Err(file_f.error(format!(
+                "calibration files refer to each other in a cycle: {}",
+                cycle.join(" -> ")
+            )));
+        }
+        if self.chain.len() >= CALIBRATION_DEPTH {
+            return Err(file_f.error(format!(
+                "calibration files refer to calibration files more than {CALIBRATION_DEPTH} deep"
+            )));
+        }
+        let text = self.read_file(&file_f, &path)?;
         let shown = path.display().to_string();
         let root = tree::parse(&shown, &text)?;
         let inner = Reader {
             ctx: Ctx { file: &shown },
             base: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            read: self.read,
+            chain: self.chain.iter().cloned().chain([canonical]).collect(),
         };
         let mut top = Table::new(inner.ctx, String::new(), &root)?;
         let dists = top
@@ -1388,8 +1437,7 @@ impl Reader<'_> {
     fn samples_file(&self, f: &Field<'_>) -> Result<Vec<Seconds>, ModelError> {
         let rel = f.str()?;
         let path = self.base.join(rel);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| f.error(format!("cannot read {}: {e}", path.display())))?;
+        let text = self.read_file(f, &path)?;
         let mut out = vec![];
         for (i, line) in text.lines().enumerate() {
             let cell = line.split(',').next().unwrap_or("").trim();

@@ -66,7 +66,7 @@ impl Ctx<'_> {
             text.push_str(r);
             text.push('\n');
         }
-        std::fs::write(self.path(name), text)
+        crate::fsio::write_atomic(&self.path(name), text.as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", self.path(name).display()))
     }
 }
@@ -79,6 +79,23 @@ fn minutes(a: &Estimate) -> (f64, f64, f64) {
         (1.0 - a.ci_low) * MINUTES_PER_YEAR,
     )
 }
+
+/// Every file a study may write into its folder.
+pub const FILES: &[&str] = &[
+    "index.html",
+    "replicas.png",
+    "replicas.csv",
+    "buffer.png",
+    "buffer.csv",
+    "restart.png",
+    "restart.csv",
+    "downtime.png",
+    "downtime.csv",
+    "timeline.png",
+    "timeline.csv",
+    "tornado.png",
+    "tornado.csv",
+];
 
 /// Runs the study and writes everything into `dir` (created if needed).
 pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, StudyError> {
@@ -526,8 +543,11 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         findings,
         points_run: ctx.points,
     };
-    std::fs::write(dir.join("index.html"), page(model, &study, opts))
-        .map_err(|e| format!("cannot write {}: {e}", dir.join("index.html").display()))?;
+    crate::fsio::write_atomic(
+        &dir.join("index.html"),
+        page(model, &study, opts).as_bytes(),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", dir.join("index.html").display()))?;
     Ok(study)
 }
 
