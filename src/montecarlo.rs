@@ -198,6 +198,11 @@ pub enum RunError {
         threads: usize,
         source: rayon::ThreadPoolBuildError,
     },
+    #[error(
+        "replication {replication} (seed {seed}) took more than {} events, the most one history may take: something in the model happens far too often (a failure or restart near zero time, a fault persisting through instant restarts); `hasim trace --replication {replication} | head -1000` shows how it begins",
+        crate::sim::MAX_EVENTS
+    )]
+    EventBudget { replication: u64, seed: u64 },
 }
 
 /// The merged tally and the number of threads that produced it.
@@ -225,17 +230,39 @@ pub struct Hooks<'a> {
     pub stop: Option<&'a dyn Fn(&Tally) -> bool>,
 }
 
-/// The chunks of `first .. first + count`, aligned to absolute multiples of [`CHUNK`].
-fn chunks(first: u64, count: u64) -> Vec<(u64, u64)> {
-    let end = first + count;
-    let mut v = vec![];
-    let mut a = first;
-    while a < end {
-        let b = ((a / CHUNK + 1) * CHUNK).min(end);
-        v.push((a, b));
-        a = b;
+/// The chunks of `first .. first + count`, aligned to absolute multiples of [`CHUNK`],
+/// computed when asked for (a run of 10¹² replications holds no list of them).
+struct Chunks {
+    first: u64,
+    end: u64,
+}
+
+impl Chunks {
+    fn new(first: u64, count: u64) -> Self {
+        Chunks {
+            first,
+            end: first + count,
+        }
     }
-    v
+
+    fn len(&self) -> usize {
+        if self.end <= self.first {
+            return 0;
+        }
+        let n = (self.end - 1) / CHUNK - self.first / CHUNK + 1;
+        usize::try_from(n).unwrap_or(usize::MAX)
+    }
+
+    /// Chunk `c`: replications `from .. to`.
+    fn get(&self, c: usize) -> (u64, u64) {
+        let start = if c == 0 {
+            self.first
+        } else {
+            (self.first / CHUNK + c as u64) * CHUNK
+        };
+        let to = ((start / CHUNK + 1) * CHUNK).min(self.end);
+        (start, to)
+    }
 }
 
 /// Simulates `plan.count` histories; `progress` is called with the number done so far.
@@ -269,7 +296,7 @@ pub fn simulate_with(
         })?;
     let threads = pool.current_num_threads();
     let engine = Engine::new(model, plan.engine).name();
-    let chunks = chunks(plan.first, plan.count);
+    let chunks = Chunks::new(plan.first, plan.count);
     let dispatch = Dispatch::new(chunks.len(), (threads * 64).max(1));
     // Built once: a tally knows its causes, which takes a look at the whole model.
     let empty = Tally::new(model);
@@ -286,7 +313,9 @@ pub fn simulate_with(
         *block = empty.clone();
         hooks.stop.is_some_and(|stop| stop(total))
     };
-    let (sender, finished) = std::sync::mpsc::channel::<(usize, Tally)>();
+    // A chunk's tally, or the replication that went past the event budget.
+    let (sender, finished) = std::sync::mpsc::channel::<(usize, Result<Tally, u64>)>();
+    let mut over_budget = None;
     pool.in_place_scope(|scope| {
         for _ in 0..threads {
             let (sender, dispatch, chunks, empty) = (sender.clone(), &dispatch, &chunks, &empty);
@@ -294,9 +323,17 @@ pub fn simulate_with(
                 let _stop_on_panic = StopOnPanic(dispatch);
                 let mut sim = Engine::new(model, plan.engine);
                 while let Some(c) = dispatch.take() {
-                    let mut t = empty.clone();
-                    for i in chunks[c].0..chunks[c].1 {
-                        t.push(&sim.run(plan.seed, i));
+                    let mut t = Ok(empty.clone());
+                    let (from, to) = chunks.get(c);
+                    for i in from..to {
+                        let o = sim.run(plan.seed, i);
+                        if o.over_budget() {
+                            t = Err(i);
+                            break;
+                        }
+                        if let Ok(t) = &mut t {
+                            t.push(&o);
+                        }
                     }
                     if sender.send((c, t)).is_err() {
                         break;
@@ -309,9 +346,16 @@ pub fn simulate_with(
         let mut arrived = BTreeMap::new();
         let mut next = 0;
         'fold: for (c, t) in finished.iter() {
+            let t = match t {
+                Ok(t) => t,
+                Err(replication) => {
+                    over_budget = Some(replication);
+                    break 'fold;
+                }
+            };
             arrived.insert(c, t);
             while let Some(t) = arrived.remove(&next) {
-                let id = chunks[next].0 / BLOCK * BLOCK;
+                let id = chunks.get(next).0 / BLOCK * BLOCK;
                 if let Some(first) = block_first
                     && first != id
                     && flush(&mut block, first, &mut total)
@@ -333,6 +377,12 @@ pub fn simulate_with(
         // Workers still simulating chunks past a stop find no more to take.
         dispatch.stop();
     });
+    if let Some(replication) = over_budget {
+        return Err(RunError::EventBudget {
+            replication,
+            seed: plan.seed,
+        });
+    }
     if let Some(first) = block_first {
         // The last block: the run ends here whatever `stop` says.
         flush(&mut block, first, &mut total);
@@ -454,4 +504,39 @@ pub fn run_report(
         };
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The chunks, listed the slow way: consecutive, aligned to multiples of CHUNK.
+    fn listed(first: u64, count: u64) -> Vec<(u64, u64)> {
+        let end = first + count;
+        let mut v = vec![];
+        let mut a = first;
+        while a < end {
+            let b = ((a / CHUNK + 1) * CHUNK).min(end);
+            v.push((a, b));
+            a = b;
+        }
+        v
+    }
+
+    #[test]
+    fn chunks_are_computed_as_a_list_would_hold_them() {
+        for first in [0, 1, CHUNK - 1, CHUNK, 3 * CHUNK + 7, BLOCK] {
+            for count in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 5 * CHUNK + 3, BLOCK] {
+                let c = Chunks::new(first, count);
+                let want = listed(first, count);
+                assert_eq!(c.len(), want.len(), "{first} {count}");
+                for (i, w) in want.iter().enumerate() {
+                    assert_eq!(c.get(i), *w, "{first} {count} chunk {i}");
+                }
+            }
+        }
+        // A trillion replications: no list, and the last chunk ends at the end.
+        let c = Chunks::new(0, 1_000_000_000_000);
+        assert_eq!(c.get(c.len() - 1).1, 1_000_000_000_000);
+    }
 }

@@ -66,6 +66,11 @@ pub enum SplitError {
     Pilot(String),
     #[error("cannot start the worker threads: {0}")]
     Threads(String),
+    #[error(
+        "a history took more than {} events, the most one may take: something in the model happens far too often (a failure or restart near zero time, a fault persisting through instant restarts)",
+        crate::sim::MAX_EVENTS
+    )]
+    EventBudget,
 }
 
 /// Refuses what splitting cannot estimate.
@@ -102,6 +107,8 @@ struct Tree {
     /// Up-crossings of each threshold (unweighted), index `l − 1`.
     crossings: Vec<u64>,
     copies: u64,
+    /// A copy went past [`crate::sim::MAX_EVENTS`] and was stopped there.
+    over_budget: bool,
 }
 
 /// Where a copy's counts started.
@@ -218,6 +225,7 @@ impl Worker<'_> {
             }
             level = now;
             if !sim.step() {
+                tree.over_budget |= sim.events() > crate::sim::MAX_EVENTS;
                 let _ = sim.end();
                 break;
             }
@@ -242,10 +250,13 @@ struct Sums {
     crossings: Vec<u64>,
     /// Histories in which some copy was unreadable.
     with_outage: u64,
+    /// Some copy was stopped at the event budget: the estimate is void.
+    over_budget: bool,
 }
 
 impl Sums {
     fn push(&mut self, t: &Tree, weight: f64) {
+        self.over_budget |= t.over_budget;
         self.down.push(weight * t.down);
         self.down_sq.push(weight * t.down_sq);
         self.outages.push(weight * t.outages as f64);
@@ -271,6 +282,7 @@ impl Sums {
         self.main_events += o.main_events;
         self.copies += o.copies;
         self.with_outage += o.with_outage;
+        self.over_budget |= o.over_budget;
         if self.crossings.len() < o.crossings.len() {
             self.crossings.resize(o.crossings.len(), 0);
         }
@@ -496,6 +508,9 @@ pub fn estimate(
     };
     let pilot_seconds = started.elapsed().as_secs_f64();
     let sums = run(&template, &factors, seed, histories, &pool, progress);
+    if sums.over_budget {
+        return Err(SplitError::EventBudget);
+    }
     let wall = started.elapsed().as_secs_f64();
 
     let c = model.simulation.confidence;

@@ -373,3 +373,202 @@ fn a_calibration_file_that_refers_to_itself_is_a_cycle() {
         refused(&o, &["cycle"]);
     }
 }
+
+/// `hasim ARGS` on `text` (as m.toml in a fresh folder) is refused with exit 2 naming
+/// every one of `words`.
+fn run_refused(text: &str, args: &[&str], words: &[&str]) {
+    let d = Dir::new();
+    let model = d.file("m.toml", text);
+    let o = hasim().args(args).arg(&model).output().unwrap();
+    refused(&o, words);
+}
+
+#[test]
+fn every_size_a_user_can_type_has_a_named_limit() {
+    let with = |from: &str, to: &str| {
+        assert!(MODEL.contains(from));
+        MODEL.replace(from, to)
+    };
+    run_refused(
+        &with("replicas = 1", "replicas = 1001"),
+        &["check"],
+        &["m.toml:10:", "stages.C.replicas", "at most 1000 replicas"],
+    );
+    run_refused(
+        &with("horizon = \"30d\"", "horizon = \"1001y\""),
+        &["check"],
+        &["m.toml:4:", "simulation.horizon", "at most 1000 years"],
+    );
+    run_refused(
+        &with("replications = 20", "replications = 10000000000000"),
+        &["check"],
+        &["m.toml:5:", "simulation.replications", "at most 1e12"],
+    );
+    // Integer keys that do not fit are refused, not wrapped.
+    let deployment = with("kind = \"statefulset\"", "kind = \"deployment\"")
+        + "maintenance = { every = \"7d\", max_surge = 4294967297 }\n";
+    run_refused(
+        &deployment,
+        &["check"],
+        &["stages.C.maintenance.max_surge", "too large"],
+    );
+    let mut nodes = String::new();
+    for i in 0..1001 {
+        nodes += &format!("[[nodes]]\nname = \"n{i}\"\n");
+    }
+    run_refused(
+        &(MODEL.to_string() + &nodes),
+        &["check"],
+        &["nodes", "at most 1000 nodes"],
+    );
+    run_refused(
+        MODEL,
+        &["run", "-n", "10000000000000"],
+        &["--replications", "at most 1e12"],
+    );
+    run_refused(
+        MODEL,
+        &[
+            "run",
+            "--precision",
+            "0.1",
+            "--max-replications",
+            "10000000000000",
+        ],
+        &["--max-replications", "at most 1e12"],
+    );
+    run_refused(
+        MODEL,
+        &["run", "--threads", "100000"],
+        &["--threads", "four per core"],
+    );
+    run_refused(
+        MODEL,
+        &["check", "--set", "stages.C.a.b.c.d.e.f.g=1"],
+        &["--set stages.C.a.b.c.d.e.f.g", "at most 8 segments"],
+    );
+}
+
+#[test]
+fn a_run_of_a_trillion_replications_starts_without_allocating_for_them() {
+    // The chunk list is computed as it goes: the run starts at once, and Ctrl-C is not
+    // needed to find out; a precision that is met in the first block ends it.
+    let d = Dir::new();
+    let model = d.file("m.toml", MODEL);
+    let o = hasim()
+        .arg("run")
+        .arg(&model)
+        .args(["--precision", "0.5", "--max-replications", "1000000000000"])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["stopping"]["reason"], "precision");
+}
+
+#[test]
+fn a_time_near_zero_is_refused_before_the_run() {
+    let tiny = MODEL.replace(
+        "failure = { dist = \"exponential\", mean = \"5d\" }",
+        "failure = { dist = \"exponential\", mean = 1e-300 }",
+    );
+    run_refused(
+        &tiny.replace("restart = \"1h\"", "restart = \"0s\""),
+        &["run"],
+        &["m.toml:11:", "stages.C.failure", "events per history"],
+    );
+    // A node failing every millisecond, an upgrade wave every second.
+    let nodes = "[[nodes]]\nname = \"n1\"\nevery = \"1ms\"\nrecovery = \"1s\"\n";
+    let on_node = MODEL.replace("replicas = 1\n", "replicas = 1\nnodes = [\"n1\"]\n");
+    run_refused(
+        &format!("{on_node}{nodes}"),
+        &["check"],
+        &["nodes.0.every", "events per history"],
+    );
+}
+
+/// A fault that persists through restarts of zero time with no back-off: validation
+/// cannot see it coming (the means are fine), the event budget stops it, on both engines.
+#[test]
+fn a_zero_time_loop_is_stopped_by_the_event_budget_on_both_engines() {
+    let looping = MODEL
+        .replace(
+            "failure = { dist = \"exponential\", mean = \"5d\" }",
+            "backoff = false\n[[stages.C.failures]]\nname = \"bad-disk\"\nevery = \"10d\"\npersists = \"1d\"",
+        )
+        .replace("restart = \"1h\"\n", "");
+    let looping = looping.replace("replicas = 1\n", "replicas = 1\nrestart = \"0s\"\n");
+    let d = Dir::new();
+    let model = d.file("m.toml", &looping);
+    let out = d.file("result.json", "my earlier result\n");
+    for engine in ["auto", "events"] {
+        let o = hasim()
+            .arg("run")
+            .arg(&model)
+            .args(["--engine", engine, "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        refused(&o, &["more than 100000000 events", "replication 0"]);
+        // The run failed before its first result: the old file is as it was.
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "my earlier result\n"
+        );
+    }
+    let o = hasim()
+        .args(["run", "--method", "splitting", "-n", "2", "--factors", "1"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    refused(&o, &["more than 100000000 events"]);
+    assert_eq!(d.names(), ["m.toml", "result.json"]);
+}
+
+#[test]
+fn a_set_or_vary_naming_a_missing_stage_is_refused_with_a_suggestion() {
+    run_refused(
+        MODEL,
+        &["check", "--set", "stages.c.replicas=2"],
+        &[
+            "--set stages.c.replicas",
+            "no stage \"c\"",
+            "did you mean `C`?",
+        ],
+    );
+    run_refused(
+        MODEL,
+        &["sweep", "--vary", "stages.c.replicas=1,2"],
+        &["no stage \"c\"", "did you mean `C`?"],
+    );
+    run_refused(
+        MODEL,
+        &[
+            "sweep",
+            "--vary",
+            "stages.C.replicas=1,2",
+            "--vary",
+            "stages.C.replicas=3",
+        ],
+        &["stages.C.replicas", "given twice"],
+    );
+    // An unknown key in the file names the key it may have meant.
+    run_refused(
+        &MODEL.replace("replicas = 1", "replica = 1"),
+        &["check"],
+        &[
+            "m.toml:10:",
+            "stages.C.replica",
+            "unknown key (did you mean `replicas`?)",
+        ],
+    );
+    // A list of named tables is indexed: the message lists the indices.
+    let nodes = "[[nodes]]\nname = \"n1\"\n";
+    let on_node = MODEL.replace("replicas = 1\n", "replicas = 1\nnodes = [\"n1\"]\n");
+    run_refused(
+        &format!("{on_node}{nodes}"),
+        &["check", "--set", "nodes.n1.every=30d"],
+        &["expected an array index", "0 = n1"],
+    );
+}

@@ -5,7 +5,7 @@ use clap::Args;
 use super::output::Sink;
 use super::{CliError, Format};
 use crate::results::RunReport;
-use crate::shard::{self, ShardError};
+use crate::shard;
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
@@ -23,10 +23,7 @@ pub struct MergeArgs {
 
 pub fn merge(args: &MergeArgs) -> Result<(), CliError> {
     let sink = Sink::open(args.out.as_deref(), &args.parts)?;
-    let merged = shard::merge(&args.parts).map_err(|e| match e {
-        ShardError::Merge(m) => CliError::BadInput(m),
-        other => CliError::Failed(other.to_string()),
-    })?;
+    let merged = shard::merge(&args.parts)?;
     let report = RunReport::new(&merged.model, merged.seed, &merged.tally, merged.perf);
     super::run::emit(&report, args.format, sink)
 }

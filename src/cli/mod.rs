@@ -96,14 +96,15 @@ impl ModelArgs {
 pub struct RunOptions {
     /// Histories to simulate (per point for a sweep; default: the model's
     /// [simulation] replications).
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', value_parser = replications_flag)]
     pub replications: Option<u64>,
     /// Seed; replication i draws from (seed, i), for every point of a sweep alike
     /// (default: the model's seed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Worker threads; 0 = one per core. Results do not depend on it.
-    #[arg(long, default_value_t = 0)]
+    /// Worker threads; 0 = one per core; at most four per core. Results do not depend
+    /// on it.
+    #[arg(long, default_value_t = 0, value_parser = threads_flag)]
     pub threads: usize,
     /// `auto`: the timeline engine when the model's replicas are independent (no repair
     /// crews, no node that can fail or be drained, no rollout, no replica Pending for
@@ -138,6 +139,26 @@ pub enum CliError {
     CannotSolve(String),
 }
 
+impl From<crate::montecarlo::RunError> for CliError {
+    /// A history past the event budget is the model's doing: bad input.
+    fn from(e: crate::montecarlo::RunError) -> Self {
+        match e {
+            crate::montecarlo::RunError::EventBudget { .. } => CliError::BadInput(e.to_string()),
+            other => CliError::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::shard::ShardError> for CliError {
+    fn from(e: crate::shard::ShardError) -> Self {
+        match e {
+            crate::shard::ShardError::Run(r) => r.into(),
+            crate::shard::ShardError::Merge(m) => CliError::BadInput(m),
+            other => CliError::Failed(other.to_string()),
+        }
+    }
+}
+
 impl From<crate::fsio::ReadError> for CliError {
     fn from(e: crate::fsio::ReadError) -> Self {
         match e {
@@ -154,6 +175,35 @@ impl From<crate::calibrate::file::FileError> for CliError {
             crate::calibrate::file::FileError::Io(m) => CliError::Failed(m),
         }
     }
+}
+
+/// `--threads`: 0 (one per core) up to four per core.
+pub fn threads_flag(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .parse()
+        .map_err(|_| format!("expected a whole number, found \"{text}\""))?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if n > 4 * cores {
+        return Err(format!(
+            "at most {} (four per core on this machine's {cores}); 0 = one per core",
+            4 * cores
+        ));
+    }
+    Ok(n)
+}
+
+/// `-n`, `--max-replications`: a count up to [`crate::model::MAX_REPLICATIONS`].
+pub fn replications_flag(text: &str) -> Result<u64, String> {
+    let n: u64 = text
+        .parse()
+        .map_err(|_| format!("expected a whole number, found \"{text}\""))?;
+    if n > crate::model::MAX_REPLICATIONS {
+        return Err(format!(
+            "at most {:e}, found {n}",
+            crate::model::MAX_REPLICATIONS
+        ));
+    }
+    Ok(n)
 }
 
 /// A duration given on the command line (`"100ms"`, `"1s"`), at least 0 or above 0.

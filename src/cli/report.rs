@@ -15,13 +15,13 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Histories per point (every chart point is one run).
-    #[arg(long, short = 'n', default_value_t = 2000)]
+    #[arg(long, short = 'n', default_value_t = 2000, value_parser = super::replications_flag)]
     pub replications: u64,
     /// Seed of every point (default: the model's).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Worker threads; 0 = one per core.
-    #[arg(long, default_value_t = 0)]
+    /// Worker threads; 0 = one per core; at most four per core.
+    #[arg(long, default_value_t = 0, value_parser = super::threads_flag)]
     pub threads: usize,
     /// Replace the report already in DIR (without it, a DIR holding an index.html is
     /// refused).

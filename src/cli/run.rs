@@ -32,7 +32,8 @@ pub struct RunArgs {
         long,
         value_name = "N",
         default_value_t = 100_000_000,
-        requires = "precision"
+        requires = "precision",
+        value_parser = super::replications_flag
     )]
     pub max_replications: u64,
     /// Run only shard I of N of the run (0 <= I < N; whole blocks of 32 000 replications)
@@ -101,8 +102,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     };
     let progress = Progress::new(replications);
     let report =
-        montecarlo::run_report(&model, &plan, args.precision, &|done| progress.update(done))
-            .map_err(|e| CliError::Failed(e.to_string()))?;
+        montecarlo::run_report(&model, &plan, args.precision, &|done| progress.update(done))?;
     progress.finish();
 
     emit(&report, args.format, sink)
@@ -191,8 +191,7 @@ fn run_shard(
         args.run.threads,
         args.run.engine,
         &mut out,
-    )
-    .map_err(|e| CliError::Failed(e.to_string()))?;
+    )?;
     out.finish()?;
     eprintln!(
         "shard {}/{}: replications {first}..{} of {replications} ({} blocks) in {:.1} s, written to {}",
@@ -245,7 +244,7 @@ fn run_splitting(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliE
         progress.update(done)
     })
     .map_err(|e| match e {
-        SplitError::Unsupported(_) | SplitError::Factors { .. } => {
+        SplitError::Unsupported(_) | SplitError::Factors { .. } | SplitError::EventBudget => {
             CliError::BadInput(e.to_string())
         }
         other => CliError::Failed(other.to_string()),

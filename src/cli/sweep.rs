@@ -59,12 +59,13 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
                 // The rows done are kept: the file holds them, and says no more.
                 Err(e) if done > 0 => {
                     out.finish()?;
-                    return Err(CliError::Failed(format!(
-                        "{e} (the first {done} of {} points were written)",
-                        points.len()
-                    )));
+                    let kept = format!("the first {done} of {} points were written", points.len());
+                    return Err(match CliError::from(e) {
+                        CliError::BadInput(m) => CliError::BadInput(format!("{m} ({kept})")),
+                        other => CliError::Failed(format!("{} ({kept})", other.message())),
+                    });
                 }
-                Err(e) => return Err(CliError::Failed(e.to_string())),
+                Err(e) => return Err(e.into()),
             };
         let line = match args.format {
             SweepFormat::Csv => sweep::csv_row(point, &report),

@@ -1,4 +1,3 @@
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -35,54 +34,84 @@ pub struct TraceArgs {
     pub out: Option<PathBuf>,
 }
 
-#[derive(Serialize)]
-struct TraceJson<'a> {
-    model: &'a str,
-    seed: u64,
-    replication: u64,
-    horizon_seconds: f64,
-    downtime_seconds: f64,
-    outages: u64,
-    events: &'a [TraceRecord],
+/// A JSON string or number as it appears in the document.
+fn json(v: impl Serialize) -> String {
+    serde_json::to_string(&v).expect("a trace value serialises")
 }
 
+fn csv_line(r: &TraceRecord) -> String {
+    let buffered = r.buffered.map_or(String::new(), |b| b.to_string());
+    format!(
+        "{},{},{},{},{},{},{},{buffered}",
+        r.time,
+        r.at,
+        csv_cell(&r.stage),
+        csv_cell(&r.replica),
+        csv_cell(&r.node),
+        csv_cell(&r.event),
+        csv_cell(&r.state)
+    )
+}
+
+/// Writes the log as the history runs, record by record: a history of millions of
+/// events is never held whole. The JSON document ends with the history's X and
+/// outages, known only then.
 pub fn trace(args: &TraceArgs) -> Result<(), CliError> {
     let model = args.model.load()?;
     let seed = args.seed.unwrap_or(model.simulation.seed);
-    let sink = Sink::open(args.out.as_deref(), &model.sources)?;
-    let mut sim = Simulator::new(&model);
-    let (records, outcome) = sim.trace(seed, args.replication);
-    let text = match args.format {
-        TraceFormat::Json => {
-            let doc = TraceJson {
-                model: &model.name,
-                seed,
-                replication: args.replication,
-                horizon_seconds: model.simulation.horizon,
-                downtime_seconds: outcome.downtime,
-                outages: outcome.outages,
-                events: &records,
-            };
-            serde_json::to_string_pretty(&doc).expect("a trace serialises") + "\n"
-        }
-        TraceFormat::Csv => {
-            let mut o = String::from("time_seconds,at,stage,replica,node,event,state,buffered\n");
-            for r in &records {
-                let buffered = r.buffered.map_or(String::new(), |b| b.to_string());
-                let _ = writeln!(
-                    o,
-                    "{},{},{},{},{},{},{},{buffered}",
-                    r.time,
-                    r.at,
-                    csv_cell(&r.stage),
-                    csv_cell(&r.replica),
-                    csv_cell(&r.node),
-                    csv_cell(&r.event),
-                    csv_cell(&r.state)
-                );
-            }
-            o
-        }
+    let mut sink = Sink::open(args.out.as_deref(), &model.sources)?;
+    let head = match args.format {
+        TraceFormat::Csv => "time_seconds,at,stage,replica,node,event,state,buffered".to_string(),
+        TraceFormat::Json => format!(
+            "{{\n  \"model\": {},\n  \"seed\": {seed},\n  \"replication\": {},\n  \"horizon_seconds\": {},\n  \"events\": [",
+            json(&model.name),
+            args.replication,
+            json(model.simulation.horizon)
+        ),
     };
-    sink.write(&text)
+    if !sink.line(&head)? {
+        return Ok(());
+    }
+    // A JSON record waits for the next to know whether a comma follows it.
+    let mut pending: Option<String> = None;
+    let mut sim = Simulator::new(&model);
+    // `Ok(false)` from a line: the reader closed standard output; stop quietly.
+    let written = sim.trace_with(seed, args.replication, |r| {
+        let line = match args.format {
+            TraceFormat::Csv => csv_line(&r),
+            TraceFormat::Json => match pending.replace(json(&r)) {
+                Some(before) => format!("    {before},"),
+                None => return Ok(()),
+            },
+        };
+        match sink.line(&line) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(None),
+            Err(e) => Err(Some(e)),
+        }
+    });
+    let outcome = match written {
+        Ok(o) => o,
+        Err(None) => return Ok(()),
+        Err(Some(e)) => return Err(e),
+    };
+    if outcome.over_budget() {
+        return Err(CliError::BadInput(format!(
+            "replication {} (seed {seed}) took more than {} events, the most one history may take; the log written shows how it began",
+            args.replication,
+            crate::sim::MAX_EVENTS
+        )));
+    }
+    if args.format == TraceFormat::Json {
+        let last = pending.map_or(String::new(), |p| format!("    {p}\n"));
+        let tail = format!(
+            "{last}  ],\n  \"downtime_seconds\": {},\n  \"outages\": {}\n}}",
+            json(outcome.downtime),
+            outcome.outages
+        );
+        if !sink.line(&tail)? {
+            return Ok(());
+        }
+    }
+    sink.finish()
 }

@@ -7,7 +7,7 @@
 
 pub mod tree;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -473,6 +473,7 @@ impl Model {
             base: base.to_path_buf(),
             read: &read,
             chain: vec![],
+            horizon: Cell::new(YEAR),
         }
         .model(&root)?;
         model.sources = read.into_inner();
@@ -514,9 +515,43 @@ struct Reader<'a> {
     read: &'a RefCell<Vec<PathBuf>>,
     /// The calibration files being read, outermost first (to find a cycle).
     chain: Vec<PathBuf>,
+    /// The horizon, once read (to bound the events of a history).
+    horizon: Cell<Seconds>,
 }
 
+/// The most failures (and node failures, upgrade waves, rollouts) one history may be
+/// expected to hold, from the means: a model past it is refused (a time near zero would
+/// make a history that never ends). A run also stops any history at
+/// [`crate::sim::MAX_EVENTS`].
+pub const MAX_EXPECTED_FAILURES: f64 = 1e7;
+/// The longest horizon: 1000 years.
+pub const MAX_HORIZON: Seconds = 1000.0 * YEAR;
+/// The most replicas of one stage, and the most nodes.
+pub const MAX_REPLICAS: u64 = 1000;
+pub const MAX_NODES: usize = 1000;
+/// The most stages.
+pub const MAX_STAGES: usize = 100;
+/// The most replications a model or `-n` may ask for.
+pub const MAX_REPLICATIONS: u64 = 1_000_000_000_000;
+
 impl Reader<'_> {
+    /// A time between events that `copies` things draw (a failure mode of each replica,
+    /// a node's failures, an upgrade wave): refused when a history would be expected to
+    /// hold more than [`MAX_EXPECTED_FAILURES`] of them.
+    fn every(&self, f: Field<'_>, copies: u64) -> Result<Dist, ModelError> {
+        let d = self.dist(f.clone(), Need::Positive)?;
+        let horizon = self.horizon.get();
+        let expected = horizon / d.mean() * copies as f64;
+        if expected > MAX_EXPECTED_FAILURES || expected.is_nan() {
+            return Err(f.error(format!(
+                "a mean of {} s over the horizon of {horizon} s is about {expected:.3e} events per history{}, more than the {MAX_EXPECTED_FAILURES:e} a history may hold: is the unit right?",
+                d.mean(),
+                if copies > 1 { format!(" ({copies} copies)") } else { String::new() },
+            )));
+        }
+        Ok(d)
+    }
+
     /// A file the model refers to (`field` names it in errors), read as text.
     fn read_file(&self, field: &Field<'_>, path: &Path) -> Result<String, ModelError> {
         let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)
@@ -584,7 +619,7 @@ impl Reader<'_> {
             return Err(f.error("upgrades drain nodes: add [[nodes]] (the model has none)"));
         }
         let mut t = f.table()?;
-        let every = self.dist(t.require("every")?, Need::Positive)?;
+        let every = self.every(t.require("every")?, nodes.len() as u64)?;
         let node_time = match t.get("node_time") {
             Some(f) => self.dist(f, Need::NonNegative)?,
             None => Dist::fixed(DEFAULT_NODE_TIME),
@@ -603,12 +638,25 @@ impl Reader<'_> {
 
     fn simulation(&self, f: Field<'_>) -> Result<Simulation, ModelError> {
         let mut t = f.table()?;
-        let horizon = t
-            .get("horizon")
-            .map_or(Ok(YEAR), |f| f.positive_duration())?;
+        let horizon = match t.get("horizon") {
+            Some(f) => {
+                let h = f.positive_duration()?;
+                if h > MAX_HORIZON {
+                    return Err(f.error(format!(
+                        "at most 1000 years ({MAX_HORIZON} s), found {h} s: simulate more replications instead"
+                    )));
+                }
+                h
+            }
+            None => YEAR,
+        };
+        self.horizon.set(horizon);
         let replications = match t.get("replications") {
             Some(f) => match f.u64()? {
                 0 => return Err(f.error("must be at least 1")),
+                n if n > MAX_REPLICATIONS => {
+                    return Err(f.error(format!("at most {MAX_REPLICATIONS:e}, found {n}")));
+                }
                 n => n,
             },
             None => 10_000,
@@ -725,7 +773,11 @@ impl Reader<'_> {
 
     fn nodes(&self, f: Field<'_>) -> Result<Vec<NodeSpec>, ModelError> {
         let mut nodes: Vec<NodeSpec> = vec![];
-        for item in f.array()? {
+        let items = f.array()?;
+        if items.len() > MAX_NODES {
+            return Err(f.error(format!("at most {MAX_NODES} nodes, found {}", items.len())));
+        }
+        for item in items {
             let mut t = item.table()?;
             let name_f = t.require("name")?;
             let name = name_f.str()?.to_string();
@@ -733,7 +785,7 @@ impl Reader<'_> {
                 return Err(name_f.error(format!("two nodes are named \"{name}\"")));
             }
             let every = match t.get("every") {
-                Some(f) => Some(self.dist(f, Need::Positive)?),
+                Some(f) => Some(self.every(f, 1)?),
                 None => None,
             };
             let failure = match (every, t.has("recovery")) {
@@ -760,6 +812,12 @@ impl Reader<'_> {
         let entries = t.entries();
         if entries.is_empty() {
             return Err(f.error("needs at least one stage"));
+        }
+        if entries.len() > MAX_STAGES {
+            return Err(f.error(format!(
+                "at most {MAX_STAGES} stages, found {}",
+                entries.len()
+            )));
         }
         let mut stages = vec![];
         for (name, field) in entries {
@@ -828,7 +886,13 @@ impl Reader<'_> {
                 }
                 r
             }
-            (Some(f), _) => at_least_one(&f)?,
+            (Some(f), _) => {
+                let r = at_least_one(&f)?;
+                if u64::from(r) > MAX_REPLICAS {
+                    return Err(f.error(format!("at most {MAX_REPLICAS} replicas, found {r}")));
+                }
+                r
+            }
             (None, Kind::DaemonSet) => {
                 if nodes.is_empty() {
                     return Err(t.missing("nodes"));
@@ -863,7 +927,7 @@ impl Reader<'_> {
             }
             None => None,
         };
-        let failures = self.failures(&mut t, probes.is_some())?;
+        let failures = self.failures(&mut t, probes.is_some(), u64::from(replicas))?;
         let backoff = match t.get("backoff") {
             Some(f) => self.backoff(f)?,
             None if kind == Kind::External => None,
@@ -1023,13 +1087,14 @@ impl Reader<'_> {
         &self,
         t: &mut Table<'_>,
         has_liveness: bool,
+        copies: u64,
     ) -> Result<Vec<FailureMode>, ModelError> {
         if t.has("failure") && t.has("failures") {
             let f = t.get("failures").expect("present");
             return Err(f.error("give either failure or [[failures]], not both"));
         }
         if let Some(f) = t.get("failure") {
-            let every = self.dist(f, Need::Positive)?;
+            let every = self.every(f, copies)?;
             return Ok(vec![FailureMode {
                 name: "crash".into(),
                 every,
@@ -1048,7 +1113,7 @@ impl Reader<'_> {
             if modes.iter().any(|m| m.name == name) {
                 return Err(name_f.error(format!("two failure modes are named \"{name}\"")));
             }
-            let every = self.dist(mt.require("every")?, Need::Positive)?;
+            let every = self.every(mt.require("every")?, copies)?;
             let detect = match mt.get("detect") {
                 None => Detect::Exit,
                 Some(df) => match &df.node.value {
@@ -1089,7 +1154,14 @@ impl Reader<'_> {
         replicas: u32,
     ) -> Result<Maintenance, ModelError> {
         let mut t = f.table()?;
-        let every = t.require("every")?.positive_duration()?;
+        let every_f = t.require("every")?;
+        let every = every_f.positive_duration()?;
+        let expected = self.horizon.get() / every * f64::from(replicas);
+        if expected > MAX_EXPECTED_FAILURES {
+            return Err(every_f.error(format!(
+                "a rollout every {every} s over the horizon is about {expected:.3e} Pod replacements per history, more than the {MAX_EXPECTED_FAILURES:e} a history may hold: is the unit right?"
+            )));
+        }
         let mut amount = |key: &str, default_pct: f64, round_up: bool| -> Result<u32, ModelError> {
             let Some(af) = t.get(key) else {
                 return Ok(resolve_amount(default_pct, replicas, round_up));
@@ -1396,6 +1468,7 @@ impl Reader<'_> {
             base: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             read: self.read,
             chain: self.chain.iter().cloned().chain([canonical]).collect(),
+            horizon: self.horizon.clone(),
         };
         let mut top = Table::new(inner.ctx, String::new(), &root)?;
         let dists = top

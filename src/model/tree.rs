@@ -205,6 +205,15 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
         },
     };
     let segments: Vec<&str> = path.split('.').collect();
+    if segments.len() > MAX_SET_DEPTH {
+        return Err(err(
+            path,
+            format!(
+                "a path of at most {MAX_SET_DEPTH} segments, found {}",
+                segments.len()
+            ),
+        ));
+    }
     let mut cur = root;
     for (i, seg) in segments.iter().enumerate() {
         let last = i + 1 == segments.len();
@@ -214,6 +223,19 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
                 let pos = entries.iter().position(|e| e.key == *seg);
                 let pos = match pos {
                     Some(p) => p,
+                    // A stage is the model's to define: a new one made by --set would do
+                    // nothing (no failures, not on the read path).
+                    None if i == 1 && segments[0] == "stages" => {
+                        let names: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+                        return Err(err(
+                            path,
+                            format!(
+                                "stages.{seg}: the model has no stage \"{seg}\"{} (its stages: {})",
+                                suggestion(seg, names.iter().copied()),
+                                names.join(", ")
+                            ),
+                        ));
+                    }
                     None => {
                         entries.push(Entry {
                             key: seg.to_string(),
@@ -229,9 +251,28 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
                 &mut entries[pos].node
             }
             Value::Array(items) => {
-                let idx: usize = seg
-                    .parse()
-                    .map_err(|_| err(path, format!("{so_far}: expected an array index")))?;
+                let idx: usize = seg.parse().map_err(|_| {
+                    // A list of named tables ([[nodes]], [[failures]]): name the indices.
+                    let named: Vec<String> = items
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(k, n)| match &n.value {
+                            Value::Table(es) => es.iter().find(|e| e.key == "name").and_then(|e| {
+                                match &e.node.value {
+                                    Value::Str(name) => Some(format!("{k} = {name}")),
+                                    _ => None,
+                                }
+                            }),
+                            _ => None,
+                        })
+                        .collect();
+                    let hint = if named.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (a list: {})", named.join(", "))
+                    };
+                    err(path, format!("{so_far}: expected an array index{hint}"))
+                })?;
                 let len = items.len();
                 items.get_mut(idx).ok_or_else(|| {
                     err(
@@ -303,6 +344,40 @@ pub struct Table<'a> {
     pub origin: &'a Origin,
     entries: &'a [Entry],
     used: Vec<bool>,
+    /// Every key asked for, present or not: what an unknown key may have meant.
+    asked: Vec<String>,
+}
+
+/// The most segments a `--set` path may have (the deepest model key has six).
+pub const MAX_SET_DEPTH: usize = 8;
+
+/// The candidate `word` most likely stands for: the same but for case, else the nearest
+/// by edit distance when it is close (at most a third of the word's length).
+pub fn did_you_mean<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
+    let lower = word.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        if c == word {
+            continue;
+        }
+        let d = if c.to_lowercase() == lower {
+            0
+        } else {
+            strsim::damerau_levenshtein(&lower, &c.to_lowercase())
+        };
+        if d <= (word.chars().count() / 3).max(1) && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// ` (did you mean `x`?)`, or nothing.
+pub fn suggestion<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> String {
+    did_you_mean(word, candidates).map_or(String::new(), |c| format!(" (did you mean `{c}`?)"))
 }
 
 impl<'a> Table<'a> {
@@ -314,6 +389,7 @@ impl<'a> Table<'a> {
                 origin: &node.origin,
                 entries,
                 used: vec![false; entries.len()],
+                asked: vec![],
             }),
             other => Err(ctx.error(
                 &node.origin,
@@ -325,6 +401,9 @@ impl<'a> Table<'a> {
 
     /// Takes `key` if present.
     pub fn get(&mut self, key: &str) -> Option<Field<'a>> {
+        if !self.asked.iter().any(|k| k == key) {
+            self.asked.push(key.to_string());
+        }
         let i = self.entries.iter().position(|e| e.key == key)?;
         self.used[i] = true;
         Some(Field {
@@ -403,10 +482,14 @@ impl<'a> Table<'a> {
     pub fn finish(self) -> Result<(), ModelError> {
         match self.used.iter().position(|u| !u) {
             Some(i) => {
-                let path = self.child_path(&self.entries[i].key);
-                Err(self
-                    .ctx
-                    .error(&self.entries[i].key_origin, &path, "unknown key"))
+                let key = &self.entries[i].key;
+                let path = self.child_path(key);
+                let hint = suggestion(key, self.asked.iter().map(String::as_str));
+                Err(self.ctx.error(
+                    &self.entries[i].key_origin,
+                    &path,
+                    format!("unknown key{hint}"),
+                ))
             }
             None => Ok(()),
         }

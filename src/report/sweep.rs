@@ -108,6 +108,14 @@ fn split_unit(s: &str) -> (&str, &str) {
 
 /// The grid: every combination, first axis outermost.
 pub fn grid(axes: &[Axis]) -> Result<Vec<Vec<String>>, String> {
+    for (i, a) in axes.iter().enumerate() {
+        if axes[..i].iter().any(|b| b.path == a.path) {
+            return Err(format!(
+                "--vary {}: given twice; give its values in one --vary",
+                a.path
+            ));
+        }
+    }
     let size = axes
         .iter()
         .try_fold(1usize, |acc, a| acc.checked_mul(a.values.len()));

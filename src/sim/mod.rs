@@ -146,6 +146,13 @@ pub enum Engine {
     Timelines(Box<TimelineSim>),
 }
 
+impl Outcome<'_> {
+    /// The history was stopped at [`MAX_EVENTS`]: its numbers are not a history's.
+    pub fn over_budget(&self) -> bool {
+        self.events > MAX_EVENTS
+    }
+}
+
 impl Engine {
     pub fn new(model: &Model, choice: EngineChoice) -> Self {
         let plan = Arc::new(Plan::new(model));
@@ -191,6 +198,12 @@ struct StageState {
     rollout_next: u32,
     kill_busy: u32,
 }
+
+/// The most events one history may take: a history past it is stopped there and the run
+/// fails, naming it (validation already refuses models expected to come near it; this
+/// stops what it cannot foresee, such as a fault that persists through zero-time
+/// restarts). Both engines count alike.
+pub const MAX_EVENTS: u64 = 100_000_000;
 
 /// What one history produced.
 #[derive(Clone, Copy, Debug)]
@@ -455,6 +468,9 @@ impl Simulator {
             }
             self.apply(ev);
             self.queue.commit();
+            if self.events > MAX_EVENTS {
+                return false;
+            }
             if self.queue.peek_time().is_none_or(|next| next > ev.time) {
                 self.judge(ev.time);
                 return true;
@@ -517,11 +533,40 @@ impl Simulator {
 
     /// Runs one history and returns its event log.
     pub fn trace(&mut self, seed: u64, index: u64) -> (Vec<TraceRecord>, Outcome<'_>) {
-        self.trace = Some(vec![]);
-        let _ = self.run(seed, index);
-        let records = self.trace.take().unwrap_or_default();
-        let outcome = self.outcome();
+        let mut records = vec![];
+        let Ok(outcome) = self.trace_with(seed, index, |r| {
+            records.push(r);
+            Ok::<(), std::convert::Infallible>(())
+        });
         (records, outcome)
+    }
+
+    /// Runs one history and hands its event log to `sink` record by record as it is
+    /// made (a long history's log is never held whole); the first error ends it.
+    pub fn trace_with<E>(
+        &mut self,
+        seed: u64,
+        index: u64,
+        mut sink: impl FnMut(TraceRecord) -> Result<(), E>,
+    ) -> Result<Outcome<'_>, E> {
+        self.trace = Some(vec![]);
+        self.start(seed, index);
+        let mut more = true;
+        while more {
+            more = self.step();
+            if !more {
+                let _ = self.end();
+            }
+            let batch = self.trace.as_mut().map(std::mem::take).unwrap_or_default();
+            for r in batch {
+                if let Err(e) = sink(r) {
+                    self.trace = None;
+                    return Err(e);
+                }
+            }
+        }
+        self.trace = None;
+        Ok(self.outcome())
     }
 
     fn reset(&mut self) {

@@ -20,7 +20,7 @@
 use std::sync::Arc;
 
 use super::outages::{NO_CAUSE, OutageBook};
-use super::{HistoryRng, Outcome, Plan, history_rng};
+use super::{HistoryRng, MAX_EVENTS, Outcome, Plan, history_rng};
 use crate::dist::unit_interval;
 use crate::model::Detect;
 use crate::units::Seconds;
@@ -146,6 +146,9 @@ impl TimelineSim {
         let rng = &mut self.rng;
         let (mut ready_at, mut last_start, mut restarts) = (0.0, 0.0, 0u32);
         loop {
+            if self.events > MAX_EVENTS {
+                return;
+            }
             // Ready since `ready_at`: the earliest of its failure modes fires.
             let (mut delay, mut m) = (first.every.sample(rng), 0);
             for (k, mode) in rest.iter().enumerate() {
@@ -212,7 +215,7 @@ impl TimelineSim {
                     return;
                 }
                 self.events += 1;
-                if now < fixed_at {
+                if now < fixed_at && self.events <= MAX_EVENTS {
                     continue;
                 }
                 break;
