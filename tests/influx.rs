@@ -104,53 +104,332 @@ fn influxd() -> &'static str {
     }
 }
 
-#[test]
-fn the_probe_measures_a_killed_store_as_an_outage() {
-    let mut db = Influx::start();
+impl Influx {
+    fn pid(&self) -> String {
+        self.child.as_ref().expect("running").id().to_string()
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`) to the server.
+    fn signal(&self, signal: &str) {
+        let status = Process::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal}");
+    }
+}
+
+const INTERVAL: Duration = Duration::from_millis(100);
+
+/// What the machine may add to one interval: thread wake-ups, a loaded CI machine.
+const SLACK: f64 = 0.06;
+
+/// Probes `db` on a thread while `disturb` runs; `disturb` returns the true outage
+/// (start, end), seconds since the probe started.
+fn probed(
+    db: &mut Influx,
+    timeout: Duration,
+    length: Duration,
+    disturb: impl FnOnce(&mut Influx, &dyn Fn() -> f64) -> (f64, f64),
+) -> (probe::ProbeLog, (f64, f64)) {
     let cfg = ProbeConfig {
         url: db.url(),
         db: "probe_test".into(),
-        interval: Duration::from_millis(50),
-        duration: Some(Duration::from_secs(5)),
-        timeout: Duration::from_millis(500),
+        interval: INTERVAL,
+        duration: Some(length),
+        timeout,
     };
     let stop = AtomicBool::new(false);
-    let ops = std::thread::scope(|s| {
+    std::thread::scope(|s| {
+        let started = Instant::now();
         let probe = s.spawn(|| probe::run(&cfg, &stop, |_| {}));
-        std::thread::sleep(Duration::from_millis(1500));
-        db.kill();
-        let killed = Instant::now();
+        let now = move || started.elapsed().as_secs_f64();
         std::thread::sleep(Duration::from_millis(1000));
-        db.spawn();
-        let down_for = killed.elapsed().as_secs_f64();
-        (probe.join().unwrap(), down_for)
-    });
-    let (ops, down_for) = ops;
-    assert!(ops.len() > 40, "{} operations", ops.len());
-    // Before the kill everything worked (the first write may race database creation).
-    assert!(
-        ops.iter()
-            .filter(|o| o.time > 0.3 && o.time < 1.2)
-            .all(|o| o.ok)
-    );
+        let truth = disturb(db, &now);
+        (probe.join().unwrap(), truth)
+    })
+}
+
+/// Every kind saw exactly one outage, within one probe interval of the truth at both
+/// ends.
+fn within_an_interval_of(log: &probe::ProbeLog, (start, end): (f64, f64)) {
+    let i = INTERVAL.as_secs_f64();
     for kind in [OpKind::Write, OpKind::Read] {
-        let out = probe::outages(&ops, kind);
-        let long: Vec<_> = out.iter().filter(|o| o.length_seconds > 0.3).collect();
-        assert_eq!(long.len(), 1, "{kind:?}: {out:?}");
-        // The store was gone for `down_for` seconds (plus its start-up); the probe sees
-        // that to within an interval and a timeout.
-        let l = long[0].length_seconds;
+        let out = log.outages(kind);
+        assert_eq!(out.len(), 1, "{kind:?}: {out:?}");
+        let o = &out[0];
         assert!(
-            l > down_for - 0.2 && l < down_for + 2.0,
-            "{kind:?}: outage {l} s, store down {down_for} s"
+            o.start >= start - SLACK && o.start <= start + i + SLACK,
+            "{kind:?}: starts at {:.3}, the truth at {start:.3}",
+            o.start
         );
         assert!(
-            long[0].start > 1.2 && long[0].start < 2.5,
-            "{kind:?}: starts at {}",
-            long[0].start
+            o.end >= end - SLACK && o.end <= end + i + SLACK,
+            "{kind:?}: ends at {:.3}, the truth at {end:.3}",
+            o.end
+        );
+        assert!(
+            (o.length_seconds - (end - start)).abs() <= i + SLACK,
+            "{kind:?}: {:.3} s against {:.3} s",
+            o.length_seconds,
+            end - start
         );
     }
-    assert!(ops.last().unwrap().ok, "back after the restart");
+}
+
+/// SIGKILL, then a restart: down from the kill until the new process answers /ping.
+#[test]
+fn the_probe_measures_a_killed_store_to_within_an_interval() {
+    let mut db = Influx::start();
+    let (log, truth) = probed(
+        &mut db,
+        Duration::from_millis(500),
+        Duration::from_secs(5),
+        |db, now| {
+            db.kill();
+            let killed = now();
+            std::thread::sleep(Duration::from_millis(800));
+            db.spawn(); // returns once /ping answers (polled every 20 ms)
+            (killed, now())
+        },
+    );
+    within_an_interval_of(&log, truth);
+    assert!(
+        log.ops
+            .iter()
+            .filter(|o| o.kind != OpKind::Create)
+            .all(|o| o.ok || (o.sent > truth.0 - SLACK && o.sent < truth.1 + SLACK))
+    );
+}
+
+/// A hang shorter than the timeout: every request succeeds, late. Still an outage, from
+/// the first late request's send to the answers' arrival.
+#[test]
+fn the_probe_measures_a_hung_store_that_answers_late() {
+    let mut db = Influx::start();
+    let (log, truth) = probed(
+        &mut db,
+        Duration::from_secs(3),
+        Duration::from_secs(3),
+        |db, now| {
+            db.signal("STOP");
+            let stopped = now();
+            std::thread::sleep(Duration::from_millis(1200));
+            db.signal("CONT");
+            (stopped, now())
+        },
+    );
+    within_an_interval_of(&log, truth);
+    // Nothing failed: the outage is the lateness alone.
+    assert!(
+        log.ops.iter().all(|o| o.ok),
+        "{:?}",
+        log.ops.iter().find(|o| !o.ok)
+    );
+}
+
+/// A hang longer than the timeout: requests time out, one after another, then the last
+/// is answered late.
+#[test]
+fn the_probe_measures_a_hang_longer_than_the_timeout() {
+    let mut db = Influx::start();
+    let (log, truth) = probed(
+        &mut db,
+        Duration::from_millis(400),
+        Duration::from_secs(4),
+        |db, now| {
+            db.signal("STOP");
+            let stopped = now();
+            std::thread::sleep(Duration::from_millis(1500));
+            db.signal("CONT");
+            (stopped, now())
+        },
+    );
+    within_an_interval_of(&log, truth);
+    assert!(
+        log.ops
+            .iter()
+            .any(|o| o.error.contains("imeout") || o.error.contains("timed out")),
+        "some requests timed out"
+    );
+}
+
+/// Ctrl-C while the store hangs: the probe ends within an interval (it does not wait
+/// for the hung request's timeout), and the open outage is closed at the stop.
+#[test]
+fn ctrl_c_ends_the_probe_within_an_interval_closing_the_open_outage() {
+    let db = Influx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ops.csv");
+    let child = Process::new(env!("CARGO_BIN_EXE_hasim"))
+        .args([
+            "probe",
+            "--url",
+            &db.url(),
+            "--interval",
+            "100ms",
+            "--timeout",
+            "30s",
+            "--out",
+        ])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    db.signal("STOP");
+    std::thread::sleep(Duration::from_millis(1000));
+    let status = Process::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sent = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let took = sent.elapsed().as_secs_f64();
+    db.signal("CONT");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        took < INTERVAL.as_secs_f64() + 0.3,
+        "ended {took:.3} s after Ctrl-C"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let end = v["duration_seconds"].as_f64().unwrap();
+    for kind in ["write_outages", "read_outages"] {
+        let outages = v[kind].as_array().unwrap();
+        let last = outages.last().unwrap_or_else(|| panic!("{kind}: {v}"));
+        assert_eq!(
+            last["end"].as_f64().unwrap(),
+            end,
+            "{kind}: closed at the stop"
+        );
+        // About the second the store hung before the stop: the pending request counts
+        // from its send (writes and reads each on a lane of their own).
+        let l = last["length_seconds"].as_f64().unwrap();
+        assert!(
+            (l - 1.0).abs() < INTERVAL.as_secs_f64() + 0.2,
+            "{kind}: {l}"
+        );
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .contains("still pending when the probe stopped"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_probe_url_that_can_never_work_is_refused_and_one_never_reached_fails() {
+    let hasim = || assert_cmd::Command::cargo_bin("hasim").unwrap();
+    for bad in [
+        "",
+        "127.0.0.1:8086",
+        "ftp://127.0.0.1:1",
+        "http://127.0.0.1:99999",
+    ] {
+        let out = hasim()
+            .args(["probe", "--url", bad, "--duration", "1s"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{bad:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Nothing listens on this port; the password is never printed.
+    let url = format!("http://admin:s3cret@127.0.0.1:{}", free_port());
+    let out = hasim()
+        .args([
+            "probe",
+            "--url",
+            &url,
+            "--interval",
+            "50ms",
+            "--duration",
+            "500ms",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("never reached"), "{all}");
+    assert!(!all.contains("s3cret"), "{all}");
+    // A log that cannot be written is an error at once, not an empty file.
+    let db = Influx::start();
+    let started = Instant::now();
+    let out = hasim()
+        .args([
+            "probe",
+            "--url",
+            &db.url(),
+            "--duration",
+            "10s",
+            "--out",
+            "/dev/full",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write /dev/full"));
+}
+
+/// A server that answers every request with a redirect to another host: the probe does
+/// not follow it (it counts as a failure), so nothing but the given URL is contacted.
+#[test]
+fn redirects_are_not_followed() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    {
+        let served = served.clone();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            for stream in listener.incoming() {
+                let Ok(mut s) = stream else { break };
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let _ = s.write_all(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://192.0.2.1:8086/query\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            }
+        });
+    }
+    let cfg = ProbeConfig {
+        url: format!("http://127.0.0.1:{port}"),
+        db: "x".into(),
+        interval: Duration::from_millis(50),
+        duration: Some(Duration::from_millis(400)),
+        timeout: Duration::from_millis(300),
+    };
+    let log = probe::run(&cfg, &AtomicBool::new(false), |_| {});
+    assert!(!log.ops.is_empty());
+    for op in &log.ops {
+        assert!(
+            !op.ok && op.error.contains("HTTP 307 (redirects are not followed)"),
+            "{op:?}"
+        );
+        // Answered at once by the loopback server, not timed out at 192.0.2.1.
+        assert!(op.latency_seconds < 0.25, "{op:?}");
+    }
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::Relaxed) as usize,
+        log.ops.len()
+    );
 }
 
 #[test]
@@ -184,12 +463,16 @@ fn hasim_probe_logs_every_operation_and_summarises() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("time_seconds,kind,ok,latency_seconds,error")
+        Some("sent_seconds,time_seconds,kind,ok,latency_seconds,error")
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len() as u64, v["operations"].as_u64().unwrap());
     assert!(rows.len() >= 20, "{} rows", rows.len());
     assert!(rows.iter().any(|r| r.contains(",read,true,")));
+    assert!(
+        rows.iter().any(|r| r.contains(",create,true,")),
+        "the database's creation is logged"
+    );
     assert!(rows.iter().any(|r| r.contains(",write,true,")));
 }
 

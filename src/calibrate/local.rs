@@ -210,8 +210,8 @@ pub fn run(
         })?;
         let probed = cfg.probe_url.is_some();
         let trial = Trial {
-            probe_read_outage_seconds: probed.then(|| probe::longest_outage(&ops, OpKind::Read)),
-            probe_write_outage_seconds: probed.then(|| probe::longest_outage(&ops, OpKind::Write)),
+            probe_read_outage_seconds: probed.then(|| ops.longest_outage(OpKind::Read)),
+            probe_write_outage_seconds: probed.then(|| ops.longest_outage(OpKind::Write)),
             ..trial
         };
         on_trial(&trial);

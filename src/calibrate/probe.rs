@@ -2,12 +2,20 @@
 //! actually sees while a store restarts.
 //!
 //! Every `interval` the probe writes one point (`POST /write`, line protocol) and reads
-//! the latest back (`GET /query`), each with a timeout, and logs the operation (time since
-//! the start, kind, ok, latency, error). An outage of one kind is a run of failed
-//! operations: it starts at the first failure and ends at the next success; one still
-//! open at the end is cut there. Only loopback or the URL the user gives is contacted.
+//! the latest back (`GET /query`), each with a timeout, and logs every operation — the
+//! database's creation too, retried until it succeeds — with when it was sent, when it
+//! ended, whether it worked, its latency and its error.
+//!
+//! An outage of one kind starts when the first bad request was *sent*: one that failed,
+//! or one still pending after one interval (a hung server is an outage even when each
+//! request at last succeeds or times out). It ends when a request of that kind is
+//! answered again (a late answer ends it at its arrival). One still open when the probe
+//! stops is closed at the stop. Requests run on a thread of their own, so a stop (Ctrl-C,
+//! `duration`) ends the probe within one interval even while a request hangs. Only the URL
+//! the user gives is contacted; redirects are not followed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -15,19 +23,49 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OpKind {
+    /// `CREATE DATABASE`, until it succeeds once.
+    Create,
     Write,
     Read,
+}
+
+impl OpKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Create => "create",
+            OpKind::Write => "write",
+            OpKind::Read => "read",
+        }
+    }
 }
 
 /// One operation.
 #[derive(Clone, Debug, Serialize)]
 pub struct Op {
-    /// Seconds since the probe started.
+    /// Seconds since the probe started, when the request was sent.
+    pub sent: f64,
+    /// Seconds since the probe started, when it ended: answered, failed, timed out, or
+    /// given up at the stop.
     pub time: f64,
     pub kind: OpKind,
     pub ok: bool,
     pub latency_seconds: f64,
     pub error: String,
+}
+
+/// A request still pending when the probe stopped: its error.
+pub const PENDING_AT_STOP: &str = "still pending when the probe stopped";
+
+impl Op {
+    /// Evidence that the system was not serving requests of its kind from `sent` on:
+    /// a failure, or an answer later than one interval. A request cut short by the stop
+    /// before an interval had passed says nothing.
+    fn bad(&self, interval: f64) -> Option<bool> {
+        if self.error == PENDING_AT_STOP && self.latency_seconds <= interval {
+            return None;
+        }
+        Some(!self.ok || self.latency_seconds > interval)
+    }
 }
 
 /// A run of failures of one kind.
@@ -37,6 +75,61 @@ pub struct Outage {
     pub start: f64,
     pub end: f64,
     pub length_seconds: f64,
+}
+
+/// What a probe saw.
+#[derive(Clone, Debug, Default)]
+pub struct ProbeLog {
+    pub ops: Vec<Op>,
+    /// The interval, seconds (a request pending longer is an outage).
+    pub interval: f64,
+    /// Seconds since the start when the probe stopped.
+    pub end: f64,
+}
+
+impl ProbeLog {
+    /// The outages of one kind (see the module's documentation).
+    pub fn outages(&self, kind: OpKind) -> Vec<Outage> {
+        let mut out = vec![];
+        let mut open: Option<f64> = None;
+        let mut close = |open: &mut Option<f64>, end: f64| {
+            if let Some(start) = open.take() {
+                out.push(Outage {
+                    kind,
+                    start,
+                    end,
+                    length_seconds: end - start,
+                });
+            }
+        };
+        for op in self.ops.iter().filter(|o| o.kind == kind) {
+            let Some(bad) = op.bad(self.interval) else {
+                continue;
+            };
+            if bad && open.is_none() {
+                open = Some(op.sent);
+            }
+            if op.ok {
+                close(&mut open, op.time);
+            }
+        }
+        close(&mut open, self.end);
+        out
+    }
+
+    /// The longest outage of one kind, seconds (0 without one).
+    pub fn longest_outage(&self, kind: OpKind) -> f64 {
+        self.outages(kind)
+            .iter()
+            .map(|o| o.length_seconds)
+            .fold(0.0, f64::max)
+    }
+
+    /// Whether any request was answered: a probe that never reached its URL measured
+    /// nothing.
+    pub fn reached(&self) -> bool {
+        self.ops.iter().any(|o| o.ok)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -51,6 +144,55 @@ pub struct ProbeConfig {
     pub timeout: Duration,
 }
 
+/// Refuses a URL that can never work: empty, without `http://` or `https://`, without a
+/// host, or with a port out of range. The message never repeats credentials.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let shown = redact(url);
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|e| format!("\"{shown}\" is not a URL ({e}); e.g. http://127.0.0.1:8086"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        Some(other) => {
+            return Err(format!(
+                "\"{shown}\": scheme {other}: only http and https are spoken"
+            ));
+        }
+        None => {
+            return Err(format!(
+                "\"{shown}\" has no scheme: give http://HOST:PORT, e.g. http://127.0.0.1:8086"
+            ));
+        }
+    }
+    match uri.authority() {
+        Some(a) if !a.host().is_empty() => {
+            // `Authority::port` hides a port that is not a u16: read it from the text.
+            let hostport = a.as_str().rsplit_once('@').map_or(a.as_str(), |(_, h)| h);
+            let after_host = hostport.rsplit_once(']').map_or(hostport, |(_, p)| p);
+            if let Some((_, port)) = after_host.rsplit_once(':')
+                && !port.parse::<u16>().is_ok_and(|p| p > 0)
+            {
+                return Err(format!("\"{shown}\": port {port} is not one (1 to 65535)"));
+            }
+            Ok(())
+        }
+        _ => Err(format!("\"{shown}\" has no host")),
+    }
+}
+
+/// `url` with any `user:password@` replaced by `***@`.
+pub fn redact(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let sep = if scheme.is_empty() { "" } else { "://" };
+            format!("{scheme}{sep}***@{}", &rest[at + 1..])
+        }
+        None => url.to_string(),
+    }
+}
+
 /// How the probe reaches InfluxDB: straight over HTTP ([`Http`]), or through the
 /// Kubernetes API server's service proxy (`calibrate::k8s::ServiceProxy`).
 pub trait Transport {
@@ -62,187 +204,419 @@ pub trait Transport {
     fn query(&self, db: &str, q: &str) -> Result<String, String>;
 }
 
-/// InfluxDB's HTTP API at a base URL, each request with a timeout.
+/// InfluxDB's HTTP API at a base URL, each request with a timeout, no redirect followed
+/// (a 3xx answer is a failure), credentials kept out of every message.
 pub struct Http {
     agent: ureq::Agent,
     base: String,
+    /// What to hide in messages: the URL's `user:password`.
+    secret: Option<String>,
 }
 
 impl Http {
     pub fn new(url: &str, timeout: Duration) -> Self {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
+            .max_redirects(0)
             .build();
+        let secret = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
+            .and_then(|authority| authority.rsplit_once('@'))
+            .map(|(userinfo, _)| userinfo.to_string())
+            .filter(|u| !u.is_empty());
         Http {
             agent: ureq::Agent::new_with_config(config),
             base: url.trim_end_matches('/').to_string(),
+            secret,
         }
+    }
+
+    /// A failure's message, credentials hidden.
+    fn error(&self, e: impl std::fmt::Display) -> String {
+        let text = e.to_string();
+        match &self.secret {
+            Some(s) => text.replace(s.as_str(), "***"),
+            None => text,
+        }
+    }
+
+    /// The answer's body if it is a 2xx.
+    fn answer(
+        &self,
+        r: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<String, String> {
+        let mut resp = r.map_err(|e| self.error(e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let why = if status.is_redirection() {
+                " (redirects are not followed)"
+            } else {
+                ""
+            };
+            return Err(format!("HTTP {}{why}", status.as_u16()));
+        }
+        resp.body_mut().read_to_string().map_err(|e| self.error(e))
     }
 }
 
 impl Transport for Http {
     fn command(&self, q: &str) -> Result<(), String> {
-        self.agent
-            .post(&format!("{}/query", self.base))
-            .query("q", q)
-            .send_empty()
-            .map(drop)
-            .map_err(|e| e.to_string())
+        self.answer(
+            self.agent
+                .post(&format!("{}/query", self.base))
+                .query("q", q)
+                .send_empty(),
+        )
+        .map(drop)
     }
 
     fn write(&self, db: &str, line: &str) -> Result<(), String> {
-        self.agent
-            .post(&format!("{}/write", self.base))
-            .query("db", db)
-            .send(line)
-            .map(drop)
-            .map_err(|e| e.to_string())
+        self.answer(
+            self.agent
+                .post(&format!("{}/write", self.base))
+                .query("db", db)
+                .send(line),
+        )
+        .map(drop)
     }
 
     fn query(&self, db: &str, q: &str) -> Result<String, String> {
-        self.agent
-            .get(&format!("{}/query", self.base))
-            .query("db", db)
-            .query("q", q)
-            .call()
-            .and_then(|mut resp| resp.body_mut().read_to_string())
-            .map_err(|e| e.to_string())
+        self.answer(
+            self.agent
+                .get(&format!("{}/query", self.base))
+                .query("db", db)
+                .query("q", q)
+                .call(),
+        )
     }
 }
 
 /// Runs the probe over HTTP at `cfg.url` until `duration` or `stop`; `on_op` sees every
 /// operation as it ends.
-pub fn run(cfg: &ProbeConfig, stop: &AtomicBool, on_op: impl FnMut(&Op)) -> Vec<Op> {
-    run_with(&Http::new(&cfg.url, cfg.timeout), cfg, stop, on_op)
+pub fn run(cfg: &ProbeConfig, stop: &AtomicBool, on_op: impl FnMut(&Op)) -> ProbeLog {
+    run_with(Arc::new(Http::new(&cfg.url, cfg.timeout)), cfg, stop, on_op)
 }
 
-/// Runs the probe over any transport (`cfg.url` is not used).
+/// A request for a requester thread.
+enum Job {
+    Create(String),
+    Write(String, String),
+    Read(String),
+}
+
+/// How often a wait looks at the stop flag: a stop is honoured within this.
+fn poll_slice(interval: Duration) -> Duration {
+    (interval / 2).clamp(Duration::from_millis(5), Duration::from_millis(50))
+}
+
+/// What the two lanes share.
+struct Shared<'a> {
+    transport: Arc<dyn Transport + Send + Sync>,
+    cfg: &'a ProbeConfig,
+    stop: &'a AtomicBool,
+    started: Instant,
+    /// A point was written: reads can find one.
+    primed: AtomicBool,
+}
+
+impl Shared<'_> {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+            || self
+                .cfg
+                .duration
+                .is_some_and(|d| self.started.elapsed() >= d)
+    }
+
+    fn now(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Sleeps until `until`, or less if the probe stops: `false` then.
+    fn wait_until(&self, until: Instant) -> bool {
+        let slice = poll_slice(self.cfg.interval);
+        while let Some(rest) = until.checked_duration_since(Instant::now()) {
+            if self.stopped() {
+                return false;
+            }
+            std::thread::sleep(rest.min(slice));
+        }
+        !self.stopped()
+    }
+}
+
+/// One kind's requests, one at a time, each an interval after the last began (none
+/// skipped to catch up), on a requester thread of their own: detached, so that a request
+/// hung past the stop is left to its own timeout rather than waited for. Every operation
+/// goes to `ops`.
+fn lane(kind: OpKind, sh: &Shared<'_>, ops: &mpsc::Sender<Op>) {
+    let (jobs, todo) = mpsc::channel::<Job>();
+    let (answers, answered) = mpsc::channel::<Result<(), String>>();
+    let transport = Arc::clone(&sh.transport);
+    std::thread::spawn(move || {
+        for job in todo {
+            let result = match job {
+                Job::Create(q) => transport.command(&q),
+                Job::Write(db, line) => transport.write(&db, &line),
+                Job::Read(db) => match transport.query(&db, "SELECT last(seq) FROM hasim_probe") {
+                    Ok(body) if body.contains("\"series\"") && !body.contains("\"error\"") => {
+                        Ok(())
+                    }
+                    Ok(body) => Err(format!(
+                        "unexpected answer: {}",
+                        body.chars().take(120).collect::<String>()
+                    )),
+                    Err(e) => Err(e),
+                },
+            };
+            if answers.send(result).is_err() {
+                break;
+            }
+        }
+    });
+    let slice = poll_slice(sh.cfg.interval);
+    // One request, waited for in slices: whether it worked, or `None` once the probe
+    // stopped meanwhile.
+    let ask = |kind: OpKind, job: Job| -> Option<bool> {
+        let sent = sh.now();
+        let t0 = Instant::now();
+        let mut result = jobs
+            .send(job)
+            .err()
+            .map(|_| Err("the requester thread is gone".to_string()));
+        let mut cut = false;
+        while result.is_none() {
+            match answered.recv_timeout(slice) {
+                Ok(r) => result = Some(r),
+                Err(mpsc::RecvTimeoutError::Timeout) if sh.stopped() => {
+                    result = Some(Err(PENDING_AT_STOP.to_string()));
+                    cut = true;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    result = Some(Err("the requester thread is gone".to_string()));
+                }
+            }
+        }
+        let result = result.expect("set above");
+        let ok = result.is_ok();
+        let _ = ops.send(Op {
+            sent,
+            time: sh.now(),
+            kind,
+            ok,
+            latency_seconds: t0.elapsed().as_secs_f64(),
+            error: result.err().unwrap_or_default(),
+        });
+        (!cut).then_some(ok)
+    };
+    let db = sh.cfg.db.clone();
+    let mut created = kind != OpKind::Write;
+    let mut seq: u64 = 0;
+    let mut next = Instant::now();
+    while !sh.stopped() {
+        if kind == OpKind::Read && !sh.primed.load(Ordering::Relaxed) {
+            // Nothing to read yet: the write lane has not written a point.
+            if !sh.wait_until(Instant::now() + slice) {
+                break;
+            }
+            next = Instant::now();
+            continue;
+        }
+        if !created {
+            match ask(
+                OpKind::Create,
+                Job::Create(format!("CREATE DATABASE \"{db}\"")),
+            ) {
+                None => break,
+                Some(ok) => created = ok,
+            }
+        }
+        let job = match kind {
+            OpKind::Read => Job::Read(db.clone()),
+            _ => {
+                seq += 1;
+                Job::Write(db.clone(), format!("hasim_probe seq={seq}i"))
+            }
+        };
+        match ask(kind, job) {
+            None => break,
+            Some(true) if kind == OpKind::Write => sh.primed.store(true, Ordering::Relaxed),
+            Some(_) => {}
+        }
+        next = (next + sh.cfg.interval).max(Instant::now());
+        if !sh.wait_until(next) {
+            break;
+        }
+    }
+}
+
+/// Runs the probe over any transport (`cfg.url` is not used): writes and reads on lanes
+/// of their own, so that a hung write does not hide whether reads are served.
 pub fn run_with(
-    transport: &dyn Transport,
+    transport: Arc<dyn Transport + Send + Sync>,
     cfg: &ProbeConfig,
     stop: &AtomicBool,
     mut on_op: impl FnMut(&Op),
-) -> Vec<Op> {
-    let started = Instant::now();
-    let mut ops = vec![];
-    let mut created = false;
-    let mut seq: u64 = 0;
-    let mut log = |kind, t0: Instant, result: Result<(), String>| {
-        let op = Op {
-            time: started.elapsed().as_secs_f64(),
-            kind,
-            ok: result.is_ok(),
-            latency_seconds: t0.elapsed().as_secs_f64(),
-            error: result.err().unwrap_or_default(),
-        };
-        on_op(&op);
-        ops.push(op);
+) -> ProbeLog {
+    let sh = Shared {
+        transport,
+        cfg,
+        stop,
+        started: Instant::now(),
+        primed: AtomicBool::new(false),
     };
-    while !stop.load(Ordering::Relaxed) && cfg.duration.is_none_or(|d| started.elapsed() < d) {
-        let tick = Instant::now();
-        if !created {
-            created = transport
-                .command(&format!("CREATE DATABASE \"{}\"", cfg.db))
-                .is_ok();
+    let mut log = ProbeLog {
+        ops: vec![],
+        interval: cfg.interval.as_secs_f64(),
+        end: 0.0,
+    };
+    let (ops, arrived) = mpsc::channel::<Op>();
+    std::thread::scope(|s| {
+        for kind in [OpKind::Write, OpKind::Read] {
+            let (sh, ops) = (&sh, ops.clone());
+            s.spawn(move || lane(kind, sh, &ops));
         }
-        seq += 1;
-        let t0 = Instant::now();
-        let written = transport.write(&cfg.db, &format!("hasim_probe seq={seq}i"));
-        log(OpKind::Write, t0, written);
-        let t0 = Instant::now();
-        let read = match transport.query(&cfg.db, "SELECT last(seq) FROM hasim_probe") {
-            Ok(body) if body.contains("\"series\"") && !body.contains("\"error\"") => Ok(()),
-            Ok(body) => Err(format!(
-                "unexpected answer: {}",
-                body.chars().take(120).collect::<String>()
-            )),
-            Err(e) => Err(e),
-        };
-        log(OpKind::Read, t0, read);
-        if let Some(rest) = cfg.interval.checked_sub(tick.elapsed()) {
-            std::thread::sleep(rest);
+        drop(ops);
+        for op in arrived {
+            on_op(&op);
+            log.ops.push(op);
         }
-    }
-    ops
-}
-
-/// The longest outage of one kind in a log, seconds (0 without one).
-pub fn longest_outage(ops: &[Op], kind: OpKind) -> f64 {
-    outages(ops, kind)
-        .iter()
-        .map(|o| o.length_seconds)
-        .fold(0.0, f64::max)
-}
-
-/// The outages of one kind in a log.
-pub fn outages(ops: &[Op], kind: OpKind) -> Vec<Outage> {
-    let mut out = vec![];
-    let mut open: Option<f64> = None;
-    let mut last = 0.0;
-    for op in ops.iter().filter(|o| o.kind == kind) {
-        last = op.time;
-        match (op.ok, open) {
-            (false, None) => open = Some(op.time),
-            (true, Some(start)) => {
-                out.push(Outage {
-                    kind,
-                    start,
-                    end: op.time,
-                    length_seconds: op.time - start,
-                });
-                open = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(start) = open {
-        out.push(Outage {
-            kind,
-            start,
-            end: last,
-            length_seconds: last - start,
-        });
-    }
-    out
+    });
+    log.end = sh.now();
+    log
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn op(time: f64, kind: OpKind, ok: bool) -> Op {
+    fn op(sent: f64, latency: f64, kind: OpKind, ok: bool) -> Op {
         Op {
-            time,
+            sent,
+            time: sent + latency,
             kind,
             ok,
-            latency_seconds: 0.0,
+            latency_seconds: latency,
             error: String::new(),
         }
     }
 
+    fn log(ops: Vec<Op>, end: f64) -> ProbeLog {
+        ProbeLog {
+            ops,
+            interval: 0.1,
+            end,
+        }
+    }
+
     #[test]
-    fn outages_run_from_the_first_failure_to_the_next_success() {
+    fn an_outage_runs_from_the_first_bad_send_to_the_next_answer() {
         use OpKind::*;
-        let ops = [
-            op(0.0, Write, true),
-            op(0.1, Read, true),
-            op(1.0, Write, false),
-            op(1.1, Read, false),
-            op(2.0, Write, false),
-            op(2.1, Read, true),
-            op(3.0, Write, true),
-            op(4.0, Write, false),
-        ];
-        let w = outages(&ops, Write);
+        let l = log(
+            vec![
+                op(0.0, 0.01, Write, true),
+                op(0.01, 0.01, Read, true),
+                op(1.0, 0.01, Write, false),
+                op(1.01, 0.01, Read, false),
+                op(2.0, 0.01, Write, false),
+                op(2.01, 0.01, Read, true),
+                op(3.0, 0.01, Write, true),
+                op(4.0, 0.01, Write, false),
+            ],
+            4.5,
+        );
+        let w = l.outages(Write);
         assert_eq!(w.len(), 2);
-        assert_eq!((w[0].start, w[0].end), (1.0, 3.0));
+        assert_eq!((w[0].start, w[0].end), (1.0, 3.01));
         assert_eq!(
             (w[1].start, w[1].end),
-            (4.0, 4.0),
-            "open at the end: cut there"
+            (4.0, 4.5),
+            "open at the stop: closed there"
         );
-        let r = outages(&ops, Read);
+        let r = l.outages(Read);
         assert_eq!(r.len(), 1);
-        assert!((r[0].length_seconds - 1.0).abs() < 1e-12);
+        assert!((r[0].length_seconds - 1.01).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_late_answer_is_an_outage_from_its_send_to_its_arrival() {
+        use OpKind::*;
+        // A hung server: the write sent at 1.0 is answered at 3.5; each request on
+        // time before and after.
+        let l = log(
+            vec![
+                op(0.9, 0.01, Write, true),
+                op(1.0, 2.5, Write, true),
+                op(3.6, 0.01, Write, true),
+            ],
+            4.0,
+        );
+        assert_eq!(
+            l.outages(Write),
+            [Outage {
+                kind: Write,
+                start: 1.0,
+                end: 3.5,
+                length_seconds: 2.5
+            }]
+        );
+        // Timed out, then answered late: one outage from the first send.
+        let l = log(
+            vec![
+                op(1.0, 1.0, Write, false),
+                op(2.0, 1.2, Write, true),
+                op(3.3, 0.01, Write, true),
+            ],
+            4.0,
+        );
+        let w = l.outages(Write);
+        assert_eq!(w.len(), 1);
+        assert_eq!((w[0].start, w[0].end), (1.0, 3.2));
+    }
+
+    #[test]
+    fn a_request_cut_by_the_stop_counts_only_once_it_was_late() {
+        use OpKind::*;
+        let mut cut = op(1.0, 0.05, Read, false);
+        cut.error = PENDING_AT_STOP.into();
+        assert!(
+            log(vec![op(0.5, 0.01, Read, true), cut.clone()], 1.05)
+                .outages(Read)
+                .is_empty()
+        );
+        cut.latency_seconds = 0.5;
+        cut.time = 1.5;
+        let o = log(vec![op(0.5, 0.01, Read, true), cut], 1.5).outages(Read);
+        assert_eq!((o[0].start, o[0].end), (1.0, 1.5));
+    }
+
+    #[test]
+    fn urls_that_can_never_work_are_refused_and_credentials_never_shown() {
+        for ok in [
+            "http://127.0.0.1:8086",
+            "https://influx.example:443/",
+            "http://localhost",
+        ] {
+            assert!(check_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "127.0.0.1:8086",
+            "ftp://127.0.0.1:8086",
+            "http://127.0.0.1:99999",
+            "http://127.0.0.1:0",
+            "http://",
+            "http://user:s3cret@:8086",
+        ] {
+            let e = check_url(bad).unwrap_err();
+            assert!(!e.contains("s3cret"), "{e}");
+        }
+        assert_eq!(
+            redact("http://admin:s3cret@127.0.0.1:8086/x?u=1"),
+            "http://***@127.0.0.1:8086/x?u=1"
+        );
+        assert_eq!(redact("http://127.0.0.1:8086"), "http://127.0.0.1:8086");
     }
 }

@@ -26,13 +26,14 @@ pub struct ProbeArgs {
     /// Per-request timeout.
     #[arg(long, default_value = "1s")]
     pub timeout: String,
-    /// Log every operation as CSV (time_seconds,kind,ok,latency_seconds,error), written
-    /// as it happens so an interruption keeps it.
+    /// Log every operation as CSV (sent_seconds,time_seconds,kind,ok,latency_seconds,error;
+    /// kind is create, write or read), written as it happens so an interruption keeps it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
 
 pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
+    probe::check_url(&args.url).map_err(|e| CliError::BadInput(format!("--url {e}")))?;
     let cfg = ProbeConfig {
         url: args.url.clone(),
         db: args.db.clone(),
@@ -44,45 +45,57 @@ pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
             .transpose()?,
         timeout: duration_flag("timeout", &args.timeout, false)?,
     };
-    let mut log: Option<std::fs::File> = match &args.out {
+    // The log is written as it happens (an interruption keeps it), so it is the one
+    // output not replaced atomically; one that cannot be written fails now.
+    let mut log: Option<(std::fs::File, String)> = match &args.out {
         Some(p) => {
+            let shown = p.display().to_string();
             let mut f = std::fs::File::create(p)
-                .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", p.display())))?;
-            let _ = writeln!(f, "time_seconds,kind,ok,latency_seconds,error");
-            Some(f)
+                .map_err(|e| CliError::Failed(format!("cannot create {shown}: {e}")))?;
+            writeln!(f, "sent_seconds,time_seconds,kind,ok,latency_seconds,error")
+                .and_then(|()| f.flush())
+                .map_err(|e| CliError::Failed(format!("cannot write {shown}: {e}")))?;
+            Some((f, shown))
         }
         None => None,
     };
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
-        // Ctrl-C ends the probe cleanly: the log so far and the summary are kept.
+        // Ctrl-C ends the probe cleanly within one interval: the log so far and the
+        // summary are kept, an outage still open is closed at the stop.
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
     }
+    let mut write_error = None;
     let ops = probe::run(&cfg, &stop, |op| {
-        if let Some(f) = &mut log {
-            let kind = if op.kind == OpKind::Write {
-                "write"
-            } else {
-                "read"
-            };
+        if let Some((f, shown)) = &mut log {
             let error = crate::report::sweep::csv_cell(&op.error);
-            let _ = writeln!(
+            let written = writeln!(
                 f,
-                "{},{kind},{},{},{error}",
-                op.time, op.ok, op.latency_seconds
-            );
-            let _ = f.flush();
+                "{},{},{},{},{},{error}",
+                op.sent,
+                op.time,
+                op.kind.name(),
+                op.ok,
+                op.latency_seconds
+            )
+            .and_then(|()| f.flush());
+            if let Err(e) = written
+                && write_error.is_none()
+            {
+                write_error = Some(format!("cannot write {shown}: {e}; the probe stopped"));
+                stop.store(true, Ordering::Relaxed);
+            }
         }
     });
-    let writes = probe::outages(&ops, OpKind::Write);
-    let reads = probe::outages(&ops, OpKind::Read);
+    let writes = ops.outages(OpKind::Write);
+    let reads = ops.outages(OpKind::Read);
     let total = |o: &[probe::Outage]| o.iter().map(|x| x.length_seconds).sum::<f64>();
     let summary = serde_json::json!({
-        "url": cfg.url,
-        "operations": ops.len(),
-        "failed": ops.iter().filter(|o| !o.ok).count(),
-        "duration_seconds": ops.last().map_or(0.0, |o| o.time),
+        "url": probe::redact(&cfg.url),
+        "operations": ops.ops.len(),
+        "failed": ops.ops.iter().filter(|o| !o.ok).count(),
+        "duration_seconds": ops.end,
         "write_outages": writes,
         "read_outages": reads,
         "write_outage_seconds": total(&writes),
@@ -92,5 +105,19 @@ pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
         "{}",
         serde_json::to_string_pretty(&summary).expect("serialises")
     );
+    if let Some(e) = write_error {
+        return Err(CliError::Failed(e));
+    }
+    if !ops.reached() {
+        let first = ops
+            .ops
+            .iter()
+            .find(|o| !o.error.is_empty())
+            .map_or("no request was sent".to_string(), |o| o.error.clone());
+        return Err(CliError::Failed(format!(
+            "never reached {}: no request was answered ({first})",
+            probe::redact(&cfg.url)
+        )));
+    }
     Ok(())
 }

@@ -662,9 +662,11 @@ impl Calibrator {
         // The probe runs on a thread of its own from before the fault to after recovery.
         let probe_stop = std::sync::Arc::new(AtomicBool::new(false));
         let probe_thread = self.cfg.probe.as_ref().map(|target| {
-            let transport: Box<dyn Transport + Send> = match target {
-                ProbeTarget::Url(url) => Box::new(probe::Http::new(url, Duration::from_secs(1))),
-                ProbeTarget::Service(service) => Box::new(ServiceProxy::new(
+            let transport: std::sync::Arc<dyn Transport + Send + Sync> = match target {
+                ProbeTarget::Url(url) => {
+                    std::sync::Arc::new(probe::Http::new(url, Duration::from_secs(1)))
+                }
+                ProbeTarget::Service(service) => std::sync::Arc::new(ServiceProxy::new(
                     self.client.clone(),
                     tokio::runtime::Handle::current(),
                     &self.cfg.namespace,
@@ -681,7 +683,7 @@ impl Calibrator {
                     duration: None,
                     timeout: Duration::from_secs(1),
                 };
-                probe::run_with(transport.as_ref(), &cfg, &stop, |_| {})
+                probe::run_with(transport, &cfg, &stop, |_| {})
             })
         });
         if probe_thread.is_some() {
@@ -743,7 +745,7 @@ impl Calibrator {
                 probe_stop.store(true, Ordering::Relaxed);
                 handle.join().unwrap_or_default()
             }
-            None => vec![],
+            None => probe::ProbeLog::default(),
         };
         let timeline = tracker.finish(watched_seconds);
         for v in &timeline.victims {
@@ -779,8 +781,8 @@ impl Calibrator {
             samples: timeline.samples.clone(),
             shutdown: timeline.shutdown.clone(),
             timeline,
-            probe_read_outage_seconds: probed.then(|| probe::longest_outage(&ops, OpKind::Read)),
-            probe_write_outage_seconds: probed.then(|| probe::longest_outage(&ops, OpKind::Write)),
+            probe_read_outage_seconds: probed.then(|| ops.longest_outage(OpKind::Read)),
+            probe_write_outage_seconds: probed.then(|| ops.longest_outage(OpKind::Write)),
             flags,
             exec_note,
         })
