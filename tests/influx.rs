@@ -531,3 +531,165 @@ fn calibrate_local_times_restarts_and_writes_a_calibration_file() {
     assert!(entry["source"].as_str().unwrap().contains("lower bound"));
     assert!(entry["fit"]["dist"].as_str().is_some());
 }
+
+fn calibrate_local(args: &[&str], out: &Path) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("hasim")
+        .unwrap()
+        .args(["calibrate", "local"])
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn calibrate_local_refuses_what_it_cannot_measure() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cal.toml");
+    let ready = format!("http://127.0.0.1:{}/ping", free_port());
+    let marker = dir.path().join("started");
+    let touch = format!("touch {}", marker.display());
+    // Arguments that make the run useless: refused before anything is started.
+    for (args, why) in [
+        (vec!["--trials", "1"], "at least 2"),
+        (vec!["--ready-url", "localhost:8086"], "--ready-url"),
+    ] {
+        let mut all = vec!["--start", &touch, "--ready-url", &ready];
+        all.extend(args);
+        let o = calibrate_local(&all, &out);
+        assert_eq!(o.status.code(), Some(2), "{all:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains(why));
+    }
+    let o = calibrate_local(
+        &["--start", &touch, "--ready-url", &ready],
+        &dir.path().join("no/such/dir/cal.toml"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist"));
+    assert!(!marker.exists(), "nothing was started");
+
+    // A start command that is missing or not executable fails at once, with its status.
+    let script = dir.path().join("not-executable.sh");
+    std::fs::write(&script, "#!/bin/sh\nsleep 100\n").unwrap();
+    for (cmd, why) in [
+        ("/nonexistent/influxd run".to_string(), "command not found"),
+        (script.display().to_string(), "not executable"),
+    ] {
+        let started = Instant::now();
+        let o = calibrate_local(&["--start", &cmd, "--ready-url", &ready], &out);
+        assert_eq!(o.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(why), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5), "at once");
+    }
+
+    // A ready URL served by something else: the fault could never take it down.
+    let other = Influx::start();
+    let o = calibrate_local(
+        &[
+            "--start",
+            "sleep 100",
+            "--ready-url",
+            &format!("{}/ping", other.url()),
+        ],
+        &out,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the fault had no effect"));
+
+    // A process that daemonises: it leaves, and another serves its URL.
+    let db = Influx::configured();
+    let daemon = format!(
+        "sh -c '{} run -config {} >/dev/null 2>&1 &'",
+        influxd(),
+        db.config.display()
+    );
+    let o = calibrate_local(
+        &[
+            "--start",
+            &daemon,
+            "--ready-url",
+            &format!("{}/ping", db.url()),
+        ],
+        &out,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("daemonise"), "{err}");
+    let _ = Process::new("pkill")
+        .arg("-f")
+        .arg(db.config.display().to_string())
+        .status();
+    assert!(!out.exists(), "no sample was written");
+}
+
+/// Ctrl-C at the terminal goes to the whole process group: hasim stops injecting faults
+/// and keeps its trials; the measured process is in a group of its own and never gets it.
+#[test]
+fn a_terminal_ctrl_c_stops_the_trials_and_spares_the_process() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    let db = Influx::configured();
+    let dir = tempfile::tempdir().unwrap();
+    let cal = dir.path().join("cal.toml");
+    let mut child = Process::new(env!("CARGO_BIN_EXE_hasim"))
+        .args(["calibrate", "local", "--start"])
+        .arg(format!("{} run -config {}", influxd(), db.config.display()))
+        .args(["--ready-url", &format!("{}/ping", db.url())])
+        .args(["--trials", "10", "--settle", "3s", "--out"])
+        .arg(&cal)
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let group = child.id();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for want in ["trial 1", "trial 2"] {
+        let line = lines.next().unwrap().unwrap();
+        assert!(line.starts_with(want), "{line}");
+    }
+    // The measured process: in another process group than hasim's.
+    let pgrep = Process::new("pgrep")
+        .arg("-f")
+        .arg(format!("-config {}", db.config.display()))
+        .output()
+        .unwrap();
+    let pid = String::from_utf8_lossy(&pgrep.stdout).trim().to_string();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let pgid: u32 = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(pgid, group, "the process has a group of its own");
+    // Ctrl-C to hasim's whole group, during the pause before trial 3.
+    let status = Process::new("kill")
+        .args(["-s", "INT", "--", &format!("-{group}")])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{rest:?}");
+    assert!(
+        !rest.iter().any(|l| l.starts_with("trial 3")),
+        "no fault after the stop: {rest:?}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["trials"].as_array().unwrap().len(), 2);
+    let file: toml::Table = toml::from_str(&std::fs::read_to_string(&cal).unwrap()).unwrap();
+    assert_eq!(
+        file["distributions"]["local-restart"]["samples"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}

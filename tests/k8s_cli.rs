@@ -324,7 +324,58 @@ fn unsafe_or_malformed_requests_are_refused_before_any_connection() {
             "influxdb",
         ],
     ];
-    for extra in cases {
+    // Names that would steer a request's path elsewhere, or make the run useless.
+    let steering: [&[&str]; 7] = [
+        &[
+            "--namespace",
+            "default/../kube-system",
+            "--target",
+            "statefulset/influxdb",
+        ],
+        &["--namespace", "Hasim", "--target", "statefulset/influxdb"],
+        &["--namespace", "hasim", "--target", "statefulset/..%2Fx"],
+        &[
+            "--namespace",
+            "hasim",
+            "--target",
+            "statefulset/influxdb",
+            "--container",
+            "a/b",
+        ],
+        &[
+            "--namespace",
+            "hasim",
+            "--target",
+            "statefulset/influxdb",
+            "--probe-service",
+            "a/b:8086",
+        ],
+        &[
+            "--namespace",
+            "hasim",
+            "--target",
+            "statefulset/influxdb",
+            "--probe-url",
+            "influxdb:8086",
+        ],
+        &[
+            "--namespace",
+            "hasim",
+            "--target",
+            "statefulset/influxdb",
+            "--trials",
+            "1",
+        ],
+    ];
+    let with_out: Vec<Vec<&str>> = steering
+        .iter()
+        .map(|c| [*c, &["--out", "x.toml"][..]].concat())
+        .collect();
+    for extra in cases
+        .iter()
+        .copied()
+        .chain(with_out.iter().map(Vec::as_slice))
+    {
         let out = hasim(&config)
             .current_dir(dir.path())
             .args(base)

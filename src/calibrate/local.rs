@@ -66,6 +66,28 @@ pub enum LocalError {
     NeverReady(String),
     #[error("cannot send the fault: {0}")]
     Signal(String),
+    /// The process ended on its own before it was ready (a command that is missing or
+    /// not executable, a bad configuration).
+    #[error("`{cmd}` exited with {status} before it was ready{hint}")]
+    Exited {
+        cmd: String,
+        status: std::process::ExitStatus,
+        hint: &'static str,
+    },
+    /// The fault changed nothing hasim can see: measuring on would record the time of a
+    /// poll, not of a restart.
+    #[error("the fault had no effect: {0}")]
+    NoEffect(String),
+}
+
+/// What a shell's exit status says about the command it could not run.
+fn exit_hint(status: std::process::ExitStatus) -> &'static str {
+    match status.code() {
+        Some(127) => " (command not found)",
+        Some(126) => " (not executable)",
+        Some(0) => " (did it daemonise? run it in the foreground)",
+        _ => "",
+    }
 }
 
 struct Supervised<'a> {
@@ -75,9 +97,13 @@ struct Supervised<'a> {
 
 impl Supervised<'_> {
     fn spawn(&mut self) -> Result<(), LocalError> {
+        use std::os::unix::process::CommandExt;
+        // A process group of its own: a Ctrl-C at the terminal (sent to hasim's group)
+        // stops the trials, it does not crash the process being measured.
         let child = Command::new("sh")
             .arg("-c")
             .arg(format!("exec {}", self.cfg.start))
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -90,19 +116,53 @@ impl Supervised<'_> {
         Ok(())
     }
 
-    /// Polls the ready URL every 10 ms; the time it took, or `None` at the timeout.
-    fn wait_ready(&self, since: Instant) -> Option<f64> {
+    /// Whether the ready URL answers 2xx now.
+    fn ready_now(&self) -> bool {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_millis(500)))
+            .max_redirects(0)
             .build();
-        let agent = ureq::Agent::new_with_config(config);
+        ureq::Agent::new_with_config(config)
+            .get(&self.cfg.ready_url)
+            .call()
+            .is_ok_and(|r| r.status().is_success())
+    }
+
+    /// Polls the ready URL every 10 ms; the time it took, or `None` at the timeout. A
+    /// process that ends before it is ready is an error at once (with its status).
+    fn wait_ready(&mut self, since: Instant) -> Result<Option<f64>, LocalError> {
         while since.elapsed() < self.cfg.ready_timeout {
-            if agent.get(&self.cfg.ready_url).call().is_ok() {
-                return Some(since.elapsed().as_secs_f64());
+            if self.ready_now() {
+                return Ok(Some(since.elapsed().as_secs_f64()));
+            }
+            if let Some(child) = &mut self.child
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                self.child = None;
+                return Err(LocalError::Exited {
+                    cmd: self.cfg.start.clone(),
+                    status,
+                    hint: exit_hint(status),
+                });
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        None
+        Ok(None)
+    }
+
+    /// Refuses a process that left its ready URL to another: one that exited while the
+    /// URL answers (it daemonised, or something else serves the URL).
+    fn check_foreground(&mut self) -> Result<(), LocalError> {
+        if let Some(child) = &mut self.child
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            self.child = None;
+            return Err(LocalError::NoEffect(format!(
+                "`{}` exited ({status}) while {} answers: it daemonised or something else serves the URL; run it in the foreground",
+                self.cfg.start, self.cfg.ready_url
+            )));
+        }
+        Ok(())
     }
 
     fn fault(&mut self) -> Result<(), LocalError> {
@@ -140,6 +200,12 @@ impl Supervised<'_> {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+        if self.ready_now() {
+            return Err(LocalError::NoEffect(format!(
+                "the process is gone but {} still answers: something else serves it (a daemonised copy, another instance)",
+                self.cfg.ready_url
+            )));
+        }
         Ok(())
     }
 }
@@ -161,16 +227,34 @@ pub fn run(
     mut on_trial: impl FnMut(&Trial),
 ) -> Result<Vec<Trial>, LocalError> {
     let mut p = Supervised { cfg, child: None };
+    if p.ready_now() {
+        return Err(LocalError::NoEffect(format!(
+            "{} answers before `{}` was started: something else serves it",
+            cfg.ready_url, cfg.start
+        )));
+    }
     p.spawn()?;
-    if p.wait_ready(Instant::now()).is_none() {
+    if p.wait_ready(Instant::now())?.is_none() {
         return Err(LocalError::NeverReady(cfg.start.clone()));
     }
+    p.check_foreground()?;
     let mut trials = vec![];
     for index in 0..cfg.trials {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        std::thread::sleep(cfg.settle);
+        // The pause, cut short by a stop: no fault is injected after one.
+        let settled = Instant::now() + cfg.settle;
+        while let Some(rest) = settled.checked_duration_since(Instant::now()) {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            std::thread::sleep(rest.min(Duration::from_millis(20)));
+        }
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        p.check_foreground()?;
         let probe_stop = AtomicBool::new(false);
         let (trial, ops) = std::thread::scope(|s| -> Result<_, LocalError> {
             let probe = cfg.probe_url.as_ref().map(|url| {
@@ -189,16 +273,19 @@ pub fn run(
                 std::thread::sleep(Duration::from_millis(200));
             }
             let t_fault = Instant::now();
-            p.fault()?;
-            p.spawn()?;
-            let ready = p.wait_ready(t_fault);
-            if probe.is_some() {
+            let ready = p
+                .fault()
+                .and_then(|()| p.spawn())
+                .and_then(|()| p.wait_ready(t_fault));
+            if probe.is_some() && ready.is_ok() {
                 std::thread::sleep(Duration::from_millis(200));
             }
+            // Stopped before any error is returned: the scope waits for the probe.
             probe_stop.store(true, Ordering::Relaxed);
             let ops = probe
                 .map(|h| h.join().unwrap_or_default())
                 .unwrap_or_default();
+            let ready = ready?;
             let trial = Trial {
                 index,
                 restart_seconds: ready.unwrap_or(cfg.ready_timeout.as_secs_f64()),
@@ -221,7 +308,7 @@ pub fn run(
             // Not ready in time: start from scratch for the next trial.
             p.fault()?;
             p.spawn()?;
-            if p.wait_ready(Instant::now()).is_none() {
+            if p.wait_ready(Instant::now())?.is_none() {
                 break;
             }
         }

@@ -81,6 +81,15 @@ fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
             a.trials
         )));
     }
+    crate::calibrate::probe::check_url(&a.ready_url)
+        .map_err(|e| CliError::BadInput(format!("--ready-url {e}")))?;
+    if let Some(u) = &a.probe_url {
+        crate::calibrate::probe::check_url(u)
+            .map_err(|e| CliError::BadInput(format!("--probe-url {e}")))?;
+    }
+    if a.start.trim().is_empty() {
+        return Err(CliError::BadInput("--start: an empty command".into()));
+    }
     let cfg = LocalConfig {
         start: a.start.clone(),
         ready_url: a.ready_url.clone(),
@@ -96,7 +105,11 @@ fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
+        let _ = ctrlc::set_handler(move || {
+            if !stop.swap(true, Ordering::Relaxed) {
+                eprintln!("stopping: no more faults; the trials so far are kept");
+            }
+        });
     }
     let source = format!(
         "hasim calibrate local: `{}`, fault {:?}, ready at {}; a local process restart, a LOWER BOUND for a Pod \

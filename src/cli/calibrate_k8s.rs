@@ -89,10 +89,21 @@ pub struct K8sArgs {
 }
 
 fn config(a: &K8sArgs) -> Result<K8sConfig, CliError> {
-    if a.trials == 0 {
-        return Err(CliError::BadInput("--trials must be at least 1".into()));
+    if a.trials < 2 {
+        return Err(CliError::BadInput(format!(
+            "--trials {}: at least 2 are needed to fit a distribution",
+            a.trials
+        )));
     }
+    // Every name that goes into a request's path is checked before the first request.
     k8s::check_namespace(&a.namespace).map_err(|e| CliError::BadInput(e.to_string()))?;
+    if let Some(c) = &a.container {
+        k8s::check_label("--container", c).map_err(|e| CliError::BadInput(e.to_string()))?;
+    }
+    if let Some(u) = &a.probe_url {
+        crate::calibrate::probe::check_url(u)
+            .map_err(|e| CliError::BadInput(format!("--probe-url {e}")))?;
+    }
     let fault = match a.fault {
         FaultArg::DeletePod => Fault::DeletePod,
         FaultArg::RolloutRestart => Fault::RolloutRestart,
@@ -111,6 +122,15 @@ fn config(a: &K8sArgs) -> Result<K8sConfig, CliError> {
                 return Err(CliError::BadInput(format!(
                     "--probe-service `{s}`: expected NAME:PORT, e.g. influxdb:8086"
                 )));
+            }
+            // A port is a number or a port's name (itself a label).
+            for (what, v) in [
+                ("--probe-service's name", name),
+                ("--probe-service's port", port),
+            ] {
+                if !(what.ends_with("port") && v.parse::<u16>().is_ok_and(|p| p > 0)) {
+                    k8s::check_label(what, v).map_err(|e| CliError::BadInput(e.to_string()))?;
+                }
             }
             Some(ProbeTarget::Service(s.clone()))
         }
@@ -149,6 +169,12 @@ async fn client(context: Option<&str>) -> Result<kube::Client, CliError> {
             .await
             .map_err(|e| CliError::Failed(format!("no Kubernetes configuration found: {e}")))?,
     };
+    // Every request has a timeout: kube sets connect and write timeouts but none on
+    // answers; 295 s is past the 290 s the server keeps a watch open, so only an API
+    // server that stopped answering trips it.
+    let mut config = config;
+    config.read_timeout = Some(std::time::Duration::from_secs(295));
+    config.reset_reader_on_write = true;
     kube::Client::try_from(config)
         .map_err(|e| CliError::Failed(format!("cannot make a Kubernetes client: {e}")))
 }

@@ -119,6 +119,7 @@ impl FromStr for Target {
                 "`{s}`: expected KIND/NAME, e.g. statefulset/influxdb"
             ));
         }
+        check_subdomain("the target's name", name).map_err(|e| e.to_string())?;
         Ok(Target {
             kind,
             name: name.to_string(),
@@ -195,10 +196,41 @@ fn api(what: impl Into<String>) -> impl FnOnce(kube::Error) -> K8sError {
 }
 
 /// Refuses the namespaces that belong to the cluster itself.
+/// Refuses `value` (given as `what`) unless it is a DNS-1123 label, as Kubernetes
+/// requires of namespace, Service and container names: 1 to 63 lower-case letters, digits
+/// and `-`, starting and ending with a letter or digit (so no `/` or `..` can steer a
+/// request elsewhere).
+pub fn check_label(what: &str, value: &str) -> Result<(), K8sError> {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let valid = (1..=63).contains(&value.len())
+        && value.chars().all(|c| ok_char(c) || c == '-')
+        && value.starts_with(ok_char)
+        && value.ends_with(ok_char);
+    if valid {
+        Ok(())
+    } else {
+        Err(K8sError::Unsafe(format!(
+            "{what} `{value}`: not a DNS-1123 label (1 to 63 of a-z, 0-9 and '-', starting and ending with a letter or digit)"
+        )))
+    }
+}
+
+/// Refuses `value` unless it is a DNS-1123 subdomain (labels joined by `.`, at most 253
+/// characters), as Kubernetes requires of workload names.
+pub fn check_subdomain(what: &str, value: &str) -> Result<(), K8sError> {
+    if value.len() > 253 || value.split('.').any(|l| check_label(what, l).is_err()) {
+        return Err(K8sError::Unsafe(format!(
+            "{what} `{value}`: not a DNS-1123 subdomain (labels of a-z, 0-9 and '-' joined by '.', at most 253 characters)"
+        )));
+    }
+    Ok(())
+}
+
 pub fn check_namespace(namespace: &str) -> Result<(), K8sError> {
     if namespace.is_empty() {
         return Err(K8sError::Unsafe("--namespace is required".into()));
     }
+    check_label("--namespace", namespace)?;
     if namespace.starts_with("kube-") {
         return Err(K8sError::Unsafe(format!(
             "refusing to inject faults in `{namespace}`: the kube-* namespaces run the cluster itself"
