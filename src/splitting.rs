@@ -391,6 +391,10 @@ fn pilot(
 }
 
 /// Parses `--factors`: one positive integer per threshold 1..=top, comma-separated.
+/// The most copies all thresholds together may make: a history that crossed them all
+/// would run that many copies.
+pub const MAX_FACTOR_PRODUCT: f64 = 1e9;
+
 pub fn parse_factors(text: &str, top: u32) -> Result<Vec<u32>, SplitError> {
     let bad = |why: String| SplitError::Factors {
         given: text.into(),
@@ -402,8 +406,12 @@ pub fn parse_factors(text: &str, top: u32) -> Result<Vec<u32>, SplitError> {
             f.trim()
                 .parse::<u32>()
                 .ok()
-                .filter(|&r| r >= 1)
-                .ok_or_else(|| bad(format!("{f:?} is not a whole number of at least 1")))
+                .filter(|&r| (1..=MAX_FACTOR).contains(&r))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "{f:?} is not a whole number from 1 to {MAX_FACTOR}"
+                    ))
+                })
         })
         .collect::<Result<Vec<u32>, _>>()?;
     if factors.len() != top as usize {
@@ -411,13 +419,10 @@ pub fn parse_factors(text: &str, top: u32) -> Result<Vec<u32>, SplitError> {
             "this model has {top} thresholds (1 to {top}: the most replicas a read-path stage can lose and stay up, plus one); give one factor for each"
         )));
     }
-    if factors
-        .iter()
-        .map(|&r| f64::from(r))
-        .product::<f64>()
-        .is_infinite()
-    {
-        return Err(bad("their product is too large".into()));
+    if factors.iter().map(|&r| f64::from(r)).product::<f64>() > MAX_FACTOR_PRODUCT {
+        return Err(bad(format!(
+            "their product is more than {MAX_FACTOR_PRODUCT:e}: a history crossing every threshold would make that many copies"
+        )));
     }
     Ok(factors)
 }

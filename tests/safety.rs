@@ -444,6 +444,11 @@ fn every_size_a_user_can_type_has_a_named_limit() {
     );
     run_refused(
         MODEL,
+        &["run", "--method", "splitting", "--factors", "10001"],
+        &["--factors 10001", "from 1 to 10000"],
+    );
+    run_refused(
+        MODEL,
         &["check", "--set", "stages.C.a.b.c.d.e.f.g=1"],
         &["--set stages.C.a.b.c.d.e.f.g", "at most 8 segments"],
     );
