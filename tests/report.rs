@@ -79,6 +79,69 @@ fn the_sweep_point_equal_to_the_model_is_hasim_run_exactly() {
     assert_eq!(without_perf(more[2]["result"].clone()), run);
 }
 
+/// Each point of a `--precision` sweep stops at the first block where its interval is
+/// narrow enough — the same block on one and two threads, and the same numbers as
+/// `hasim run --precision` of that point; a point that cannot get there in
+/// `--max-replications` says so.
+#[test]
+fn a_precision_sweep_stops_every_point_at_the_same_block_whatever_the_threads() {
+    let sweep = |threads: &str| {
+        sweep_lines(&[
+            "sweep",
+            "models/r1.toml",
+            "--vary",
+            "stages.C.replicas=1,2",
+            "--precision",
+            "0.01",
+            "--threads",
+            threads,
+            "--format",
+            "json",
+        ])
+    };
+    let (one, two) = (sweep("1"), sweep("2"));
+    assert_eq!(one.len(), 2);
+    for (a, b) in one.iter().zip(&two) {
+        assert_eq!(
+            without_perf(a["result"].clone()),
+            without_perf(b["result"].clone())
+        );
+        let s = &a["result"]["stopping"];
+        assert_eq!(s["reason"], "precision", "{s}");
+        assert!(s["relative_half_width"].as_f64().unwrap() <= 0.01);
+        assert_eq!(a["result"]["replications"].as_u64().unwrap() % 32_000, 0);
+    }
+    // The point that is the model: exactly `hasim run --precision`.
+    let run = without_perf(json(&[
+        "run",
+        "models/r1.toml",
+        "--precision",
+        "0.01",
+        "--format",
+        "json",
+    ]));
+    let own = one
+        .iter()
+        .find(|r| r["point"]["stages.C.replicas"] == 1)
+        .unwrap();
+    assert_eq!(without_perf(own["result"].clone()), run);
+    // Out of reach within the cap: the CSV row says so.
+    let out = hasim()
+        .args(["sweep", "models/r1.toml", "--vary", "stages.C.replicas=1,2"])
+        .args(["--precision", "1e-6", "--max-replications", "40000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let at = header.iter().position(|c| *c == "stopping").unwrap();
+    for row in text.lines().skip(1) {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells[at], "max_replications", "{row}");
+        assert_eq!(cells[at + 1], "0.000001", "{row}");
+    }
+}
+
 #[test]
 fn sweep_csv_has_the_varied_values_and_every_result() {
     let out = hasim()

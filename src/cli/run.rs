@@ -77,11 +77,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     }
     let (mut replications, seed) = args.run.resolve(&model);
     if let Some(p) = args.precision {
-        if !(p > 0.0 && p.is_finite()) {
-            return Err(CliError::BadInput(format!(
-                "--precision {p}: must be a positive fraction, e.g. 0.05"
-            )));
-        }
+        check_precision(p)?;
         replications = args.max_replications;
     }
     if replications == 0 {
@@ -106,6 +102,17 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     progress.finish();
 
     emit(&report, args.format, sink)
+}
+
+/// Refuses a `--precision` that is not a positive fraction.
+pub(super) fn check_precision(p: f64) -> Result<(), CliError> {
+    if p > 0.0 && p.is_finite() {
+        Ok(())
+    } else {
+        Err(CliError::BadInput(format!(
+            "--precision {p}: must be a positive fraction, e.g. 0.05"
+        )))
+    }
 }
 
 /// A progress bar on standard error for histories done: only for runs longer than a

@@ -24,6 +24,21 @@ pub struct SweepArgs {
     pub vary: Vec<String>,
     #[command(flatten)]
     pub run: RunOptions,
+    /// Run each point until its interval's half-width is at most REL of its
+    /// unavailability 1 − A (checked every 32 000 replications, so a seed always stops at
+    /// the same place), at most --max-replications; the row's `stopping` says which came
+    /// first.
+    #[arg(long, value_name = "REL", conflicts_with = "replications")]
+    pub precision: Option<f64>,
+    /// The most replications a --precision point may take.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10_000_000,
+        requires = "precision",
+        value_parser = super::replications_flag
+    )]
+    pub max_replications: u64,
     /// Output format; rows are written as each point finishes.
     #[arg(long, value_enum, default_value_t = SweepFormat::Csv)]
     pub format: SweepFormat,
@@ -41,6 +56,9 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(CliError::BadInput)?;
     let points = sweep::grid(&axes).map_err(CliError::BadInput)?;
+    if let Some(p) = args.precision {
+        super::run::check_precision(p)?;
+    }
     let path = &args.model.model;
     let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)?;
     let models = sweep::models(path, &text, &args.model.sets, &axes, &points)
@@ -52,21 +70,30 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         return Ok(());
     }
     for (done, (point, model)) in points.iter().zip(&models).enumerate() {
-        let (replications, seed) = args.run.resolve(model);
-        let report =
-            match sweep::run_point(model, seed, replications, args.run.threads, args.run.engine) {
-                Ok(r) => r,
-                // The rows done are kept: the file holds them, and says no more.
-                Err(e) if done > 0 => {
-                    out.finish()?;
-                    let kept = format!("the first {done} of {} points were written", points.len());
-                    return Err(match CliError::from(e) {
-                        CliError::BadInput(m) => CliError::BadInput(format!("{m} ({kept})")),
-                        other => CliError::Failed(format!("{} ({kept})", other.message())),
-                    });
-                }
-                Err(e) => return Err(e.into()),
-            };
+        let (mut replications, seed) = args.run.resolve(model);
+        if args.precision.is_some() {
+            replications = args.max_replications;
+        }
+        let report = match sweep::run_point(
+            model,
+            seed,
+            replications,
+            args.precision,
+            args.run.threads,
+            args.run.engine,
+        ) {
+            Ok(r) => r,
+            // The rows done are kept: the file holds them, and says no more.
+            Err(e) if done > 0 => {
+                out.finish()?;
+                let kept = format!("the first {done} of {} points were written", points.len());
+                return Err(match CliError::from(e) {
+                    CliError::BadInput(m) => CliError::BadInput(format!("{m} ({kept})")),
+                    other => CliError::Failed(format!("{} ({kept})", other.message())),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
         let line = match args.format {
             SweepFormat::Csv => sweep::csv_row(point, &report),
             SweepFormat::Json => sweep::json_row(&axes, point, &report),

@@ -171,11 +171,15 @@ pub fn models(
         .collect()
 }
 
-/// Runs one point.
+/// Runs one point: `replications` histories, or with `precision` until the interval's
+/// relative half-width on 1 − A is at most it, checked at block boundaries as `hasim run
+/// --precision` does (so the same seed stops at the same place on any threads), at most
+/// `replications`.
 pub fn run_point(
     model: &Model,
     seed: u64,
     replications: u64,
+    precision: Option<f64>,
     threads: usize,
     engine: EngineChoice,
 ) -> Result<RunReport, RunError> {
@@ -188,7 +192,7 @@ pub fn run_point(
             threads,
             engine,
         },
-        None,
+        precision,
         &|_| {},
     )
 }
@@ -232,6 +236,9 @@ pub const RESULT_COLUMNS: &[&str] = &[
     "seed",
     "events",
     "wall_seconds",
+    "stopping",
+    "precision",
+    "relative_half_width",
 ];
 
 /// One CSV row: the point's values (as typed) and the results.
@@ -283,6 +290,9 @@ pub fn csv_row(point: &[String], r: &RunReport) -> String {
         r.seed.to_string(),
         r.perf.events.to_string(),
         num(r.perf.wall_seconds),
+        r.stopping.reason.to_string(),
+        r.stopping.precision.map_or(String::new(), num),
+        r.stopping.relative_half_width.map_or(String::new(), num),
     ]);
     cells.join(",")
 }
