@@ -210,6 +210,48 @@ fn sweep_refuses_bad_points_before_running_any() {
         .code(2);
 }
 
+/// A report runs every point to a precision; the points that could not get there within
+/// the cap are listed on the page with what they reached.
+#[test]
+fn a_report_to_a_precision_lists_the_points_that_reached_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hasim()
+        .args(["report", "models/r1.toml", "--precision", "1e-6"])
+        .args(["--max-replications", "1000", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(page.contains("within ±0.0001 % of it"), "{page}");
+    let (n, points) = page
+        .split("<p><strong>")
+        .nth(1)
+        .and_then(|p| p.split_once(" points reached the cap of 1000 years"))
+        .map(|(n, _)| n.split_once(" of ").unwrap())
+        .expect("the page says which points reached the cap");
+    assert_eq!(n, points, "at 1e-6 every point reaches the cap");
+    let listed = page.matches("years, ±").count() + page.matches("no downtime seen").count();
+    assert_eq!(listed.to_string(), n);
+    // The model's own point: the JSON of `hasim run` with the same cap says the same.
+    let run = json(&[
+        "run",
+        "models/r1.toml",
+        "--precision",
+        "1e-6",
+        "--max-replications",
+        "1000",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run["stopping"]["reason"], "max_replications");
+    assert!(page.contains("<li>the model: 1000 years"), "{page}");
+}
+
 #[test]
 fn report_writes_charts_their_data_and_a_page() {
     let dir = tempfile::tempdir().unwrap();

@@ -14,9 +14,18 @@ pub struct ReportArgs {
     /// The folder to write the charts (PNG), their data (CSV) and index.html into.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Histories per point (every chart point is one run).
-    #[arg(long, short = 'n', default_value_t = 2000, value_parser = super::replications_flag)]
-    pub replications: u64,
+    /// Histories per point, a fixed number (instead of --precision).
+    #[arg(long, short = 'n', value_parser = super::replications_flag, conflicts_with = "precision")]
+    pub replications: Option<u64>,
+    /// Run every point until its unavailability's interval half-width is at most REL of
+    /// it (checked every 32 000 histories, so a seed always stops at the same place), at
+    /// most --max-replications; the default unless -n is given: 0.1.
+    #[arg(long, value_name = "REL")]
+    pub precision: Option<f64>,
+    /// The most histories a point may take to reach the precision (the page lists the
+    /// points that reached it first).
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = super::replications_flag)]
+    pub max_replications: u64,
     /// Seed of every point (default: the model's).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -29,9 +38,20 @@ pub struct ReportArgs {
     pub force: bool,
 }
 
+/// The precision a report asks of every point unless told otherwise.
+const DEFAULT_PRECISION: f64 = 0.1;
+
 pub fn report(args: &ReportArgs) -> Result<(), CliError> {
     let model = args.model.load()?;
-    if args.replications < 2 {
+    let (replications, precision) = match (args.replications, args.precision) {
+        (Some(n), _) => (n, None),
+        (None, p) => {
+            let p = p.unwrap_or(DEFAULT_PRECISION);
+            super::run::check_precision(p)?;
+            (args.max_replications, Some(p))
+        }
+    };
+    if replications < 2 {
         return Err(CliError::BadInput(
             "--replications must be at least 2 for intervals".into(),
         ));
@@ -47,18 +67,26 @@ pub fn report(args: &ReportArgs) -> Result<(), CliError> {
         )));
     }
     let opts = StudyOptions {
-        replications: args.replications,
+        replications,
+        precision,
         seed: args.seed.unwrap_or(model.simulation.seed),
         threads: args.threads,
     };
     let started = Instant::now();
     let s = study(&model, &args.out, &opts).map_err(CliError::Failed)?;
+    let per_point = match precision {
+        Some(p) => format!(
+            "until ±{} % or {replications} histories; {} reached the cap",
+            crate::report::study::percent(p),
+            s.capped.len()
+        ),
+        None => format!("of {replications} histories"),
+    };
     eprintln!(
-        "wrote {} charts and index.html to {} ({} points of {} histories in {:.1} s)",
+        "wrote {} charts and index.html to {} ({} points {per_point}, in {:.1} s)",
         s.charts.len(),
         args.out.display(),
         s.points_run,
-        args.replications,
         started.elapsed().as_secs_f64()
     );
     println!("{}", args.out.join("index.html").display());

@@ -19,7 +19,11 @@ const MINUTES_PER_YEAR: f64 = YEAR / 60.0;
 
 #[derive(Clone, Debug)]
 pub struct StudyOptions {
+    /// Histories per point; with `precision`, the most a point may take.
     pub replications: u64,
+    /// Run each point until the interval's relative half-width on 1 − A is at most this
+    /// (checked at block boundaries, as `hasim run --precision`).
+    pub precision: Option<f64>,
     pub seed: u64,
     pub threads: usize,
 }
@@ -30,6 +34,9 @@ pub struct Study {
     pub baseline: RunReport,
     /// (file name, title) of each chart, in page order.
     pub charts: Vec<(String, String)>,
+    /// The points that reached their replication cap before the precision: (point,
+    /// replications, relative half-width reached).
+    pub capped: Vec<(String, u64, Option<f64>)>,
     pub findings: Vec<String>,
     pub points_run: usize,
 }
@@ -40,10 +47,12 @@ struct Ctx<'a> {
     opts: &'a StudyOptions,
     dir: &'a Path,
     points: usize,
+    capped: Vec<(String, u64, Option<f64>)>,
 }
 
 impl Ctx<'_> {
-    fn run(&mut self, model: &Model) -> Result<RunReport, StudyError> {
+    /// Runs one point (`what` names it on the page if it cannot reach the precision).
+    fn run(&mut self, model: &Model, what: &str) -> Result<RunReport, StudyError> {
         self.points += 1;
         let plan = RunPlan {
             seed: self.opts.seed,
@@ -52,7 +61,16 @@ impl Ctx<'_> {
             threads: self.opts.threads,
             engine: EngineChoice::Auto,
         };
-        run_report(model, &plan, None, &|_| {}).map_err(|e| e.to_string())
+        let r =
+            run_report(model, &plan, self.opts.precision, &|_| {}).map_err(|e| e.to_string())?;
+        if r.stopping.reason == "max_replications" {
+            self.capped.push((
+                what.to_string(),
+                r.replications,
+                r.stopping.relative_half_width,
+            ));
+        }
+        Ok(r)
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -104,8 +122,9 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         opts,
         dir,
         points: 0,
+        capped: vec![],
     };
-    let baseline = ctx.run(model)?;
+    let baseline = ctx.run(model, "the model")?;
     let mut charts_done = vec![];
     let mut findings = vec![];
     let slo_minutes = model.system.slo.map(|s| (1.0 - s) * MINUTES_PER_YEAR);
@@ -136,7 +155,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
             }
             let mut m = model.clone();
             m.stages[si].replicas = r;
-            let rep = ctx.run(&m)?;
+            let rep = ctx.run(&m, &format!("{} with {r} replicas", s.name))?;
             let (y, lo, hi) = minutes(&rep.availability);
             rows.push(format!(
                 "{},{r},{},{},{},{y},{lo},{hi}",
@@ -197,7 +216,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
             let mut b = m.stages[c].buffer.unwrap_or_default();
             b.limit = limit;
             m.stages[c].buffer = Some(b);
-            let rep = ctx.run(&m)?;
+            let rep = ctx.run(&m, &format!("a buffer of {limit} metrics"))?;
             let lost = rep.lost_metrics.expect("a flow reports lost metrics");
             let comp = rep.completeness.expect("a flow reports completeness");
             rows.push(format!(
@@ -273,7 +292,8 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
             let st = &mut m.stages[si];
             st.restart = st.restart.as_ref().map(|d| d.scaled(f));
             st.recreate = st.recreate.as_ref().map(|d| d.scaled(f));
-            let rep = ctx.run(&m)?;
+            let name = st.name.clone();
+            let rep = ctx.run(&m, &format!("{name}'s restart times × {f}"))?;
             let (y, lo, hi) = minutes(&rep.availability);
             rows.push(format!(
                 "{},{f},{},{y},{lo},{hi}",
@@ -312,7 +332,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         &RunPlan {
             seed: opts.seed,
             first: 0,
-            count: opts.replications,
+            count: baseline.replications,
             threads: opts.threads,
             engine: EngineChoice::Auto,
         },
@@ -336,7 +356,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     // When most years have no downtime at all, their bar would dwarf the rest: those
     // years are left out of the bars and counted in the title.
     let zero_years: u64 = xs.iter().filter(|x| x.1 == 0.0).map(|x| x.2).sum();
-    let drop_zero = zero_years * 2 > opts.replications;
+    let drop_zero = zero_years * 2 > baseline.replications;
     let mut counts = vec![0u64; nbins];
     for (a, b, n) in &xs {
         if drop_zero && *b == 0.0 {
@@ -376,7 +396,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     let bar_label = if drop_zero {
         format!(
             "years with downtime ({:.1} % had none: not drawn)",
-            100.0 * zero_years as f64 / opts.replications as f64
+            100.0 * zero_years as f64 / baseline.replications as f64
         )
     } else {
         "years".to_string()
@@ -485,8 +505,8 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         apply(&mut lo, 0.5);
         let mut hi = model.clone();
         apply(&mut hi, 2.0);
-        let a = minutes(&ctx.run(&lo)?.availability).0 - base_minutes;
-        let b = minutes(&ctx.run(&hi)?.availability).0 - base_minutes;
+        let a = minutes(&ctx.run(&lo, &format!("{label} halved"))?.availability).0 - base_minutes;
+        let b = minutes(&ctx.run(&hi, &format!("{label} doubled"))?.availability).0 - base_minutes;
         bars.push((label, a, b));
     }
     bars.sort_by(|x, y| (y.1.abs().max(y.2.abs())).total_cmp(&x.1.abs().max(x.2.abs())));
@@ -514,8 +534,8 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         findings.push(if a.abs().max(b.abs()) <= noise {
             format!(
                 "No time parameter, halved or doubled, moves downtime beyond the noise of {} simulated years \
-                 (±{} a year): raise --replications to rank them.",
-                opts.replications,
+                 (±{} a year): ask for a finer --precision to rank them.",
+                baseline.replications,
                 format_duration(noise * 60.0)
             )
         } else {
@@ -540,6 +560,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     let study = Study {
         baseline,
         charts: charts_done,
+        capped: ctx.capped,
         findings,
         points_run: ctx.points,
     };
@@ -676,6 +697,12 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A fraction as a percentage with at most six decimals, trailing zeros dropped.
+pub fn percent(p: f64) -> String {
+    let s = format!("{:.6}", p * 100.0);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// The report page.
 fn page(model: &Model, study: &Study, opts: &StudyOptions) -> String {
     let r = &study.baseline;
@@ -687,12 +714,42 @@ fn page(model: &Model, study: &Study, opts: &StudyOptions) -> String {
          <style>body{{font-family:sans-serif;max-width:1040px;margin:2em auto;color:#222}}\
          table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:left}}\
          img{{max-width:100%;border:1px solid #ddd}}figcaption{{color:#555}}</style>\n</head>\n<body>\n\
-         <h1>{t}</h1>\n<p>{n} simulated years per point, seed {seed}; every point uses the same random numbers. \
+         <h1>{t}</h1>\n<p>{runs}, seed {seed}; every point uses the same random numbers. \
          Each chart's data is in the CSV file of the same name.</p>\n",
         t = html_escape(&model.name),
-        n = opts.replications,
+        runs = html_escape(&match opts.precision {
+            Some(p) => format!(
+                "Each point simulated until its unavailability's interval is within ±{} % of it (checked every 32 000 years), at most {} years; the model itself took {} years",
+                percent(p),
+                opts.replications,
+                r.replications
+            ),
+            None => format!("{} simulated years per point", opts.replications),
+        }),
         seed = opts.seed
     );
+    if !study.capped.is_empty() {
+        let _ = write!(
+            o,
+            "<p><strong>{} of {} points reached the cap of {} years before the precision</strong> \
+             (their intervals are wider than asked; compare them with care):</p>\n<ul>\n",
+            study.capped.len(),
+            study.points_run,
+            opts.replications
+        );
+        for (what, n, rel) in &study.capped {
+            let reached = rel.map_or("no downtime seen".to_string(), |r| {
+                format!("±{:.0} %", r * 100.0)
+            });
+            let _ = writeln!(
+                o,
+                "<li>{}: {n} years, {}</li>",
+                html_escape(what),
+                html_escape(&reached)
+            );
+        }
+        o.push_str("</ul>\n");
+    }
     let _ = write!(o, "<h2>Key numbers</h2>\n<table>\n");
     let mut row = |k: &str, v: String| {
         let _ = writeln!(
