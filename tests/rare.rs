@@ -421,7 +421,7 @@ fn splitting_refuses_what_it_cannot_estimate() {
         (
             ONE_OF_THREE,
             &["--method", "splitting", "--factors", "1,0,1"],
-            "at least 1",
+            "from 1 to 10000",
         ),
         (
             ONE_OF_THREE,
