@@ -51,6 +51,10 @@ pub struct Tally {
     /// Per-history X attributed to each cause, seconds (see `sim::cause_names`).
     pub causes: Vec<Moments>,
     pub events: u64,
+    /// With [`Hooks::paired`]: per history, X of this model minus X of the paired one
+    /// from the same random streams, seconds (empty otherwise).
+    #[serde(default)]
+    pub paired: Moments,
 }
 
 impl Tally {
@@ -72,6 +76,7 @@ impl Tally {
             lost: Moments::default(),
             causes: vec![Moments::default(); crate::sim::cause_names(model).len()],
             events: 0,
+            paired: Moments::default(),
         }
     }
 
@@ -125,6 +130,7 @@ impl Tally {
             a.merge(b);
         }
         self.events += o.events;
+        self.paired.merge(&o.paired);
     }
 
     pub fn replications(&self) -> u64 {
@@ -173,6 +179,8 @@ impl Tally {
         for m in &self.causes {
             at("causes", m.check(n, 0.0, h))?;
         }
+        // A part never pairs: its histories are its own model's.
+        at("paired", self.paired.check(0, -h, h))?;
         Ok(())
     }
 }
@@ -228,6 +236,10 @@ pub struct Hooks<'a> {
     pub on_block: Option<BlockSink<'a>>,
     /// Asked after every block with the run's tally so far: `true` ends the run there.
     pub stop: Option<&'a dyn Fn(&Tally) -> bool>,
+    /// Another model (of the same horizon) simulated from the same streams, history by
+    /// history: the tally's `paired` holds the differences of X (a paired comparison, far
+    /// narrower than two separate intervals when the models share most events).
+    pub paired: Option<&'a Model>,
 }
 
 /// The chunks of `first .. first + count`, aligned to absolute multiples of [`CHUNK`],
@@ -315,6 +327,9 @@ pub fn simulate_with(
     };
     // A chunk's tally, or the replication that went past the event budget.
     let (sender, finished) = std::sync::mpsc::channel::<(usize, Result<Tally, u64>)>();
+    let paired = hooks
+        .paired
+        .filter(|p| p.simulation.horizon == model.simulation.horizon);
     let mut over_budget = None;
     pool.in_place_scope(|scope| {
         for _ in 0..threads {
@@ -322,6 +337,7 @@ pub fn simulate_with(
             scope.spawn(move |_| {
                 let _stop_on_panic = StopOnPanic(dispatch);
                 let mut sim = Engine::new(model, plan.engine);
+                let mut pair = paired.map(|m| Engine::new(m, plan.engine));
                 while let Some(c) = dispatch.take() {
                     let mut t = Ok(empty.clone());
                     let (from, to) = chunks.get(c);
@@ -331,8 +347,19 @@ pub fn simulate_with(
                             t = Err(i);
                             break;
                         }
+                        let x = o.downtime;
                         if let Ok(t) = &mut t {
                             t.push(&o);
+                        }
+                        if let Some(p) = &mut pair {
+                            let b = p.run(plan.seed, i);
+                            if b.over_budget() {
+                                t = Err(i);
+                                break;
+                            }
+                            if let Ok(t) = &mut t {
+                                t.paired.push(x - b.downtime);
+                            }
                         }
                     }
                     if sender.send((c, t)).is_err() {
@@ -466,6 +493,18 @@ pub fn run_report(
     precision: Option<f64>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<crate::results::RunReport, RunError> {
+    run_report_paired(model, None, plan, precision, progress)
+}
+
+/// [`run_report`], with the difference of X to `paired` (simulated from the same streams)
+/// in the report's `downtime_difference_seconds` when the horizons agree.
+pub fn run_report_paired(
+    model: &Model,
+    paired: Option<&Model>,
+    plan: &RunPlan,
+    precision: Option<f64>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<crate::results::RunReport, RunError> {
     use crate::results::Stopping;
     let confidence = model.simulation.confidence;
     let reached = |t: &Tally| {
@@ -481,6 +520,7 @@ pub fn run_report(
             stop: precision
                 .is_some()
                 .then_some(&reached as &dyn Fn(&Tally) -> bool),
+            paired,
             ..Hooks::default()
         },
     )?;

@@ -135,6 +135,10 @@ pub struct RunReport {
     #[serde(serialize_with = "stages_by_name")]
     pub stages: Vec<StageResult>,
     pub warnings: Vec<String>,
+    /// In a sweep: per history, this point's X minus the model's own point's X from the
+    /// same random streams, seconds per horizon, with its (paired) interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downtime_difference_seconds: Option<Estimate>,
     /// Why the run stopped where it did.
     pub stopping: Stopping,
     pub perf: Perf,
@@ -271,6 +275,8 @@ impl RunReport {
             slo,
             stages,
             warnings,
+            downtime_difference_seconds: (tally.paired.n > 0)
+                .then(|| Estimate::of(&tally.paired, c)),
             stopping: Stopping {
                 reason: "replications",
                 precision: None,

@@ -63,6 +63,14 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)?;
     let models = sweep::models(path, &text, &args.model.sets, &axes, &points)
         .map_err(|e| CliError::BadInput(e.to_string()))?;
+    // The model's own point: every row holds its difference to it, history by history.
+    let base = crate::model::Model::from_str(
+        &path.display().to_string(),
+        &text,
+        path.parent().unwrap_or(std::path::Path::new("")),
+        &args.model.sets,
+    )
+    .map_err(|e| CliError::BadInput(e.to_string()))?;
     let mut inputs = vec![path.clone()];
     inputs.extend(models.iter().flat_map(|m| m.sources.iter().cloned()));
     let mut out = Sink::open(args.out.as_deref(), &inputs)?;
@@ -76,6 +84,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         }
         let report = match sweep::run_point(
             model,
+            Some(&base),
             seed,
             replications,
             args.precision,

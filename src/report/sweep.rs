@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use crate::model::{Model, ModelError};
-use crate::montecarlo::{RunError, RunPlan, run_report};
+use crate::montecarlo::{RunError, RunPlan, run_report_paired};
 use crate::results::RunReport;
 use crate::sim::EngineChoice;
 
@@ -171,20 +171,24 @@ pub fn models(
         .collect()
 }
 
-/// Runs one point: `replications` histories, or with `precision` until the interval's
+/// Runs one point, paired with `base` (the model's own point: the row then holds the
+/// difference of X to it, history by history): `replications` histories, or with
+/// `precision` until the interval's
 /// relative half-width on 1 − A is at most it, checked at block boundaries as `hasim run
 /// --precision` does (so the same seed stops at the same place on any threads), at most
 /// `replications`.
 pub fn run_point(
     model: &Model,
+    base: Option<&Model>,
     seed: u64,
     replications: u64,
     precision: Option<f64>,
     threads: usize,
     engine: EngineChoice,
 ) -> Result<RunReport, RunError> {
-    run_report(
+    run_report_paired(
         model,
+        base,
         &RunPlan {
             seed,
             first: 0,
@@ -239,6 +243,9 @@ pub const RESULT_COLUMNS: &[&str] = &[
     "stopping",
     "precision",
     "relative_half_width",
+    "downtime_diff_s",
+    "downtime_diff_ci_low_s",
+    "downtime_diff_ci_high_s",
 ];
 
 /// One CSV row: the point's values (as typed) and the results.
@@ -293,6 +300,9 @@ pub fn csv_row(point: &[String], r: &RunReport) -> String {
         r.stopping.reason.to_string(),
         r.stopping.precision.map_or(String::new(), num),
         r.stopping.relative_half_width.map_or(String::new(), num),
+        opt(r.downtime_difference_seconds.as_ref(), |e| e.mean),
+        opt(r.downtime_difference_seconds.as_ref(), |e| e.ci_low),
+        opt(r.downtime_difference_seconds.as_ref(), |e| e.ci_high),
     ]);
     cells.join(",")
 }
