@@ -340,22 +340,43 @@ pub fn timeline(
     Ok(())
 }
 
-/// Horizontal bars from a baseline: (label, value at the low setting, at the high one).
+/// One half of a tornado bar: the change, its paired interval, its p-value against no
+/// change, and whether it is significant after the correction over all halves.
+#[derive(Clone, Debug)]
+pub struct TornadoHalf {
+    pub value: f64,
+    pub ci: (f64, f64),
+    pub p: f64,
+    pub significant: bool,
+}
+
+/// A tornado bar: a parameter with its two halves (e.g. halved, doubled).
+#[derive(Clone, Debug)]
+pub struct TornadoBar {
+    pub label: String,
+    pub halves: [TornadoHalf; 2],
+}
+
+/// Horizontal bars per parameter, the two halves side by side, each with its interval as
+/// a whisker; a half not significant is drawn grey.
 pub fn tornado(
     path: &Path,
     title: &str,
     x_label: &str,
-    bars: &[(String, f64, f64)],
+    bars: &[TornadoBar],
     labels: (&str, &str),
-    noise: f64,
 ) -> Result<(), ChartError> {
     register_font();
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
-    let (x0, x1) = span(bars.iter().flat_map(|b| [b.1, b.2, 0.0, noise, -noise]));
+    let (x0, x1) = span(
+        bars.iter()
+            .flat_map(|b| b.halves.iter().flat_map(|h| [h.value, h.ci.0, h.ci.1]))
+            .chain([0.0]),
+    );
     let pad = ((x1 - x0) * 0.06).max(1e-9);
     let n = bars.len().max(1) as f64;
-    let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    let names: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
     let mut chart = ChartBuilder::on(&root)
         .caption(title, (FONT, 26))
         .margin(20)
@@ -381,44 +402,66 @@ pub fn tornado(
         })
         .draw()
         .map_err(err)?;
-    let (low_c, high_c) = (PALETTE[0], PALETTE[1]);
+    let grey = RGBColor(175, 175, 175);
+    // Half k of bar i occupies a band of its own: halved above, doubled below.
+    let band = |i: usize, k: usize| {
+        let top = n - i as f64 - 0.1;
+        let (hi, lo) = if k == 0 {
+            (top, top - 0.4)
+        } else {
+            (top - 0.4, top - 0.8)
+        };
+        (lo, hi)
+    };
+    for (k, (name, colour)) in [(labels.0, PALETTE[0]), (labels.1, PALETTE[1])]
+        .into_iter()
+        .enumerate()
+    {
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let h = &b.halves[k];
+                let (lo, hi) = band(i, k);
+                let fill = if h.significant { colour } else { grey };
+                Rectangle::new([(0.0, lo + 0.04), (h.value, hi - 0.04)], fill.filled())
+            }))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], colour.filled()));
+        // The paired interval as a whisker with caps.
+        chart
+            .draw_series(bars.iter().enumerate().flat_map(|(i, b)| {
+                let h = &b.halves[k];
+                let (lo, hi) = band(i, k);
+                let mid = (lo + hi) / 2.0;
+                let cap = (hi - lo) * 0.3;
+                [
+                    PathElement::new(vec![(h.ci.0, mid), (h.ci.1, mid)], BLACK.stroke_width(2)),
+                    PathElement::new(
+                        vec![(h.ci.0, mid - cap), (h.ci.0, mid + cap)],
+                        BLACK.stroke_width(2),
+                    ),
+                    PathElement::new(
+                        vec![(h.ci.1, mid - cap), (h.ci.1, mid + cap)],
+                        BLACK.stroke_width(2),
+                    ),
+                ]
+            }))
+            .map_err(err)?;
+    }
     chart
-        .draw_series(bars.iter().enumerate().map(|(i, b)| {
-            let y = n - i as f64;
-            Rectangle::new([(0.0, y - 0.8), (b.1, y - 0.2)], low_c.filled())
-        }))
+        .draw_series(std::iter::once(Rectangle::new(
+            [(0.0, 0.0), (0.0, 0.0)],
+            grey.filled(),
+        )))
         .map_err(err)?
-        .label(labels.0)
-        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], low_c.filled()));
-    chart
-        .draw_series(bars.iter().enumerate().map(|(i, b)| {
-            let y = n - i as f64;
-            Rectangle::new([(0.0, y - 0.8), (b.2, y - 0.2)], high_c.mix(0.75).filled())
-        }))
-        .map_err(err)?
-        .label(labels.1)
-        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], high_c.filled()));
+        .label("not significant (Holm-corrected)")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], grey.filled()));
     chart
         .draw_series(std::iter::once(PathElement::new(
             vec![(0.0, 0.0), (0.0, n)],
             BLACK.stroke_width(2),
         )))
         .map_err(err)?;
-    if noise > 0.0 {
-        // Bars between these lines are not distinguishable from noise.
-        let grey = RGBColor(90, 90, 90);
-        chart
-            .draw_series(
-                [-noise, noise]
-                    .into_iter()
-                    .map(|x| PathElement::new(vec![(x, 0.0), (x, n)], grey.stroke_width(2))),
-            )
-            .map_err(err)?
-            .label("95 % interval of the baseline")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], grey.stroke_width(2))
-            });
-    }
     legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     root.present().map_err(err)?;
     Ok(())

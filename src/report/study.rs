@@ -6,12 +6,13 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::charts::{self, Lane, LineChart, Reference, Series};
+use super::charts::{self, Lane, LineChart, Reference, Series, TornadoBar, TornadoHalf};
 use crate::dist::Dist;
 use crate::model::{Kind, Model};
-use crate::montecarlo::{RunPlan, run_report, simulate};
+use crate::montecarlo::{RunPlan, run_report_paired, simulate};
 use crate::results::{Estimate, RunReport, fmt_avail, nines};
 use crate::sim::{EngineChoice, Simulator};
+use crate::stats::{holm, two_sided_p};
 use crate::units::{YEAR, format_duration};
 
 /// Minutes in a year of 365 days.
@@ -53,6 +54,17 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// Runs one point (`what` names it on the page if it cannot reach the precision).
     fn run(&mut self, model: &Model, what: &str) -> Result<RunReport, StudyError> {
+        self.run_paired(model, None, what)
+    }
+
+    /// [`Ctx::run`], with X's difference to `base` history by history (the report's
+    /// `downtime_difference_seconds`).
+    fn run_paired(
+        &mut self,
+        model: &Model,
+        base: Option<&Model>,
+        what: &str,
+    ) -> Result<RunReport, StudyError> {
         self.points += 1;
         let plan = RunPlan {
             seed: self.opts.seed,
@@ -61,8 +73,8 @@ impl Ctx<'_> {
             threads: self.opts.threads,
             engine: EngineChoice::Auto,
         };
-        let r =
-            run_report(model, &plan, self.opts.precision, &|_| {}).map_err(|e| e.to_string())?;
+        let r = run_report_paired(model, base, &plan, self.opts.precision, &|_| {})
+            .map_err(|e| e.to_string())?;
         if r.stopping.reason == "max_replications" {
             self.capped.push((
                 what.to_string(),
@@ -142,7 +154,10 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     // 1. Replicas of each read-path stage.
     let mut series = vec![];
     let mut rows = vec![];
-    let mut best_gain: Option<(String, f64)> = None;
+    // Each point's change in downtime (minutes a year), paired with the model: (stage,
+    // replicas, change).
+    let mut changes: Vec<(String, u32, TornadoHalf)> = vec![];
+    let per_year = YEAR / model.simulation.horizon / 60.0;
     for &si in &model.system.read_path {
         let s = &model.stages[si];
         if s.kind == Kind::DaemonSet {
@@ -155,20 +170,27 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
             }
             let mut m = model.clone();
             m.stages[si].replicas = r;
-            let rep = ctx.run(&m, &format!("{} with {r} replicas", s.name))?;
+            let rep = ctx.run_paired(&m, Some(model), &format!("{} with {r} replicas", s.name))?;
+            if r != s.replicas
+                && let Some(d) = &rep.downtime_difference_seconds
+            {
+                changes.push((
+                    s.name.clone(),
+                    r,
+                    TornadoHalf {
+                        value: d.mean * per_year,
+                        ci: (d.ci_low * per_year, d.ci_high * per_year),
+                        p: two_sided_p(d.mean, d.std_err),
+                        significant: false,
+                    },
+                ));
+            }
             let (y, lo, hi) = minutes(&rep.availability);
             rows.push(format!(
                 "{},{r},{},{},{},{y},{lo},{hi}",
                 s.name, rep.availability.mean, rep.availability.ci_low, rep.availability.ci_high
             ));
             pts.push((f64::from(r), y, lo, hi));
-        }
-        let base_y = minutes(&baseline.availability).0;
-        if let Some(best) = pts.iter().map(|p| p.1).reduce(f64::min) {
-            let gain = base_y - best;
-            if best_gain.as_ref().is_none_or(|(_, g)| gain > *g) {
-                best_gain = Some((s.name.clone(), gain));
-            }
         }
         series.push(Series {
             name: format!("stage {} (min_ready {})", s.name, s.min_ready),
@@ -197,13 +219,29 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
             "replicas.png".to_string(),
             "Downtime per year vs replicas".to_string(),
         ));
-        if let Some((stage, gain)) = best_gain {
-            findings.push(if gain > 0.0 {
-                format!("More replicas of stage {stage} help most: up to {} less downtime a year.", format_duration(gain * 60.0))
-            } else {
-                "More replicas of a single read-path stage do not reduce downtime: what takes the pipeline down is shared (a node, another stage).".to_string()
-            });
-        }
+        // Only changes whose paired interval excludes none (Holm over all of them).
+        let p: Vec<f64> = changes.iter().map(|c| c.2.p).collect();
+        let significant = holm(&p, 1.0 - model.simulation.confidence);
+        let best = changes
+            .iter()
+            .zip(&significant)
+            .filter(|(c, sig)| **sig && c.2.value < 0.0)
+            .map(|(c, _)| c)
+            .min_by(|a, b| a.2.value.total_cmp(&b.2.value));
+        findings.push(match best {
+            Some((stage, r, change)) => format!(
+                "More replicas help most at stage {stage}: {r} replicas give {} less downtime a year (95 % CI {} to {}, paired with the model).",
+                format_duration(-change.value * 60.0),
+                format_duration(-change.ci.1 * 60.0),
+                format_duration(-change.ci.0 * 60.0)
+            ),
+            None => format!(
+                "No number of replicas (1 to 5) of one read-path stage reduces downtime beyond its paired 95 % interval \
+                 (Holm-corrected over {} comparisons): what takes the pipeline down is shared (a node, another stage), \
+                 or the run is too short to tell.",
+                changes.len()
+            ),
+        });
     }
 
     // 2. Collector buffer limit.
@@ -497,65 +535,124 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     )?;
     charts_done.push(("timeline.png".to_string(), "One simulated year".to_string()));
 
-    // 6. Tornado: each time parameter halved and doubled.
-    let base_minutes = minutes(&baseline.availability).0;
-    let mut bars = vec![];
+    // 6. Tornado: each time parameter halved and doubled, each half's change in downtime
+    // a paired difference to the model from the same histories, judged with Holm's
+    // correction over every half drawn: a half not significant after it is grey and is
+    // never named as a finding.
+    let per_year = YEAR / model.simulation.horizon / 60.0;
+    let half = |r: &RunReport| {
+        let d = r
+            .downtime_difference_seconds
+            .as_ref()
+            .expect("a paired run has a difference");
+        TornadoHalf {
+            value: d.mean * per_year,
+            ci: (d.ci_low * per_year, d.ci_high * per_year),
+            p: two_sided_p(d.mean, d.std_err),
+            significant: false,
+        }
+    };
+    let mut bars: Vec<TornadoBar> = vec![];
     for (label, apply) in parameters(model) {
         let mut lo = model.clone();
         apply(&mut lo, 0.5);
         let mut hi = model.clone();
         apply(&mut hi, 2.0);
-        let a = minutes(&ctx.run(&lo, &format!("{label} halved"))?.availability).0 - base_minutes;
-        let b = minutes(&ctx.run(&hi, &format!("{label} doubled"))?.availability).0 - base_minutes;
-        bars.push((label, a, b));
+        let a = half(&ctx.run_paired(&lo, Some(model), &format!("{label} halved"))?);
+        let b = half(&ctx.run_paired(&hi, Some(model), &format!("{label} doubled"))?);
+        bars.push(TornadoBar {
+            label,
+            halves: [a, b],
+        });
     }
-    bars.sort_by(|x, y| (y.1.abs().max(y.2.abs())).total_cmp(&x.1.abs().max(x.2.abs())));
+    let reach = |b: &TornadoBar| b.halves[0].value.abs().max(b.halves[1].value.abs());
+    bars.sort_by(|x, y| reach(y).total_cmp(&reach(x)));
     bars.truncate(12);
+    let alpha = 1.0 - model.simulation.confidence;
+    let p: Vec<f64> = bars
+        .iter()
+        .flat_map(|b| b.halves.iter().map(|h| h.p))
+        .collect();
+    for (k, significant) in holm(&p, alpha).into_iter().enumerate() {
+        bars[k / 2].halves[k % 2].significant = significant;
+    }
     ctx.csv(
         "tornado.csv",
-        "parameter,change_in_downtime_minutes_per_year_halved,change_in_downtime_minutes_per_year_doubled",
-        &bars.iter().map(|(l, a, b)| format!("{},{a},{b}", sweep_cell(l))).collect::<Vec<_>>(),
+        "parameter,change_in_downtime_minutes_per_year_halved,ci_low_halved,ci_high_halved,p_halved,significant_halved,\
+         change_in_downtime_minutes_per_year_doubled,ci_low_doubled,ci_high_doubled,p_doubled,significant_doubled",
+        &bars
+            .iter()
+            .map(|b| {
+                let cells: Vec<String> = b
+                    .halves
+                    .iter()
+                    .map(|h| format!("{},{},{},{},{}", h.value, h.ci.0, h.ci.1, h.p, h.significant))
+                    .collect();
+                format!("{},{}", sweep_cell(&b.label), cells.join(","))
+            })
+            .collect::<Vec<_>>(),
     )?;
-    let noise = (minutes(&baseline.availability).2 - minutes(&baseline.availability).1) / 2.0;
     if !bars.is_empty() {
         charts::tornado(
             &ctx.path("tornado.png"),
             "What moves downtime most: each time halved or doubled",
-            "change in downtime, minutes per year",
+            "change in downtime, minutes per year (paired 95 % intervals; grey: not significant)",
             &bars,
             ("halved", "doubled"),
-            noise,
         )?;
         charts_done.push((
             "tornado.png".to_string(),
             "Sensitivity (tornado)".to_string(),
         ));
-        let (label, a, b) = &bars[0];
-        findings.push(if a.abs().max(b.abs()) <= noise {
+        let named = |h: &TornadoHalf, what: &str| {
             format!(
-                "No time parameter, halved or doubled, moves downtime beyond the noise of {} simulated years \
-                 (±{} a year): ask for a finer --precision to rank them.",
-                baseline.replications,
-                format_duration(noise * 60.0)
+                "{what} it changes downtime by {} a year (95 % CI {} to {})",
+                signed_minutes(h.value),
+                signed_minutes(h.ci.0),
+                signed_minutes(h.ci.1)
             )
-        } else {
-            format!(
-                "The parameter that moves downtime most is {label}: halving it changes downtime by {}, doubling it by {} a year.",
-                signed_minutes(*a),
-                signed_minutes(*b)
-            )
+        };
+        let significant: Vec<&TornadoBar> = bars
+            .iter()
+            .filter(|b| b.halves.iter().any(|h| h.significant))
+            .collect();
+        findings.push(match significant.first() {
+            None => format!(
+                "No time parameter, halved or doubled, moves downtime by more than its paired 95 % interval allows \
+                 (Holm-corrected over {} comparisons, {} simulated years at the model's point): ask for a finer --precision to rank them.",
+                p.len(),
+                baseline.replications
+            ),
+            Some(top) => {
+                let halves: Vec<String> = top
+                    .halves
+                    .iter()
+                    .zip(["halving", "doubling"])
+                    .filter(|(h, _)| h.significant)
+                    .map(|(h, what)| named(h, what))
+                    .collect();
+                // Overlapping intervals with the next one are no ranking: say so.
+                let tied = significant.get(1).is_some_and(|next| {
+                    (0..2).any(|k| {
+                        let (t, n) = (&top.halves[k], &next.halves[k]);
+                        t.significant && n.significant && t.ci.0.max(n.ci.0) <= t.ci.1.min(n.ci.1)
+                    })
+                });
+                format!(
+                    "{} {}: {}.",
+                    if tied {
+                        "Among the parameters that move downtime most, with intervals overlapping the next one's, is"
+                    } else {
+                        "The parameter that moves downtime most is"
+                    },
+                    top.label,
+                    halves.join("; ")
+                )
+            }
         });
     }
-    if let Some(top) = baseline.causes.first() {
-        findings.insert(
-            0,
-            format!(
-                "{:.0} % of the downtime comes from {} ({} per year).",
-                top.share * 100.0,
-                top.cause,
-                format_duration(top.downtime_seconds.mean / scale)
-            ),
-        );
+    if let Some(f) = cause_finding(&baseline.causes, scale) {
+        findings.insert(0, f);
     }
     let study = Study {
         baseline,
@@ -695,6 +792,53 @@ fn html_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// The finding on where downtime comes from, with intervals: the largest cause, or —
+/// when the next ones' intervals overlap its own (symmetric nodes, say) — those causes
+/// together, unranked. `None` without downtime.
+fn cause_finding(causes: &[crate::results::CauseResult], scale: f64) -> Option<String> {
+    let top = causes.first().filter(|c| c.downtime_seconds.mean > 0.0)?;
+    let per_year = |c: &crate::results::CauseResult| {
+        let d = &c.downtime_seconds;
+        format!(
+            "{} a year (95 % CI {} to {})",
+            format_duration(d.mean / scale),
+            format_duration(d.ci_low.max(0.0) / scale),
+            format_duration(d.ci_high / scale)
+        )
+    };
+    // Contenders for the largest: causes at least a tenth of the top one whose interval
+    // reaches one already among them (so three symmetric nodes stay together whatever
+    // the seed), listed by name, not by noise.
+    let mut tied: Vec<&crate::results::CauseResult> = vec![top];
+    for c in &causes[1..] {
+        let d = &c.downtime_seconds;
+        let reaches = tied.iter().any(|t| d.ci_high >= t.downtime_seconds.ci_low);
+        if reaches && d.mean * 10.0 >= top.downtime_seconds.mean {
+            tied.push(c);
+        }
+    }
+    tied.sort_by(|a, b| a.cause.cmp(&b.cause));
+    Some(if tied.len() > 1 {
+        let share: f64 = tied.iter().map(|c| c.share).sum();
+        format!(
+            "{:.0} % of the downtime comes from {} causes whose intervals overlap, so they are not ranked: {}.",
+            share * 100.0,
+            tied.len(),
+            tied.iter()
+                .map(|c| format!("{} {}", c.cause, per_year(c)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    } else {
+        format!(
+            "The largest cause of downtime is {}: {} ({:.0} % of the mean).",
+            top.cause,
+            per_year(top),
+            top.share * 100.0
+        )
+    })
 }
 
 /// A fraction as a percentage with at most six decimals, trailing zeros dropped.
