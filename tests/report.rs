@@ -285,6 +285,23 @@ fn report_writes_charts_their_data_and_a_page() {
         String::from_utf8_lossy(&out.stderr)
     );
     let page = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    // Every key number carries its interval; the page scales on a phone.
+    for key in [
+        "nines (95 % CI",
+        "downtime in one year</th><td>mean",
+        "outages per year</th><td>",
+        "fresh availability</th><td>",
+        "metrics lost a year (95 % CI",
+    ] {
+        let at = page.find(key).unwrap_or_else(|| panic!("{key}"));
+        let row_end = page[at..].find("</tr>").unwrap();
+        assert!(
+            page[at..at + row_end].contains("CI"),
+            "{key}: {}",
+            &page[at..at + row_end]
+        );
+    }
+    assert!(page.contains("name=\"viewport\"") && page.contains("height:auto"));
     let charts = [
         "replicas", "buffer", "restart", "downtime", "timeline", "tornado",
     ];

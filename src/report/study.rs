@@ -10,7 +10,7 @@ use super::charts::{self, Lane, LineChart, Reference, Series, TornadoBar, Tornad
 use crate::dist::Dist;
 use crate::model::{Kind, Model};
 use crate::montecarlo::{RunPlan, run_report_paired, simulate};
-use crate::results::{Estimate, RunReport, fmt_avail, nines};
+use crate::results::{Estimate, RunReport, fmt_avail};
 use crate::sim::{EngineChoice, Simulator};
 use crate::stats::{holm, two_sided_p};
 use crate::units::{YEAR, format_duration};
@@ -841,6 +841,34 @@ fn cause_finding(causes: &[crate::results::CauseResult], scale: f64) -> Option<S
     })
 }
 
+/// Availability in nines and downtime a year, each with its interval (the upper end of
+/// availability 1 has no nines: "no downtime").
+fn nines_interval(a: &Estimate, pct: f64) -> String {
+    let count = |x: f64| {
+        if x >= 1.0 {
+            "∞".to_string()
+        } else {
+            format!("{:.2}", -(1.0 - x).log10())
+        }
+    };
+    let down = |x: f64| format_duration((1.0 - x).max(0.0) * YEAR);
+    if a.mean >= 1.0 {
+        return format!(
+            "no downtime seen ({pct} % CI down to {} nines)",
+            count(a.ci_low)
+        );
+    }
+    format!(
+        "{} nines ({pct} % CI {} – {}), {} down per year ({} – {})",
+        count(a.mean),
+        count(a.ci_low),
+        count(a.ci_high),
+        down(a.mean),
+        down(a.ci_high.min(1.0)),
+        down(a.ci_low)
+    )
+}
+
 /// A fraction as a percentage with at most six decimals, trailing zeros dropped.
 pub fn percent(p: f64) -> String {
     let s = format!("{:.6}", p * 100.0);
@@ -854,10 +882,10 @@ fn page(model: &Model, study: &Study, opts: &StudyOptions) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{t} — hasim report</title>\n\
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{t} — hasim report</title>\n\
          <style>body{{font-family:sans-serif;max-width:1040px;margin:2em auto;color:#222}}\
          table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:left}}\
-         img{{max-width:100%;border:1px solid #ddd}}figcaption{{color:#555}}</style>\n</head>\n<body>\n\
+         img{{max-width:100%;height:auto;border:1px solid #ddd}}figcaption{{color:#555}}</style>\n</head>\n<body>\n\
          <h1>{t}</h1>\n<p>{runs}, seed {seed}; every point uses the same random numbers. \
          Each chart's data is in the CSV file of the same name.</p>\n",
         t = html_escape(&model.name),
@@ -913,13 +941,15 @@ fn page(model: &Model, study: &Study, opts: &StudyOptions) -> String {
             fmt_avail(a.ci_high)
         ),
     );
-    row("in nines and downtime", nines(a.mean));
+    row("in nines", nines_interval(a, pct));
     let d = &r.downtime_seconds;
     row(
         "downtime in one year",
         format!(
-            "mean {}, median {}, 95 % of years under {}",
+            "mean {} ({pct} % CI {} – {}), median {}, 95 % of years under {}",
             format_duration(d.mean),
+            format_duration(d.ci_low.max(0.0)),
+            format_duration(d.ci_high),
             format_duration(d.p50),
             format_duration(d.p95)
         ),
@@ -927,8 +957,10 @@ fn page(model: &Model, study: &Study, opts: &StudyOptions) -> String {
     row(
         "outages per year",
         format!(
-            "{:.2} (mean length {})",
+            "{:.2} ({pct} % CI {:.2} – {:.2}; mean length {})",
             r.outages.mean,
+            r.outages.ci_low.max(0.0),
+            r.outages.ci_high,
             format_duration(r.outages.mean_length_seconds)
         ),
     );
@@ -942,15 +974,39 @@ fn page(model: &Model, study: &Study, opts: &StudyOptions) -> String {
         );
     }
     if let Some(f) = &r.fresh_availability {
-        row("fresh availability", fmt_avail(f.mean));
+        row(
+            "fresh availability",
+            format!(
+                "{} ({pct} % CI {} – {})",
+                fmt_avail(f.mean),
+                fmt_avail(f.ci_low),
+                fmt_avail(f.ci_high.min(1.0))
+            ),
+        );
     }
     if let (Some(c), Some(l)) = (&r.completeness, &r.lost_metrics) {
         row(
             "completeness (kept / produced)",
-            format!("{} ({:.1} metrics lost a year)", fmt_avail(c.mean), l.mean),
+            format!(
+                "{} ({pct} % CI {} – {}); {:.1} metrics lost a year ({pct} % CI {:.1} – {:.1})",
+                fmt_avail(c.mean),
+                fmt_avail(c.ci_low),
+                fmt_avail(c.ci_high.min(1.0)),
+                l.mean,
+                l.ci_low.max(0.0),
+                l.ci_high
+            ),
         );
     }
-    o.push_str("</table>\n<h2>Findings</h2>\n<ul>\n");
+    o.push_str("</table>\n");
+    if !r.warnings.is_empty() {
+        o.push_str("<h2>Warnings</h2>\n<ul>\n");
+        for w in &r.warnings {
+            let _ = writeln!(o, "<li>{}</li>", html_escape(w));
+        }
+        o.push_str("</ul>\n");
+    }
+    o.push_str("<h2>Findings</h2>\n<ul>\n");
     for f in &study.findings {
         let _ = writeln!(o, "<li>{}</li>", html_escape(f));
     }
