@@ -339,29 +339,8 @@ pub fn simulate_with(
                 let mut sim = Engine::new(model, plan.engine);
                 let mut pair = paired.map(|m| Engine::new(m, plan.engine));
                 while let Some(c) = dispatch.take() {
-                    let mut t = Ok(empty.clone());
-                    let (from, to) = chunks.get(c);
-                    for i in from..to {
-                        let o = sim.run(plan.seed, i);
-                        if o.over_budget() {
-                            t = Err(i);
-                            break;
-                        }
-                        let x = o.downtime;
-                        if let Ok(t) = &mut t {
-                            t.push(&o);
-                        }
-                        if let Some(p) = &mut pair {
-                            let b = p.run(plan.seed, i);
-                            if b.over_budget() {
-                                t = Err(i);
-                                break;
-                            }
-                            if let Ok(t) = &mut t {
-                                t.paired.push(x - b.downtime);
-                            }
-                        }
-                    }
+                    let t =
+                        simulate_chunk(&mut sim, pair.as_mut(), plan.seed, chunks.get(c), empty);
                     if sender.send((c, t)).is_err() {
                         break;
                     }
@@ -420,6 +399,35 @@ pub fn simulate_with(
         engine,
         stopped_early,
     })
+}
+
+/// Replications `from .. to` into a tally (with `pair` simulated from the same streams,
+/// the differences of X in its `paired`); the first replication past the event budget
+/// instead.
+fn simulate_chunk(
+    sim: &mut Engine,
+    mut pair: Option<&mut Engine>,
+    seed: u64,
+    (from, to): (u64, u64),
+    empty: &Tally,
+) -> Result<Tally, u64> {
+    let mut t = empty.clone();
+    for i in from..to {
+        let o = sim.run(seed, i);
+        if o.over_budget() {
+            return Err(i);
+        }
+        t.push(&o);
+        let x = o.downtime;
+        if let Some(p) = pair.as_deref_mut() {
+            let b = p.run(seed, i);
+            if b.over_budget() {
+                return Err(i);
+            }
+            t.paired.push(x - b.downtime);
+        }
+    }
+    Ok(t)
 }
 
 /// Hands chunk indices to workers in order, each at most `window` chunks ahead of the

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::fit::model_entry;
-use super::{CliError, duration_flag};
+use super::{CliError, duration_flag, trials_flag, url_flag};
 use crate::calibrate::file::write_entry;
 use crate::calibrate::fit::{Fit, Sample, fit_all};
 use crate::calibrate::local::{self, Fault, LocalConfig};
@@ -75,17 +75,10 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<(), CliError> {
 }
 
 fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
-    if a.trials < 2 {
-        return Err(CliError::BadInput(format!(
-            "--trials {}: at least 2 are needed to fit a distribution",
-            a.trials
-        )));
-    }
-    crate::calibrate::probe::check_url(&a.ready_url)
-        .map_err(|e| CliError::BadInput(format!("--ready-url {e}")))?;
+    trials_flag(a.trials)?;
+    url_flag("--ready-url", &a.ready_url)?;
     if let Some(u) = &a.probe_url {
-        crate::calibrate::probe::check_url(u)
-            .map_err(|e| CliError::BadInput(format!("--probe-url {e}")))?;
+        url_flag("--probe-url", u)?;
     }
     if a.start.trim().is_empty() {
         return Err(CliError::BadInput("--start: an empty command".into()));

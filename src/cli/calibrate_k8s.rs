@@ -89,20 +89,14 @@ pub struct K8sArgs {
 }
 
 fn config(a: &K8sArgs) -> Result<K8sConfig, CliError> {
-    if a.trials < 2 {
-        return Err(CliError::BadInput(format!(
-            "--trials {}: at least 2 are needed to fit a distribution",
-            a.trials
-        )));
-    }
+    super::trials_flag(a.trials)?;
     // Every name that goes into a request's path is checked before the first request.
     k8s::check_namespace(&a.namespace).map_err(|e| CliError::BadInput(e.to_string()))?;
     if let Some(c) = &a.container {
         k8s::check_label("--container", c).map_err(|e| CliError::BadInput(e.to_string()))?;
     }
     if let Some(u) = &a.probe_url {
-        crate::calibrate::probe::check_url(u)
-            .map_err(|e| CliError::BadInput(format!("--probe-url {e}")))?;
+        super::url_flag("--probe-url", u)?;
     }
     let fault = match a.fault {
         FaultArg::DeletePod => Fault::DeletePod,
@@ -123,14 +117,12 @@ fn config(a: &K8sArgs) -> Result<K8sConfig, CliError> {
                     "--probe-service `{s}`: expected NAME:PORT, e.g. influxdb:8086"
                 )));
             }
+            let label =
+                |what, v| k8s::check_label(what, v).map_err(|e| CliError::BadInput(e.to_string()));
+            label("--probe-service's name", name)?;
             // A port is a number or a port's name (itself a label).
-            for (what, v) in [
-                ("--probe-service's name", name),
-                ("--probe-service's port", port),
-            ] {
-                if !(what.ends_with("port") && v.parse::<u16>().is_ok_and(|p| p > 0)) {
-                    k8s::check_label(what, v).map_err(|e| CliError::BadInput(e.to_string()))?;
-                }
+            if !port.parse::<u16>().is_ok_and(|p| p > 0) {
+                label("--probe-service's port", port)?;
             }
             Some(ProbeTarget::Service(s.clone()))
         }

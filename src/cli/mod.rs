@@ -206,6 +206,21 @@ pub fn replications_flag(text: &str) -> Result<u64, String> {
     Ok(n)
 }
 
+/// A URL given as `flag` that can ever work (see `calibrate::probe::check_url`).
+pub fn url_flag(flag: &str, url: &str) -> Result<(), CliError> {
+    crate::calibrate::probe::check_url(url).map_err(|e| CliError::BadInput(format!("{flag} {e}")))
+}
+
+/// `--trials` of a calibration: a distribution needs at least two samples.
+pub fn trials_flag(trials: u32) -> Result<(), CliError> {
+    if trials < 2 {
+        return Err(CliError::BadInput(format!(
+            "--trials {trials}: at least 2 are needed to fit a distribution"
+        )));
+    }
+    Ok(())
+}
+
 /// A duration given on the command line (`"100ms"`, `"1s"`), at least 0 or above 0.
 pub fn duration_flag(
     flag: &str,

@@ -17,16 +17,11 @@ impl Sink {
     /// standard output. An `--out` that is one of `inputs` is refused (exit 2) before
     /// anything is opened for writing.
     pub fn open(out: Option<&Path>, inputs: &[PathBuf]) -> Result<Sink, CliError> {
-        Self::open_flag("--out", out, inputs)
-    }
-
-    /// [`Sink::open`] for an output given by another flag.
-    pub fn open_flag(flag: &str, out: Option<&Path>, inputs: &[PathBuf]) -> Result<Sink, CliError> {
         match out {
             None => Ok(Sink::Stdout(io::stdout().lock())),
             Some(p) if p == Path::new("-") => Ok(Sink::Stdout(io::stdout().lock())),
             Some(p) => {
-                refuse_input(flag, p, inputs).map_err(CliError::BadInput)?;
+                refuse_input("--out", p, inputs).map_err(CliError::BadInput)?;
                 Output::create(p)
                     .map(Sink::File)
                     .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", p.display())))

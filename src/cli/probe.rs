@@ -33,7 +33,7 @@ pub struct ProbeArgs {
 }
 
 pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
-    probe::check_url(&args.url).map_err(|e| CliError::BadInput(format!("--url {e}")))?;
+    super::url_flag("--url", &args.url)?;
     let cfg = ProbeConfig {
         url: args.url.clone(),
         db: args.db.clone(),

@@ -157,7 +157,6 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     // Each point's change in downtime (minutes a year), paired with the model: (stage,
     // replicas, change).
     let mut changes: Vec<(String, u32, TornadoHalf)> = vec![];
-    let per_year = YEAR / model.simulation.horizon / 60.0;
     for &si in &model.system.read_path {
         let s = &model.stages[si];
         if s.kind == Kind::DaemonSet {
@@ -170,20 +169,11 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
             }
             let mut m = model.clone();
             m.stages[si].replicas = r;
-            let rep = ctx.run_paired(&m, Some(model), &format!("{} with {r} replicas", s.name))?;
-            if r != s.replicas
-                && let Some(d) = &rep.downtime_difference_seconds
-            {
-                changes.push((
-                    s.name.clone(),
-                    r,
-                    TornadoHalf {
-                        value: d.mean * per_year,
-                        ci: (d.ci_low * per_year, d.ci_high * per_year),
-                        p: two_sided_p(d.mean, d.std_err),
-                        significant: false,
-                    },
-                ));
+            // The model's own point differs from itself by nothing: not paired.
+            let base = (r != s.replicas).then_some(model);
+            let rep = ctx.run_paired(&m, base, &format!("{} with {r} replicas", s.name))?;
+            if let Some(change) = paired_change(&rep, model) {
+                changes.push((s.name.clone(), r, change));
             }
             let (y, lo, hi) = minutes(&rep.availability);
             rows.push(format!(
@@ -539,19 +529,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     // a paired difference to the model from the same histories, judged with Holm's
     // correction over every half drawn: a half not significant after it is grey and is
     // never named as a finding.
-    let per_year = YEAR / model.simulation.horizon / 60.0;
-    let half = |r: &RunReport| {
-        let d = r
-            .downtime_difference_seconds
-            .as_ref()
-            .expect("a paired run has a difference");
-        TornadoHalf {
-            value: d.mean * per_year,
-            ci: (d.ci_low * per_year, d.ci_high * per_year),
-            p: two_sided_p(d.mean, d.std_err),
-            significant: false,
-        }
-    };
+    let half = |r: &RunReport| paired_change(r, model).expect("a paired run has a difference");
     let mut bars: Vec<TornadoBar> = vec![];
     for (label, apply) in parameters(model) {
         let mut lo = model.clone();
@@ -792,6 +770,18 @@ fn html_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// A paired run's change in downtime against the model, minutes a year, with its
+/// interval and p-value against no change (significance is decided over a family).
+fn paired_change(r: &RunReport, model: &Model) -> Option<TornadoHalf> {
+    let per_year = YEAR / model.simulation.horizon / 60.0;
+    r.downtime_difference_seconds.as_ref().map(|d| TornadoHalf {
+        value: d.mean * per_year,
+        ci: (d.ci_low * per_year, d.ci_high * per_year),
+        p: two_sided_p(d.mean, d.std_err),
+        significant: false,
+    })
 }
 
 /// The finding on where downtime comes from, with intervals: the largest cause, or —
