@@ -22,7 +22,7 @@ u = d["unavailability"]
 print("bfb: %d cycles in %.2f s: U = %.4e (95%% CI %.4e .. %.4e, +-%.1f%%), exact %.4e, variance reduction %.2e"
       % (d["cycles"], d["perf"]["wall_seconds"], u["mean"], u["ci_low"], u["ci_high"],
          100 * d["relative_half_width"], exact, d["variance_reduction"]))'
-target/release/hasim run models/rare-1of3.toml -n 100000 --threads "$threads" --format json |
+target/release/hasim run models/rare-1of3.toml --method plain -n 100000 --threads "$threads" --format json |
   python3 -c '
 import json, sys
 d = json.load(sys.stdin)
@@ -33,11 +33,12 @@ splitting() {
     EXACT="$2" python3 -c '
 import json, os, sys
 d = json.load(sys.stdin)
-u = d["unavailability"]
+a = d["availability"]
+sp = d["estimation"]["splitting"]
 print("splitting %s: %d histories in %.2f s (pilot %.2f s): U = %.4e (95%% CI %.4e .. %.4e, +-%.1f%%), %s %s, variance reduction %.2e per history, %.2e per unit of work, factors %s"
-      % (d["model"], d["histories"], d["perf"]["wall_seconds"], d["perf"]["pilot_seconds"], u["mean"],
-         u["ci_low"], u["ci_high"], 100 * d["relative_half_width"], "steady state", os.environ["EXACT"],
-         d["variance_reduction"], d["speedup"], [l["factor"] for l in d["levels"]]))'
+      % (d["model"], d["replications"], d["perf"]["wall_seconds"], sp["pilot_seconds"], 1 - a["mean"],
+         1 - a["ci_high"], 1 - a["ci_low"], 100 * d["stopping"]["relative_half_width"], "steady state", os.environ["EXACT"],
+         sp["variance_reduction"], sp["speedup"], [l["factor"] for l in sp["levels"]]))'
 }
 splitting models/rare-1of3.toml 1.0271e-9
 splitting models/rare-general.toml "9.970e-10 (one-year mean a little below)"

@@ -3,23 +3,18 @@
 //! with Kubernetes' restart rules, an analytic cross-check, and the command-line tool.
 //!
 //! Modules: [`model`] (model files), [`dist`] (distributions), [`sim`] (one history),
-//! [`montecarlo`] (many histories), [`stats`] (streaming statistics and intervals),
-//! [`results`] (what a run reports), [`analytic`] (steady state without simulation),
-//! [`rare`] and [`splitting`] (outages too rare for plain simulation),
-//! [`cli`] (the commands).
+//! [`estimate`] (many histories: plain Monte Carlo, importance splitting, balanced failure
+//! biasing, shards, and what a run reports), [`stats`] (streaming statistics and
+//! intervals), [`analytic`] (steady state without simulation), [`cli`] (the commands).
 
 pub mod analytic;
 pub mod calibrate;
 pub mod cli;
 pub mod dist;
+pub mod estimate;
 pub mod fsio;
 pub mod model;
-pub mod montecarlo;
-pub mod rare;
 pub mod report;
-pub mod results;
-pub mod shard;
 pub mod sim;
-pub mod splitting;
 pub mod stats;
 pub mod units;

@@ -60,7 +60,7 @@ fn one_of_three_near_1e_minus_9_is_estimated_where_plain_simulation_sees_nothing
     assert!((0.9e-9..1.1e-9).contains(&exact), "{exact}");
 
     // Plain simulation: 10 000 years without a single outage.
-    let (code, plain, _) = run(ONE_OF_THREE, &[]);
+    let (code, plain, _) = run(ONE_OF_THREE, &["--method", "plain"]);
     assert_eq!(code, Some(0));
     assert_eq!(plain["outages"]["p_any"], 0.0);
     assert_eq!(plain["availability"]["mean"], 1.0);
@@ -189,12 +189,12 @@ fn features_the_chain_cannot_honour_are_refused() {
     }
 }
 
-/// The 99 % interval of a report as (low, high).
-fn interval(v: &Value) -> (f64, f64) {
-    let u = &v["unavailability"];
+/// The interval of a splitting report on the unavailability, as (low, high).
+fn split_interval(v: &Value) -> (f64, f64) {
+    let a = &v["availability"];
     (
-        u["ci_low"].as_f64().unwrap(),
-        u["ci_high"].as_f64().unwrap(),
+        1.0 - a["ci_high"].as_f64().unwrap(),
+        1.0 - a["ci_low"].as_f64().unwrap(),
     )
 }
 
@@ -203,9 +203,13 @@ fn splitting_estimates_one_of_three_near_1e_minus_9() {
     let exact = exact_one_of_three();
     let (code, v, stderr) = run(ONE_OF_THREE, &["--method", "splitting", "-n", "300"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(v["method"], "restart_splitting");
-    assert_eq!(v["estimand"], "horizon_mean");
-    let (lo, hi) = interval(&v);
+    let e = &v["estimation"];
+    assert_eq!(e["method"], "restart_splitting");
+    assert_eq!(e["chosen"], "asked");
+    assert_eq!(e["estimand"], "horizon_mean");
+    assert_eq!(e["fields"]["availability"], "splitting");
+    assert_eq!(e["fields"]["stages.failures"], "plain");
+    let (lo, hi) = split_interval(&v);
     // The estimand is the mean over one-year histories from an all-ready start; it
     // differs from the steady state by the start-up transient, about (restart time /
     // year) relative: 1e-4, far inside the interval.
@@ -213,10 +217,14 @@ fn splitting_estimates_one_of_three_near_1e_minus_9() {
         lo <= exact && exact <= hi,
         "{exact} outside the 99 % interval {lo} .. {hi}"
     );
-    assert!(v["relative_half_width"].as_f64().unwrap() <= 0.10, "{v}");
-    assert!(v["variance_reduction"].as_f64().unwrap() > 1e3, "{v}");
-    assert!(v["speedup"].as_f64().unwrap() > 10.0, "{v}");
-    let levels = v["levels"].as_array().unwrap();
+    assert!(
+        v["stopping"]["relative_half_width"].as_f64().unwrap() <= 0.10,
+        "{v}"
+    );
+    let sp = &e["splitting"];
+    assert!(sp["variance_reduction"].as_f64().unwrap() > 1e3, "{v}");
+    assert!(sp["speedup"].as_f64().unwrap() > 10.0, "{v}");
+    let levels = sp["levels"].as_array().unwrap();
     assert_eq!(levels.len(), 3, "thresholds 1, 2 and the outage");
     assert!(levels.iter().all(|l| l["from_pilot"] == true));
     assert!(v["warnings"].as_array().unwrap().is_empty(), "{v}");
@@ -242,7 +250,8 @@ fn splitting_counts_outages_right_whatever_the_factor_at_the_outage() {
         ],
     );
     assert_eq!(code, Some(0), "{stderr}");
-    let o = &v["outages_per_year"];
+    // One-year histories: outages per history are outages per year.
+    let o = &v["outages"];
     let (lo, hi) = (
         o["ci_low"].as_f64().unwrap(),
         o["ci_high"].as_f64().unwrap(),
@@ -251,7 +260,7 @@ fn splitting_counts_outages_right_whatever_the_factor_at_the_outage() {
         lo <= per_year && per_year <= hi,
         "{per_year} outages a year outside {lo} .. {hi}"
     );
-    let (lo, hi) = interval(&v);
+    let (lo, hi) = split_interval(&v);
     let exact = exact_one_of_three();
     assert!(lo <= exact && exact <= hi, "{exact} outside {lo} .. {hi}");
 }
@@ -289,16 +298,19 @@ restart = { dist = "weibull", shape = 2.0, mean = "2h" }
     let exact = 1.0 - (1.0 - qc.powi(3)) * (1.0 - qd.powi(2));
     let (code, v, stderr) = run(model, &["--method", "splitting", "-n", "60"]);
     assert_eq!(code, Some(0), "{stderr}");
-    let (lo, hi) = interval(&v);
+    let (lo, hi) = split_interval(&v);
     assert!(lo <= exact && exact <= hi, "{exact} outside {lo} .. {hi}");
-    assert!(v["relative_half_width"].as_f64().unwrap() <= 0.15, "{v}");
+    assert!(
+        v["stopping"]["relative_half_width"].as_f64().unwrap() <= 0.15,
+        "{v}"
+    );
 }
 
 /// Runs `model` plainly (`plain` histories) and by splitting (`split` histories) and
 /// checks that the two unavailabilities agree within their combined 99 % interval;
 /// returns the splitting report and what the run wrote to standard error.
 fn assert_splitting_agrees_with_plain(model: &str, plain: &str, split: &str) -> (Value, String) {
-    let (code, p, stderr) = run(model, &["-n", plain]);
+    let (code, p, stderr) = run(model, &["--method", "plain", "-n", plain]);
     assert_eq!(code, Some(0), "{stderr}");
     let (pm, pse) = (
         1.0 - p["availability"]["mean"].as_f64().unwrap(),
@@ -306,8 +318,11 @@ fn assert_splitting_agrees_with_plain(model: &str, plain: &str, split: &str) -> 
     );
     let (code, v, stderr) = run(model, &["--method", "splitting", "-n", split]);
     assert_eq!(code, Some(0), "{stderr}");
-    let u = &v["unavailability"];
-    let (sm, sse) = (u["mean"].as_f64().unwrap(), u["std_err"].as_f64().unwrap());
+    let a = &v["availability"];
+    let (sm, sse) = (
+        1.0 - a["mean"].as_f64().unwrap(),
+        a["std_err"].as_f64().unwrap(),
+    );
     assert!(
         (sm - pm).abs() <= 2.576 * (pse * pse + sse * sse).sqrt(),
         "splitting {sm} ± {sse} vs plain {pm} ± {pse}"
@@ -379,7 +394,10 @@ operator_response = { dist = "exponential", mean = "1h" }
 failure = { dist = "weibull", shape = 1.5, mean = "300h" }
 "#;
     let (v, stderr) = assert_splitting_agrees_with_plain(model, "100000", "2000");
-    assert!(v["speedup"].as_f64().unwrap() < 1.0, "{v}");
+    assert!(
+        v["estimation"]["splitting"]["speedup"].as_f64().unwrap() < 1.0,
+        "{v}"
+    );
     assert!(stderr.contains("use --method plain"), "{stderr}");
 }
 
@@ -387,6 +405,10 @@ failure = { dist = "weibull", shape = 1.5, mean = "300h" }
 fn splitting_does_not_depend_on_the_threads() {
     let strip = |mut v: Value| {
         v.as_object_mut().unwrap().remove("perf");
+        v["estimation"]["splitting"]
+            .as_object_mut()
+            .unwrap()
+            .remove("pilot_seconds");
         v
     };
     let args = |t| {
@@ -403,16 +425,25 @@ fn splitting_does_not_depend_on_the_threads() {
     };
     let (_, one, _) = run(ONE_OF_THREE, &args("1"));
     let (_, two, _) = run(ONE_OF_THREE, &args("2"));
-    assert_eq!(one["levels"][1]["factor"], 300);
+    assert_eq!(one["estimation"]["splitting"]["levels"][1]["factor"], 300);
     assert_eq!(strip(one), strip(two));
 }
 
 #[test]
 fn splitting_refuses_what_it_cannot_estimate() {
-    // The bundled model of the report's pipeline has a data flow.
-    let flow = &std::fs::read_to_string("models/seed.toml").unwrap();
-    let cases: [(&str, &[&str], &str); 4] = [
-        (flow, &["--method", "splitting"], "data flow"),
+    // The bundled model of the report's pipeline has no redundancy on its read path.
+    let seed = &std::fs::read_to_string("models/seed.toml").unwrap();
+    let cases: [(&str, &[&str], &str); 5] = [
+        (
+            seed,
+            &["--method", "splitting"],
+            "no read-path stage can lose a replica",
+        ),
+        (
+            ONE_OF_THREE,
+            &["--method", "splitting", "--shard", "0/2", "--out", "p"],
+            "plain simulation only",
+        ),
         (
             ONE_OF_THREE,
             &["--method", "splitting", "--factors", "1,2"],
@@ -433,5 +464,111 @@ fn splitting_refuses_what_it_cannot_estimate() {
         let (code, _, stderr) = run(model, args);
         assert_eq!(code, Some(2), "{why}: {stderr}");
         assert!(stderr.contains(why), "{why}: {stderr}");
+    }
+}
+
+#[test]
+fn splitting_with_a_data_flow_agrees_with_plain_simulation_in_every_field() {
+    // Two store replicas fed by a collector with a buffer: outages (both stores down)
+    // from splitting, lost metrics, completeness and freshness (dominated by the
+    // collector's restarts) from the main histories as plain samples.
+    let model = r#"name = "flow, two stores"
+[simulation]
+horizon = "1y"
+seed = 4
+confidence = 0.99
+[system]
+read_path = ["C"]
+flow = ["A", "B", "C"]
+freshness = "3m"
+[stages.A]
+role = "source"
+kind = "external"
+rate = 0.15
+retention = "0s"
+[stages.B]
+role = "collector"
+kind = "deployment"
+replicas = 1
+failure = { dist = "exponential", mean = "30d" }
+restart = { dist = "lognormal", median = "5s", sigma = 0.5 }
+buffer = { limit = 10000, persistent = false, drain_rate = 100.0 }
+[stages.C]
+role = "store"
+kind = "statefulset"
+replicas = 2
+min_ready = 1
+restart = { dist = "lognormal", mean = "2h", cv = 1.0 }
+failure = { dist = "exponential", mean = "300h" }
+"#;
+    let (v, stderr) = assert_splitting_agrees_with_plain(model, "20000", "300");
+    let (code, p, _) = run(model, &["--method", "plain", "-n", "20000"]);
+    assert_eq!(code, Some(0));
+    let fields = &v["estimation"]["fields"];
+    for (field, by) in [
+        ("availability", "splitting"),
+        ("causes", "splitting"),
+        ("completeness", "plain"),
+        ("lost_metrics", "plain"),
+        ("fresh_availability", "plain"),
+    ] {
+        assert_eq!(fields[field], by, "{field}: {v}");
+    }
+    // Each flow field within the combined 99 % interval of the two runs.
+    for field in ["completeness", "lost_metrics", "fresh_availability"] {
+        let (a, b) = (&v[field], &p[field]);
+        let (am, ase) = (a["mean"].as_f64().unwrap(), a["std_err"].as_f64().unwrap());
+        let (bm, bse) = (b["mean"].as_f64().unwrap(), b["std_err"].as_f64().unwrap());
+        assert!(ase > 0.0 && bse > 0.0, "{field}: no interval");
+        assert!(
+            (am - bm).abs() <= 2.576 * (ase * ase + bse * bse).sqrt(),
+            "{field}: splitting {am} ± {ase} vs plain {bm} ± {bse}"
+        );
+    }
+    // Causes from the copies add up to the downtime they share.
+    let causes: f64 = v["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["downtime_seconds"]["mean"].as_f64().unwrap())
+        .sum();
+    let down = v["downtime_seconds"]["mean"].as_f64().unwrap();
+    assert!((causes - down).abs() <= 1e-9 * down, "{causes} vs {down}");
+    assert!(!stderr.contains("use --method plain"), "{stderr}");
+}
+
+#[test]
+fn auto_chooses_splitting_where_outages_are_rare_and_plain_elsewhere() {
+    let seed = &std::fs::read_to_string("models/seed.toml").unwrap();
+    let ha = &std::fs::read_to_string("models/ha.toml").unwrap();
+    let cases: [(&str, &str, &str); 3] = [
+        (
+            ONE_OF_THREE,
+            "restart_splitting",
+            "0 of 32000 plain pilot histories",
+        ),
+        (seed, "plain", "no read-path stage can lose a replica"),
+        // ha's outages come from one node failure meeting a second fault: a few percent
+        // of its years have one, common enough for plain simulation.
+        (ha, "plain", "pilot histories saw an outage"),
+    ];
+    // A run smaller than the pilot is plain, and says how to get a choice.
+    let (code, v, _) = run(ONE_OF_THREE, &["-n", "100"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v["estimation"]["method"], "plain");
+    assert!(
+        v["estimation"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("give --precision"),
+        "{v}"
+    );
+    for (model, method, why) in cases {
+        let (code, v, stderr) = run(model, &["-n", "32000"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let e = &v["estimation"];
+        assert_eq!(e["method"], method, "{e}");
+        assert_eq!(e["chosen"], "auto");
+        assert!(e["reason"].as_str().unwrap().contains(why), "{e}");
     }
 }

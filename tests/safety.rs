@@ -522,9 +522,22 @@ fn a_zero_time_loop_is_stopped_by_the_event_budget_on_both_engines() {
             "my earlier result\n"
         );
     }
+    // Splitting needs redundancy on the read path: two replicas, one needed.
+    let redundant = d.file(
+        "m2.toml",
+        &looping.replacen("replicas = 1\n", "replicas = 2\nmin_ready = 1\n", 1),
+    );
     let o = hasim()
-        .args(["run", "--method", "splitting", "-n", "2", "--factors", "1"])
-        .arg(&model)
+        .args([
+            "run",
+            "--method",
+            "splitting",
+            "-n",
+            "2",
+            "--factors",
+            "1,1",
+        ])
+        .arg(&redundant)
         .output()
         .unwrap();
     refused(&o, &["more than 100000000 events"]);

@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
+use hasim::estimate::plain::{RunPlan, simulate};
+use hasim::estimate::results::{Perf, RunReport};
 use hasim::model::Model;
-use hasim::montecarlo::{RunPlan, simulate};
-use hasim::results::{Perf, RunReport};
 use hasim::sim::{CauseName, EngineChoice, Simulator};
 
 fn model(text: &str) -> Model {

@@ -9,9 +9,10 @@
 use std::path::Path;
 
 use hasim::analytic;
+use hasim::estimate::Tally;
+use hasim::estimate::plain::{RunPlan, simulate};
+use hasim::estimate::results::{Perf, RunReport};
 use hasim::model::Model;
-use hasim::montecarlo::{RunPlan, Tally, simulate};
-use hasim::results::{Perf, RunReport};
 use hasim::sim::{Engine, EngineChoice};
 
 fn model(text: &str) -> Model {
@@ -579,7 +580,7 @@ fn intervals_cover_the_true_value_at_their_level() {
 /// interval holds it a number of times inside the binomial band [179, 198] (as above).
 #[test]
 fn paired_differences_cover_the_true_difference_at_their_level() {
-    use hasim::montecarlo::run_report_paired;
+    use hasim::estimate::plain::run_report_paired;
     const TRUE_DIFFERENCE: f64 = (0.162_037_037_037_037 - 0.089_531_680_440_771) * 2_592_000.0;
     let a = model(ONE_EXP);
     let b = model(&ONE_EXP.replace(

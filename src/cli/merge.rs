@@ -4,8 +4,8 @@ use clap::Args;
 
 use super::output::Sink;
 use super::{CliError, Format};
-use crate::results::RunReport;
-use crate::shard;
+use crate::estimate::results::RunReport;
+use crate::estimate::shard;
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {

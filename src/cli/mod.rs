@@ -139,21 +139,45 @@ pub enum CliError {
     CannotSolve(String),
 }
 
-impl From<crate::montecarlo::RunError> for CliError {
+impl From<crate::estimate::plain::RunError> for CliError {
     /// A history past the event budget is the model's doing: bad input.
-    fn from(e: crate::montecarlo::RunError) -> Self {
+    fn from(e: crate::estimate::plain::RunError) -> Self {
         match e {
-            crate::montecarlo::RunError::EventBudget { .. } => CliError::BadInput(e.to_string()),
+            crate::estimate::plain::RunError::EventBudget { .. } => {
+                CliError::BadInput(e.to_string())
+            }
             other => CliError::Failed(other.to_string()),
         }
     }
 }
 
-impl From<crate::shard::ShardError> for CliError {
-    fn from(e: crate::shard::ShardError) -> Self {
+impl From<crate::estimate::splitting::SplitError> for CliError {
+    /// What the model or the flags make impossible is bad input; the rest a failure.
+    fn from(e: crate::estimate::splitting::SplitError) -> Self {
+        use crate::estimate::splitting::SplitError;
         match e {
-            crate::shard::ShardError::Run(r) => r.into(),
-            crate::shard::ShardError::Merge(m) => CliError::BadInput(m),
+            SplitError::Unsupported(_) | SplitError::Factors { .. } | SplitError::EventBudget => {
+                CliError::BadInput(e.to_string())
+            }
+            other => CliError::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::estimate::EstimateError> for CliError {
+    fn from(e: crate::estimate::EstimateError) -> Self {
+        match e {
+            crate::estimate::EstimateError::Run(r) => r.into(),
+            crate::estimate::EstimateError::Split(s) => s.into(),
+        }
+    }
+}
+
+impl From<crate::estimate::shard::ShardError> for CliError {
+    fn from(e: crate::estimate::shard::ShardError) -> Self {
+        match e {
+            crate::estimate::shard::ShardError::Run(r) => r.into(),
+            crate::estimate::shard::ShardError::Merge(m) => CliError::BadInput(m),
             other => CliError::Failed(other.to_string()),
         }
     }

@@ -7,8 +7,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::output::Sink;
 use super::{CliError, Format, ModelArgs, RunOptions};
-use crate::montecarlo::{self, RunPlan};
-use crate::shard::{self, Shard};
+use crate::estimate::shard::{self, Shard};
+use crate::estimate::{self, splitting};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -43,11 +43,16 @@ pub struct RunArgs {
     pub shard: Option<Shard>,
     /// How to estimate. `plain`: simulation of histories. For outages too rare for that
     /// (coincident failures in redundant groups): `splitting` — importance splitting
-    /// (RESTART) on the same histories, any model without a data flow, the same estimand
-    /// (-n counts main histories, default 2 000); `bfb` — balanced failure biasing on
-    /// regenerative cycles, exponential models only, the steady-state availability (-n
-    /// counts cycles, default 1 000 000).
-    #[arg(long, value_enum, default_value_t = Method::Plain, conflicts_with_all = ["precision", "shard"])]
+    /// (RESTART) on the same histories, the same estimand (-n counts main histories,
+    /// default 2 000; a data flow's fields come from the main histories as plain
+    /// samples); `bfb` — balanced failure biasing on regenerative cycles, exponential
+    /// models only, the steady-state availability (-n counts cycles, default 1 000 000).
+    /// `auto` (the default): plain when the read path has no redundancy, else a scout
+    /// of 256 split histories compares the work (events) splitting and plain simulation
+    /// need for one precision and runs the cheaper (with -n and no --precision, splitting
+    /// gets the work of -n plain histories); never bfb, whose estimand differs. The
+    /// JSON's `estimation` says which ran, why, and which estimator gave each field.
+    #[arg(long, value_enum, default_value_t = Method::Auto)]
     pub method: Method,
     /// With --method splitting: copies made when a history crosses each threshold 1..=top
     /// (level = most replicas not ready in one read-path stage; top = an outage), e.g.
@@ -58,6 +63,7 @@ pub struct RunArgs {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Method {
+    Auto,
     Plain,
     Splitting,
     Bfb,
@@ -70,12 +76,29 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             "--factors only applies to --method splitting".into(),
         ));
     }
-    match args.method {
-        Method::Bfb => return run_bfb(args, &model),
-        Method::Splitting => return run_splitting(args, &model),
-        Method::Plain => {}
+    if args.method == Method::Bfb {
+        if args.precision.is_some() || args.shard.is_some() {
+            return Err(CliError::BadInput(
+                "--method bfb takes neither --precision nor --shard".into(),
+            ));
+        }
+        return run_bfb(args, &model);
     }
+    let method = match (args.method, args.shard) {
+        (Method::Splitting, Some(_)) => {
+            return Err(CliError::BadInput(
+                "--shard runs plain simulation only; leave out --method splitting".into(),
+            ));
+        }
+        // Parts are plain histories, so that they merge to exactly the whole run.
+        (_, Some(_)) | (Method::Plain, _) => estimate::Method::Plain,
+        (Method::Auto, _) => estimate::Method::Auto,
+        _ => estimate::Method::Splitting,
+    };
     let (mut replications, seed) = args.run.resolve(&model);
+    if method == estimate::Method::Splitting && args.run.replications.is_none() {
+        replications = 2_000;
+    }
     if let Some(p) = args.precision {
         check_precision(p)?;
         replications = args.max_replications;
@@ -85,20 +108,38 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             "--replications must be at least 1".into(),
         ));
     }
+    if method == estimate::Method::Splitting && replications < 2 {
+        return Err(CliError::BadInput("-n must be at least 2 histories".into()));
+    }
+    let factors = match &args.factors {
+        Some(text) => {
+            let top = crate::sim::Simulator::new(&model).top_level();
+            Some(
+                splitting::parse_factors(text, top)
+                    .map_err(|e| CliError::BadInput(e.to_string()))?,
+            )
+        }
+        None => None,
+    };
     if let Some(shard) = args.shard {
         return run_shard(args, &model, seed, replications, shard);
     }
+    if method == estimate::Method::Splitting {
+        splitting::check(&model).map_err(|e| CliError::BadInput(e.to_string()))?;
+    }
     let sink = Sink::open(args.out.as_deref(), &model.sources)?;
-    let plan = RunPlan {
+    let request = estimate::Request {
+        method,
         seed,
-        first: 0,
-        count: replications,
+        replications,
+        precision: args.precision,
         threads: args.run.threads,
         engine: args.run.engine,
+        factors,
+        paired: None,
     };
     let progress = Progress::new(replications);
-    let report =
-        montecarlo::run_report(&model, &plan, args.precision, &|done| progress.update(done))?;
+    let report = estimate::report(&model, &request, &|done| progress.update(done))?;
     progress.finish();
 
     emit(&report, args.format, sink)
@@ -159,7 +200,7 @@ impl Progress {
 /// Writes a report in `format`; with JSON, its warnings also go to standard error (the
 /// table shows them itself).
 pub(super) fn emit(
-    report: &crate::results::RunReport,
+    report: &crate::estimate::results::RunReport,
     format: Format,
     sink: Sink,
 ) -> Result<(), CliError> {
@@ -219,51 +260,19 @@ fn run_bfb(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliError> 
     }
     let seed = args.run.seed.unwrap_or(model.simulation.seed);
     let sink = Sink::open(args.out.as_deref(), &model.sources)?;
-    let report =
-        crate::rare::estimate(model, cycles, seed, args.run.threads).map_err(|e| match e {
-            crate::rare::RareError::Unsupported(u) => CliError::BadInput(u.to_string()),
+    let report = crate::estimate::bfb::estimate(model, cycles, seed, args.run.threads).map_err(
+        |e| match e {
+            crate::estimate::bfb::RareError::Unsupported(u) => CliError::BadInput(u.to_string()),
             other => CliError::Failed(other.to_string()),
-        })?;
-    emit_rare(&report, args.format, sink)
-}
-
-fn run_splitting(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliError> {
-    use crate::splitting::{self, SplitError};
-    let histories = args.run.replications.unwrap_or(2_000);
-    if histories < 2 {
-        return Err(CliError::BadInput("-n must be at least 2 histories".into()));
-    }
-    let seed = args.run.seed.unwrap_or(model.simulation.seed);
-    splitting::check(model).map_err(|e| CliError::BadInput(e.to_string()))?;
-    let factors = match &args.factors {
-        Some(text) => {
-            let top = crate::sim::Simulator::new(model).top_level();
-            Some(
-                splitting::parse_factors(text, top)
-                    .map_err(|e| CliError::BadInput(e.to_string()))?,
-            )
-        }
-        None => None,
-    };
-    let sink = Sink::open(args.out.as_deref(), &model.sources)?;
-    let progress = Progress::new(histories);
-    let report = splitting::estimate(model, histories, seed, factors, args.run.threads, &|done| {
-        progress.update(done)
-    })
-    .map_err(|e| match e {
-        SplitError::Unsupported(_) | SplitError::Factors { .. } | SplitError::EventBudget => {
-            CliError::BadInput(e.to_string())
-        }
-        other => CliError::Failed(other.to_string()),
-    })?;
-    progress.finish();
+        },
+    )?;
     emit_rare(&report, args.format, sink)
 }
 
 /// Writes a rare-event report in `format`; with JSON, its warnings also go to standard
 /// error (the table shows them itself).
 fn emit_rare(
-    report: &impl crate::rare::RareEstimate,
+    report: &impl crate::estimate::bfb::RareEstimate,
     format: Format,
     sink: Sink,
 ) -> Result<(), CliError> {

@@ -5,7 +5,7 @@ use clap::Args;
 use super::output::Sink;
 use super::{CliError, Format, ModelArgs};
 use crate::analytic;
-use crate::results::{fmt_avail, nines};
+use crate::estimate::results::{fmt_avail, nines};
 
 #[derive(Debug, Args)]
 pub struct SolveArgs {

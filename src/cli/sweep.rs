@@ -13,6 +13,13 @@ pub enum SweepFormat {
     Json,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SweepMethod {
+    Auto,
+    Plain,
+    Splitting,
+}
+
 #[derive(Debug, Args)]
 pub struct SweepArgs {
     #[command(flatten)]
@@ -39,6 +46,12 @@ pub struct SweepArgs {
         value_parser = super::replications_flag
     )]
     pub max_replications: u64,
+    /// How to estimate every point: `auto` (the default) chooses once, on the model
+    /// itself, as `hasim run` does, and says which on standard error; `plain` rows hold
+    /// paired differences to the model's own point, `splitting` rows unpaired ones
+    /// (wider) from a splitting run of the model's own point.
+    #[arg(long, value_enum, default_value_t = SweepMethod::Auto)]
+    pub method: SweepMethod,
     /// Output format; rows are written as each point finishes.
     #[arg(long, value_enum, default_value_t = SweepFormat::Csv)]
     pub format: SweepFormat,
@@ -71,6 +84,22 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         &args.model.sets,
     )
     .map_err(|e| CliError::BadInput(e.to_string()))?;
+    let (method, split_histories) = sweep_method(args, &base)?;
+    // Splitting rows are compared with a splitting run of the model's own point.
+    let base_report = match method {
+        crate::estimate::Method::Splitting => {
+            let (mut replications, seed) = args.run.resolve(&base);
+            if args.precision.is_some() {
+                replications = args.max_replications;
+            }
+            let replications = split_histories.unwrap_or(replications);
+            Some(sweep::run_point(
+                &base,
+                &request(args, method, seed, replications, None),
+            )?)
+        }
+        _ => None,
+    };
     let mut inputs = vec![path.clone()];
     inputs.extend(models.iter().flat_map(|m| m.sources.iter().cloned()));
     let mut out = Sink::open(args.out.as_deref(), &inputs)?;
@@ -82,14 +111,10 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         if args.precision.is_some() {
             replications = args.max_replications;
         }
+        let replications = split_histories.unwrap_or(replications);
         let report = match sweep::run_point(
             model,
-            Some(&base),
-            seed,
-            replications,
-            args.precision,
-            args.run.threads,
-            args.run.engine,
+            &request(args, method, seed, replications, Some(&base)),
         ) {
             Ok(r) => r,
             // The rows done are kept: the file holds them, and says no more.
@@ -103,6 +128,10 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
             }
             Err(e) => return Err(e.into()),
         };
+        let mut report = report;
+        if let Some(b) = &base_report {
+            report.set_unpaired_difference(b);
+        }
         let line = match args.format {
             SweepFormat::Csv => sweep::csv_row(point, &report),
             SweepFormat::Json => sweep::json_row(&axes, point, &report),
@@ -112,4 +141,55 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         }
     }
     out.finish()
+}
+
+/// The one method of every point: as asked, or `auto`'s choice on the model itself;
+/// with `auto` choosing splitting and no precision, the main histories of each point
+/// (the work of its replications in plain histories).
+fn sweep_method(
+    args: &SweepArgs,
+    base: &crate::model::Model,
+) -> Result<(crate::estimate::Method, Option<u64>), CliError> {
+    use crate::estimate::Method;
+    Ok(match args.method {
+        SweepMethod::Plain => (Method::Plain, None),
+        SweepMethod::Splitting => {
+            crate::estimate::splitting::check(base)
+                .map_err(|e| CliError::BadInput(e.to_string()))?;
+            (Method::Splitting, None)
+        }
+        SweepMethod::Auto => {
+            let (replications, seed) = args.run.resolve(base);
+            let req = request(args, Method::Auto, seed, replications, None);
+            let choice = crate::estimate::choose(base, &req)?;
+            eprintln!("method chosen by a pilot on the model: {}", choice.reason);
+            match choice.split {
+                Some(_) => (
+                    Method::Splitting,
+                    (args.precision.is_none()).then(|| choice.histories(&req)),
+                ),
+                None => (Method::Plain, None),
+            }
+        }
+    })
+}
+
+/// The request for one point of the sweep.
+fn request<'a>(
+    args: &SweepArgs,
+    method: crate::estimate::Method,
+    seed: u64,
+    replications: u64,
+    paired: Option<&'a crate::model::Model>,
+) -> crate::estimate::Request<'a> {
+    crate::estimate::Request {
+        method,
+        seed,
+        replications,
+        precision: args.precision,
+        threads: args.run.threads,
+        engine: args.run.engine,
+        factors: None,
+        paired,
+    }
 }

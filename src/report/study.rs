@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use super::charts::{self, Lane, LineChart, Reference, Series, TornadoBar, TornadoHalf};
 use crate::dist::Dist;
+use crate::estimate::plain::{RunPlan, run_report_paired, simulate};
+use crate::estimate::results::{Estimate, RunReport, fmt_avail};
 use crate::model::{Kind, Model};
-use crate::montecarlo::{RunPlan, run_report_paired, simulate};
-use crate::results::{Estimate, RunReport, fmt_avail};
 use crate::sim::{EngineChoice, Simulator};
 use crate::stats::{holm, two_sided_p};
 use crate::units::{YEAR, format_duration};
@@ -787,9 +787,9 @@ fn paired_change(r: &RunReport, model: &Model) -> Option<TornadoHalf> {
 /// The finding on where downtime comes from, with intervals: the largest cause, or —
 /// when the next ones' intervals overlap its own (symmetric nodes, say) — those causes
 /// together, unranked. `None` without downtime.
-fn cause_finding(causes: &[crate::results::CauseResult], scale: f64) -> Option<String> {
+fn cause_finding(causes: &[crate::estimate::results::CauseResult], scale: f64) -> Option<String> {
     let top = causes.first().filter(|c| c.downtime_seconds.mean > 0.0)?;
-    let per_year = |c: &crate::results::CauseResult| {
+    let per_year = |c: &crate::estimate::results::CauseResult| {
         let d = &c.downtime_seconds;
         format!(
             "{} a year (95 % CI {} to {})",
@@ -801,7 +801,7 @@ fn cause_finding(causes: &[crate::results::CauseResult], scale: f64) -> Option<S
     // Contenders for the largest: causes at least a tenth of the top one whose interval
     // reaches one already among them (so three symmetric nodes stay together whatever
     // the seed), listed by name, not by noise.
-    let mut tied: Vec<&crate::results::CauseResult> = vec![top];
+    let mut tied: Vec<&crate::estimate::results::CauseResult> = vec![top];
     for c in &causes[1..] {
         let d = &c.downtime_seconds;
         let reaches = tied.iter().any(|t| d.ci_high >= t.downtime_seconds.ci_low);

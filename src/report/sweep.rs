@@ -7,10 +7,9 @@
 
 use std::path::Path;
 
+use crate::estimate::results::RunReport;
+use crate::estimate::{EstimateError, Request};
 use crate::model::{Model, ModelError};
-use crate::montecarlo::{RunError, RunPlan, run_report_paired};
-use crate::results::RunReport;
-use crate::sim::EngineChoice;
 
 /// At most this many points in one sweep.
 pub const MAX_POINTS: usize = 10_000;
@@ -171,34 +170,21 @@ pub fn models(
         .collect()
 }
 
-/// Runs one point, paired with `base` (the model's own point: the row then holds the
-/// difference of X to it, history by history): `replications` histories, or with
+/// Runs one point by `method` (never `Auto`: a sweep chooses once, for all its points,
+/// with [`crate::estimate::choose`]); plain runs are paired with `base` (the model's own
+/// point: the row then holds the difference of X to it, history by history; splitting
+/// rows get theirs from [`RunReport::set_unpaired_difference`]): `replications`
+/// histories, or with
 /// `precision` until the interval's
 /// relative half-width on 1 − A is at most it, checked at block boundaries as `hasim run
 /// --precision` does (so the same seed stops at the same place on any threads), at most
 /// `replications`.
-pub fn run_point(
-    model: &Model,
-    base: Option<&Model>,
-    seed: u64,
-    replications: u64,
-    precision: Option<f64>,
-    threads: usize,
-    engine: EngineChoice,
-) -> Result<RunReport, RunError> {
-    run_report_paired(
-        model,
-        base,
-        &RunPlan {
-            seed,
-            first: 0,
-            count: replications,
-            threads,
-            engine,
-        },
-        precision,
-        &|_| {},
-    )
+pub fn run_point(model: &Model, req: &Request<'_>) -> Result<RunReport, EstimateError> {
+    let mut req = req.clone();
+    if req.method != crate::estimate::Method::Plain {
+        req.paired = None;
+    }
+    crate::estimate::report(model, &req, &|_| {})
 }
 
 /// The CSV header for a sweep over `axes`.
@@ -246,6 +232,7 @@ pub const RESULT_COLUMNS: &[&str] = &[
     "downtime_diff_s",
     "downtime_diff_ci_low_s",
     "downtime_diff_ci_high_s",
+    "method",
 ];
 
 /// One CSV row: the point's values (as typed) and the results.
@@ -257,7 +244,8 @@ pub fn csv_row(point: &[String], r: &RunReport) -> String {
             String::new()
         }
     };
-    let opt = |e: Option<&crate::results::Estimate>, f: fn(&crate::results::Estimate) -> f64| {
+    let opt = |e: Option<&crate::estimate::results::Estimate>,
+               f: fn(&crate::estimate::results::Estimate) -> f64| {
         e.map_or(String::new(), |e| num(f(e)))
     };
     let mut cells: Vec<String> = point
@@ -303,6 +291,7 @@ pub fn csv_row(point: &[String], r: &RunReport) -> String {
         opt(r.downtime_difference_seconds.as_ref(), |e| e.mean),
         opt(r.downtime_difference_seconds.as_ref(), |e| e.ci_low),
         opt(r.downtime_difference_seconds.as_ref(), |e| e.ci_high),
+        r.estimation.method.to_string(),
     ]);
     cells.join(",")
 }

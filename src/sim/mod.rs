@@ -425,6 +425,11 @@ impl Simulator {
         }
     }
 
+    /// The model's stages.
+    pub(crate) fn stage_count(&self) -> usize {
+        self.stages.len()
+    }
+
     /// The causes X is attributed to, in the order of [`Outcome::cause_downtime`].
     pub fn causes(&self) -> &[CauseName] {
         &self.plan.cause_names
@@ -492,6 +497,21 @@ impl Simulator {
     /// Time unreadable so far, an outage in progress counted up to now.
     pub(crate) fn downtime_so_far(&self) -> Seconds {
         self.book.downtime_until(self.queue.now())
+    }
+
+    /// Time unreadable so far attributed to each cause (see [`Simulator::causes`]), into
+    /// `out`.
+    pub(crate) fn cause_downtime_so_far(&self, out: &mut [Seconds]) {
+        self.book.cause_downtime_until(self.queue.now(), out);
+    }
+
+    /// Seconds each stage was down so far, a stage down now counted up to now, into
+    /// `out` (one entry per stage).
+    pub(crate) fn stage_downtime_so_far(&self, out: &mut [Seconds]) {
+        let now = self.queue.now();
+        for (o, s) in out.iter_mut().zip(&self.stages) {
+            *o = s.downtime + if s.up { 0.0 } else { now - s.down_since };
+        }
     }
 
     /// The number of outages that ended (or were cut at the horizon) and the sum of

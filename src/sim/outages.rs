@@ -117,6 +117,15 @@ impl OutageBook {
             }
     }
 
+    /// Time unreadable attributed to each cause up to `now`, the outage in progress
+    /// included, into `out` (one entry per cause).
+    pub fn cause_downtime_until(&self, now: Seconds, out: &mut [Seconds]) {
+        out.copy_from_slice(&self.cause_downtime);
+        if !self.readable && self.cause != NO_CAUSE {
+            out[self.cause as usize] += now - self.cause_since;
+        }
+    }
+
     /// The outages that ended and the sum of their squared lengths.
     pub fn ended(&self) -> (u64, f64) {
         (self.outages - u64::from(!self.readable), self.downtime_sq)

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+use super::Tally;
 use crate::model::Model;
-use crate::montecarlo::Tally;
 use crate::stats::{Histogram, Moments, wilson};
 use crate::units::{YEAR, format_duration};
 
@@ -21,7 +21,7 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    fn of(m: &Moments, confidence: f64) -> Self {
+    pub(crate) fn of(m: &Moments, confidence: f64) -> Self {
         let (ci_low, ci_high) = m.t_interval(confidence);
         Estimate {
             mean: m.mean,
@@ -31,8 +31,26 @@ impl Estimate {
         }
     }
 
+    /// [`Estimate::of`] for a quantity that cannot be negative (a time, a count, an
+    /// unavailability): the interval is cut at zero, so the availability's never passes 1.
+    pub(crate) fn of_nonnegative(m: &Moments, confidence: f64) -> Self {
+        let mut e = Estimate::of(m, confidence);
+        e.ci_low = e.ci_low.max(0.0);
+        e
+    }
+
+    /// `f·x` for an estimate of `x`, `f > 0`.
+    pub(crate) fn scaled(self, f: f64) -> Self {
+        Estimate {
+            mean: self.mean * f,
+            ci_low: self.ci_low * f,
+            ci_high: self.ci_high * f,
+            std_err: self.std_err * f,
+        }
+    }
+
     /// `1 − x` for an estimate of `x`.
-    fn complement(self) -> Self {
+    pub(crate) fn complement(self) -> Self {
         Estimate {
             mean: 1.0 - self.mean,
             ci_low: 1.0 - self.ci_high,
@@ -141,7 +159,76 @@ pub struct RunReport {
     pub downtime_difference_seconds: Option<Estimate>,
     /// Why the run stopped where it did.
     pub stopping: Stopping,
+    /// Which estimator ran, why, and which gave each field.
+    pub estimation: Estimation,
     pub perf: Perf,
+}
+
+/// How a report was estimated.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Estimation {
+    /// `plain` (Monte Carlo over histories) or `restart_splitting` (importance splitting
+    /// on the same histories).
+    pub method: &'static str,
+    /// Both estimate the mean over histories of the horizon from an all-ready start.
+    pub estimand: &'static str,
+    /// `asked` (`--method`) or `auto` (a pilot chose).
+    pub chosen: &'static str,
+    /// Why `auto` chose it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// With splitting: the estimator of each field, `splitting` or `plain` (the main
+    /// histories as plain samples). Empty for a plain run.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub fields: std::collections::BTreeMap<&'static str, &'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub splitting: Option<SplitDetails>,
+}
+
+impl Estimation {
+    /// Plain simulation, as asked.
+    pub fn plain() -> Self {
+        Estimation {
+            method: "plain",
+            estimand: "horizon_mean",
+            chosen: "asked",
+            reason: None,
+            fields: Default::default(),
+            splitting: None,
+        }
+    }
+}
+
+/// What importance splitting did.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SplitDetails {
+    /// Variance per history of plain simulation over that of splitting: how many times
+    /// fewer histories the same precision needs. The plain variance is the larger of the
+    /// main histories' own (they are plain samples) and a lower bound from the outages'
+    /// squared lengths; `null` when neither saw an outage.
+    pub variance_reduction: Option<f64>,
+    /// The variance reduction per unit of work (events applied, copies included): how
+    /// many times less computing the same precision needs.
+    pub speedup: Option<f64>,
+    pub levels: Vec<LevelReport>,
+    /// Histories and copies, main histories included.
+    pub copies: u64,
+    /// Main histories in which some copy was unreadable.
+    pub histories_with_outage: u64,
+    /// Seconds spent choosing the factors (and, with `auto`, the method).
+    pub pilot_seconds: f64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LevelReport {
+    /// Threshold `l`: a history at level `l` or above has crossed it.
+    pub threshold: u32,
+    /// Copies made at each crossing (the history itself included).
+    pub factor: u32,
+    /// Times a copy crossed it (unweighted).
+    pub crossings: u64,
+    /// Whether the pilot chose the factor.
+    pub from_pilot: bool,
 }
 
 /// Why a run ended after the replications it has.
@@ -180,10 +267,10 @@ impl RunReport {
         let c = model.simulation.confidence;
         let n = tally.replications();
         let horizon = model.simulation.horizon;
-        let availability = Estimate::of(&tally.unavailability, c).complement();
-        let downtime = Estimate::of(&tally.unavailability, c);
+        let availability = Estimate::of_nonnegative(&tally.unavailability, c).complement();
+        let downtime = Estimate::of_nonnegative(&tally.unavailability, c);
         let total_outages = tally.outages.mean * n as f64;
-        let outages = Estimate::of(&tally.outages, c);
+        let outages = Estimate::of_nonnegative(&tally.outages, c);
         let mut warnings = vec![];
         if n < 2 {
             warnings.push("one replication gives no interval: raise --replications".to_string());
@@ -226,19 +313,7 @@ impl RunReport {
             .flow
             .as_ref()
             .is_some_and(|f| f.freshness.is_some());
-        let mean_x = downtime.mean * horizon;
-        let mut causes: Vec<CauseResult> = crate::sim::cause_names(model)
-            .into_iter()
-            .zip(&tally.causes)
-            .filter(|(_, m)| m.mean > 0.0)
-            .map(|(what, m)| CauseResult {
-                cause: what.label(),
-                what,
-                downtime_seconds: Estimate::of(m, c),
-                share: if mean_x > 0.0 { m.mean / mean_x } else { 0.0 },
-            })
-            .collect();
-        causes.sort_by(|a, b| b.downtime_seconds.mean.total_cmp(&a.downtime_seconds.mean));
+        let causes = RunReport::causes_of(model, &tally.causes, c);
         RunReport {
             fresh_availability: has_freshness
                 .then(|| Estimate::of(&tally.stale_or_down, c).complement()),
@@ -282,8 +357,63 @@ impl RunReport {
                 precision: None,
                 relative_half_width: Stopping::relative_half_width(tally, c),
             },
+            estimation: Estimation::plain(),
             perf,
         }
+    }
+
+    /// X by cause, largest first, from per-history seconds of X attributed to each
+    /// cause (in [`crate::sim::cause_names`] order); shares of their sum, the mean X.
+    pub(crate) fn causes_of(model: &Model, per_cause: &[Moments], c: f64) -> Vec<CauseResult> {
+        let mean_x: f64 = per_cause.iter().map(|m| m.mean).sum();
+        let mut causes: Vec<CauseResult> = crate::sim::cause_names(model)
+            .into_iter()
+            .zip(per_cause)
+            .filter(|(_, m)| m.mean > 0.0)
+            .map(|(what, m)| CauseResult {
+                cause: what.label(),
+                what,
+                downtime_seconds: Estimate::of_nonnegative(m, c),
+                share: if mean_x > 0.0 { m.mean / mean_x } else { 0.0 },
+            })
+            .collect();
+        causes.sort_by(|a, b| b.downtime_seconds.mean.total_cmp(&a.downtime_seconds.mean));
+        causes
+    }
+
+    /// Where no paired difference was made (a splitting run cannot share its copies'
+    /// random numbers with another model's): the difference of X to `base`'s report from
+    /// the two estimates, its normal interval on the sum of their variances. The two runs
+    /// share their main histories' streams, which correlates them positively, so this
+    /// interval is wider than the truth (conservative), never narrower.
+    pub fn set_unpaired_difference(&mut self, base: &RunReport) {
+        if self.downtime_difference_seconds.is_some() {
+            return;
+        }
+        if self.downtime_seconds == base.downtime_seconds
+            && self.availability == base.availability
+            && self.replications == base.replications
+        {
+            // The same run (the model's own point): the same streams gave the same numbers.
+            self.downtime_difference_seconds = Some(Estimate {
+                mean: 0.0,
+                ci_low: 0.0,
+                ci_high: 0.0,
+                std_err: 0.0,
+            });
+            return;
+        }
+        let se = |r: &RunReport| r.availability.std_err * r.horizon_seconds;
+        let (a, b) = (se(self), se(base));
+        let std_err = (a * a + b * b).sqrt();
+        let mean = self.downtime_seconds.mean - base.downtime_seconds.mean;
+        let h = crate::stats::z_quantile(self.confidence) * std_err;
+        self.downtime_difference_seconds = Some(Estimate {
+            mean,
+            ci_low: mean - h,
+            ci_high: mean + h,
+            std_err,
+        });
     }
 
     /// The JSON of MODEL-SPEC.md, one object.
@@ -299,11 +429,23 @@ impl RunReport {
         let _ = writeln!(o, "{}", self.model);
         let _ = writeln!(
             o,
-            "{} simulated histories of {} year(s) each, seed {}\n",
+            "{} {}histories of {} year(s) each, seed {}{}\n",
             self.replications,
+            if self.estimation.method == "plain" {
+                "simulated "
+            } else {
+                "main "
+            },
             trim(years),
-            self.seed
+            self.seed,
+            match self.estimation.method {
+                "plain" => String::new(),
+                _ => ", importance splitting (RESTART)".into(),
+            }
         );
+        if let Some(why) = &self.estimation.reason {
+            let _ = writeln!(o, "method chosen by a pilot: {why}\n");
+        }
         let a = &self.availability;
         let _ = writeln!(
             o,
@@ -404,6 +546,39 @@ impl RunReport {
                     "precision reached"
                 } else {
                     "--max-replications reached before the precision"
+                }
+            );
+        }
+        if let Some(sp) = &self.estimation.splitting {
+            let _ = writeln!(
+                o,
+                "\nsplitting: threshold factor crossings{}",
+                if sp.levels.iter().any(|l| l.from_pilot) {
+                    "   (factors from a pilot)"
+                } else {
+                    ""
+                }
+            );
+            for l in &sp.levels {
+                let _ = writeln!(o, "{:>20} {:>6} {:>9}", l.threshold, l.factor, l.crossings);
+            }
+            let _ = match (sp.variance_reduction, sp.speedup) {
+                (Some(v), Some(w)) => writeln!(
+                    o,
+                    "variance reduction over plain simulation: {v:.3e} per history, {w:.3e} per unit of work"
+                ),
+                _ => writeln!(
+                    o,
+                    "variance reduction over plain simulation: not estimated (no outage seen)"
+                ),
+            };
+            let _ = writeln!(
+                o,
+                "from the main histories as plain samples: the downtime's quantiles, the SLO, the share of histories with an outage, the stages{}",
+                if self.completeness.is_some() {
+                    ", freshness, completeness and lost metrics"
+                } else {
+                    ""
                 }
             );
         }

@@ -1,7 +1,7 @@
 //! Rare outages in any model: importance splitting by RESTART (Villén-Altamirano &
 //! Villén-Altamirano 1991, 1994) over one-horizon histories.
 //!
-//! Balanced failure biasing ([`crate::rare`]) needs exponential times. Splitting needs
+//! Balanced failure biasing ([`crate::estimate::bfb`]) needs exponential times. Splitting needs
 //! nothing of the kind: it runs the ordinary simulator and copies a history in progress —
 //! its whole state, pending events and their residual times included — when it comes
 //! closer to an outage, so every distribution, back-off rule, probe and node failure is
@@ -35,14 +35,18 @@
 //! the usual near-optimal choice. Any factors give unbiased estimates; bad ones only cost
 //! precision.
 //!
-//! Refused: a data flow (lost data and freshness happen at every level, where weights
-//! differ; use plain simulation for them).
+//! What happens at every level — lost metrics, completeness and freshness of a data flow,
+//! dominated by frequent events such as collector restarts, the per-history downtime
+//! distribution and SLO, the stages' own availability — is not weighted: the main
+//! histories are plain histories (a split leaves its original running on its own random
+//! stream), so those fields come from them as plain samples, in a [`Tally`] as a plain
+//! run keeps it. The report says which estimator gave which field.
 
 use rayon::prelude::*;
-use serde::Serialize;
 
+use super::Tally;
+use super::results::{Estimate, Estimation, LevelReport, Perf, RunReport, SplitDetails, Stopping};
 use crate::model::Model;
-use crate::rare::{Interval, RareEstimate};
 use crate::sim::{HistoryRng, Simulator, history_rng};
 use crate::stats::Moments;
 use crate::units::{Seconds, YEAR};
@@ -73,11 +77,12 @@ pub enum SplitError {
     EventBudget,
 }
 
-/// Refuses what splitting cannot estimate.
+/// Refuses what splitting cannot estimate: a read path without redundancy, where no
+/// copy would ever be made.
 pub fn check(model: &Model) -> Result<(), SplitError> {
-    if model.system.flow.is_some() {
+    if Simulator::new(model).top_level() < 2 {
         return Err(SplitError::Unsupported(
-            "a data flow: lost data and freshness accrue at every importance level, where copies weigh differently; remove system.flow or use --method plain"
+            "no read-path stage can lose a replica and stay up: every failure is an outage, splitting would be plain simulation; use --method plain"
                 .into(),
         ));
     }
@@ -104,6 +109,9 @@ struct Tree {
     main_events: u64,
     /// Time unreadable in the main history alone: a plain simulation's sample.
     main_down: Seconds,
+    /// Time unreadable attributed to each cause, then each stage's time down, summed over
+    /// copies (see [`accrued`]).
+    causes: Vec<Seconds>,
     /// Up-crossings of each threshold (unweighted), index `l − 1`.
     crossings: Vec<u64>,
     copies: u64,
@@ -117,27 +125,49 @@ struct Start {
     sq: f64,
     outages: u64,
     events: u64,
+    causes: Vec<Seconds>,
+}
+
+/// What a copy has accrued that only accrues at the top level: time unreadable by cause,
+/// then each stage's time down (a read-path stage down is an outage; the other stages'
+/// entries are ignored by [`estimate`]).
+fn accrued(sim: &Simulator, out: &mut Vec<Seconds>) {
+    let causes = sim.causes().len();
+    out.resize(causes + sim.stage_count(), 0.0);
+    let (c, s) = out.split_at_mut(causes);
+    sim.cause_downtime_so_far(c);
+    sim.stage_downtime_so_far(s);
 }
 
 impl Start {
     fn of(sim: &Simulator) -> Self {
         let (outages, sq) = sim.ended_outages();
+        let mut causes = vec![];
+        accrued(sim, &mut causes);
         Start {
             down: sim.downtime_so_far(),
             sq,
             outages,
             events: sim.events(),
+            causes,
         }
     }
 
     /// Adds what `sim` did since.
-    fn close(&self, sim: &Simulator, tree: &mut Tree) {
+    fn close(mut self, sim: &Simulator, tree: &mut Tree) {
         let (outages, sq) = sim.ended_outages();
         tree.down += sim.downtime_so_far() - self.down;
         tree.down_sq += sq - self.sq;
         tree.outages += outages - self.outages;
         tree.events += sim.events() - self.events;
         tree.copies += 1;
+        let then = std::mem::take(&mut self.causes);
+        let mut now = vec![];
+        accrued(sim, &mut now);
+        tree.causes.resize(now.len(), 0.0);
+        for ((t, n), b) in tree.causes.iter_mut().zip(&now).zip(&then) {
+            *t += n - b;
+        }
     }
 }
 
@@ -157,6 +187,8 @@ struct Worker<'a> {
     seed: u64,
     spare: Vec<Simulator>,
     splits: Vec<Split>,
+    /// The main histories as plain samples.
+    plain: Tally,
 }
 
 /// A copy of `sim`, in one of the `spare` simulators if there is one.
@@ -226,7 +258,10 @@ impl Worker<'_> {
             level = now;
             if !sim.step() {
                 tree.over_budget |= sim.events() > crate::sim::MAX_EVENTS;
-                let _ = sim.end();
+                let outcome = sim.end();
+                if birth == 0 {
+                    self.plain.push(&outcome);
+                }
                 break;
             }
         }
@@ -235,15 +270,19 @@ impl Worker<'_> {
 }
 
 /// Per-history estimates, weighted.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Sums {
     /// Time unreadable per history.
     down: Moments,
     /// Sum of squared outage lengths per history.
     down_sq: Moments,
     outages: Moments,
+    /// Time unreadable attributed to each cause, per history.
+    causes: Vec<Moments>,
     /// The main histories' own time unreadable (plain simulation).
     main_down: Moments,
+    /// The main histories as plain samples, for what every level sees.
+    plain: Tally,
     events: u64,
     main_events: u64,
     copies: u64,
@@ -255,20 +294,44 @@ struct Sums {
 }
 
 impl Sums {
+    fn new(empty: &Tally) -> Self {
+        Sums {
+            down: Moments::default(),
+            down_sq: Moments::default(),
+            outages: Moments::default(),
+            causes: vec![Moments::default(); empty.causes.len() + empty.stage_unavailability.len()],
+            main_down: Moments::default(),
+            plain: empty.clone(),
+            events: 0,
+            main_events: 0,
+            copies: 0,
+            crossings: vec![],
+            with_outage: 0,
+            over_budget: false,
+        }
+    }
+
     fn push(&mut self, t: &Tree, weight: f64) {
         self.over_budget |= t.over_budget;
         self.down.push(weight * t.down);
         self.down_sq.push(weight * t.down_sq);
         self.outages.push(weight * t.outages as f64);
+        for (i, m) in self.causes.iter_mut().enumerate() {
+            m.push(weight * t.causes.get(i).copied().unwrap_or(0.0));
+        }
         self.main_down.push(t.main_down);
         self.events += t.events;
         self.main_events += t.main_events;
         self.copies += t.copies;
         self.with_outage += u64::from(t.down > 0.0);
-        if self.crossings.len() < t.crossings.len() {
-            self.crossings.resize(t.crossings.len(), 0);
+        self.add_crossings(&t.crossings);
+    }
+
+    fn add_crossings(&mut self, crossings: &[u64]) {
+        if self.crossings.len() < crossings.len() {
+            self.crossings.resize(crossings.len(), 0);
         }
-        for (a, b) in self.crossings.iter_mut().zip(&t.crossings) {
+        for (a, b) in self.crossings.iter_mut().zip(crossings) {
             *a += b;
         }
     }
@@ -277,34 +340,72 @@ impl Sums {
         self.down.merge(&o.down);
         self.down_sq.merge(&o.down_sq);
         self.outages.merge(&o.outages);
+        for (a, b) in self.causes.iter_mut().zip(&o.causes) {
+            a.merge(b);
+        }
         self.main_down.merge(&o.main_down);
+        self.plain.merge(&o.plain);
         self.events += o.events;
         self.main_events += o.main_events;
         self.copies += o.copies;
         self.with_outage += o.with_outage;
         self.over_budget |= o.over_budget;
-        if self.crossings.len() < o.crossings.len() {
-            self.crossings.resize(o.crossings.len(), 0);
+        self.add_crossings(&o.crossings);
+    }
+
+    /// The half-width of the interval on the time unreadable over its mean.
+    fn relative_half_width(&self, confidence: f64) -> f64 {
+        if self.down.mean > 0.0 {
+            self.down.half_width(confidence) / self.down.mean
+        } else {
+            f64::INFINITY
         }
-        for (a, b) in self.crossings.iter_mut().zip(&o.crossings) {
-            *a += b;
-        }
+    }
+
+    /// The plain variance of the time down per history: the main histories are plain
+    /// samples of it (useless when they see no outage); E[Σ d²] − E[D]² bounds it from
+    /// below (useless when a history has many outages). The larger is taken.
+    fn plain_variance(&self) -> f64 {
+        let d = self.down.mean;
+        self.main_down
+            .variance()
+            .max(self.down_sq.mean - d * d)
+            .max(0.0)
+    }
+
+    /// Plain variance over splitting's, per history.
+    fn variance_reduction(&self) -> Option<f64> {
+        Some(self.plain_variance() / self.down.variance()).filter(|v| v.is_finite() && *v > 0.0)
+    }
+
+    /// The variance reduction per unit of work (events).
+    fn speedup(&self) -> Option<f64> {
+        self.variance_reduction()
+            .map(|v| v * self.main_events as f64 / self.events.max(1) as f64)
     }
 }
 
-/// Runs main histories `0..histories` with `factors` on `pool`, telling `progress` how
-/// many are done.
+/// The main histories a run folds at a time, and between checks of `--precision`: a
+/// multiple of [`CHUNK`], so that the fold is the same however the run is cut.
+pub const ROUND: u64 = 256;
+
+/// Runs main histories `from..to` with `factors` on `pool` and folds them into `sums`
+/// in index order, telling `progress` how many of the run are done (`done` before).
+#[allow(clippy::too_many_arguments)]
 fn run(
     template: &Simulator,
+    empty: &Tally,
     factors: &[u32],
     seed: u64,
-    histories: u64,
+    (from, to): (u64, u64),
     pool: &rayon::ThreadPool,
+    sums: &mut Sums,
     progress: &(dyn Fn(u64) + Sync),
-) -> Sums {
-    let done = std::sync::atomic::AtomicU64::new(0);
+) {
+    debug_assert_eq!(from % CHUNK, 0);
+    let done = std::sync::atomic::AtomicU64::new(from);
     let weight = 1.0 / factors.iter().map(|&r| f64::from(r)).product::<f64>();
-    let chunks: Vec<u64> = (0..histories.div_ceil(CHUNK)).collect();
+    let chunks: Vec<u64> = (from / CHUNK..to.div_ceil(CHUNK)).collect();
     let parts: Vec<Sums> = pool.install(|| {
         chunks
             .par_iter()
@@ -315,21 +416,46 @@ fn run(
                     seed,
                     spare: vec![],
                     splits: vec![],
+                    plain: empty.clone(),
                 };
-                let mut sums = Sums::default();
-                for i in c * CHUNK..((c + 1) * CHUNK).min(histories) {
-                    sums.push(&worker.history(&mut main, i), weight);
+                let mut part = Sums::new(empty);
+                let end = ((c + 1) * CHUNK).min(to);
+                for i in c * CHUNK..end {
+                    let tree = worker.history(&mut main, i);
+                    part.push(&tree, weight);
                 }
-                let n = ((c + 1) * CHUNK).min(histories) - c * CHUNK;
+                part.plain = worker.plain;
+                let n = end - c * CHUNK;
                 progress(done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n);
-                sums
+                part
             })
             .collect()
     });
-    let mut sums = Sums::default();
     for p in &parts {
         sums.merge(p);
     }
+}
+
+/// Main histories `0..histories` with `factors`, folded.
+fn sample(
+    template: &Simulator,
+    empty: &Tally,
+    factors: &[u32],
+    seed: u64,
+    histories: u64,
+    pool: &rayon::ThreadPool,
+) -> Sums {
+    let mut sums = Sums::new(empty);
+    run(
+        template,
+        empty,
+        factors,
+        seed,
+        (0, histories),
+        pool,
+        &mut sums,
+        &|_| {},
+    );
     sums
 }
 
@@ -338,9 +464,12 @@ fn run(
 /// `P(reach l + 1 | at l)` from the crossings and sets `R_l` to its inverse; `R_top = 1`.
 fn pilot(
     template: &Simulator,
+    empty: &Tally,
     seed: u64,
     pool: &rayon::ThreadPool,
 ) -> Result<(Vec<u32>, Vec<String>), SplitError> {
+    let run =
+        |factors: &[u32], seed, histories| sample(template, empty, factors, seed, histories, pool);
     const ENOUGH: u64 = 20;
     const FIRST_CROSSINGS: u64 = 1_000;
     const MAX_HISTORIES: u64 = 100_000;
@@ -351,7 +480,7 @@ fn pilot(
     // Enough histories that the first threshold is crossed FIRST_CROSSINGS times.
     let mut histories = 10;
     loop {
-        let s = run(template, &factors, seed, histories, pool, &|_| {});
+        let s = run(&factors, seed, histories);
         let first = s.crossings.first().copied().unwrap_or(0);
         if first >= FIRST_CROSSINGS {
             break;
@@ -370,7 +499,7 @@ fn pilot(
         let mut trial = 1u32;
         loop {
             factors[l - 1] = trial;
-            let s = run(template, &factors, seed, histories, pool, &|_| {});
+            let s = run(&factors, seed, histories);
             let (here, next) = (s.crossings[l - 1], s.crossings[l]);
             if next >= ENOUGH {
                 let p = next as f64 / (here as f64 * f64::from(trial));
@@ -427,122 +556,148 @@ pub fn parse_factors(text: &str, top: u32) -> Result<Vec<u32>, SplitError> {
     Ok(factors)
 }
 
-/// What `hasim run --method splitting` prints.
-#[derive(Clone, Debug, Serialize)]
-pub struct SplitReport {
-    pub model: String,
-    pub method: &'static str,
-    /// The mean over histories of the horizon from an all-ready start: the same as plain
-    /// simulation's.
-    pub estimand: &'static str,
-    pub horizon_seconds: f64,
-    /// Main histories (independent; the interval is over them).
-    pub histories: u64,
+/// What a splitting run is asked for.
+#[derive(Clone, Debug)]
+pub struct SplitPlan {
     pub seed: u64,
-    pub confidence: f64,
-    pub availability: Interval,
-    pub unavailability: Interval,
-    /// Expected time down per year, seconds.
-    pub downtime_seconds_per_year: Interval,
-    /// Expected outages per year.
-    pub outages_per_year: Interval,
-    /// Half-width of the interval over the unavailability.
-    pub relative_half_width: f64,
-    /// Variance per history of plain simulation over that of splitting: how many times
-    /// fewer histories the same precision needs. The plain variance is the larger of the
-    /// main histories' own (they are plain samples) and a lower bound from the outages'
-    /// squared lengths; `null` when neither saw an outage.
-    pub variance_reduction: Option<f64>,
-    /// The variance reduction per unit of work (events applied, copies included): how
-    /// many times less computing the same precision needs.
-    pub speedup: Option<f64>,
-    pub levels: Vec<LevelReport>,
-    /// Histories and copies, main histories included.
-    pub copies: u64,
-    /// Main histories in which some copy was unreadable.
-    pub histories_with_outage: u64,
-    pub warnings: Vec<String>,
-    pub perf: SplitPerf,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct LevelReport {
-    /// Threshold `l`: a history at level `l` or above has crossed it.
-    pub threshold: u32,
-    /// Copies made at each crossing (the history itself included).
-    pub factor: u32,
-    /// Times a copy crossed it (unweighted).
-    pub crossings: u64,
-    /// Whether the pilot chose the factor.
-    pub from_pilot: bool,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct SplitPerf {
-    pub wall_seconds: f64,
-    /// Including the pilot.
-    pub pilot_seconds: f64,
-    pub histories_per_second: f64,
-    pub events_per_second: f64,
+    /// Main histories (with `precision`: the most).
+    pub histories: u64,
+    /// Stop at the first [`ROUND`] of main histories where the interval's half-width is
+    /// at most this fraction of the unavailability.
+    pub precision: Option<f64>,
+    /// One per threshold; `None`: chosen by a pilot.
+    pub factors: Option<Vec<u32>>,
     pub threads: usize,
 }
 
-/// Estimates the availability of `model` over `histories` main histories, with `factors`
-/// or, when `None`, factors from a pilot. History `i` starts from `history_rng(seed, i)`,
-/// as in plain simulation (with all factors 1 this is plain simulation); the fold is in
-/// fixed chunks in order, so the result does not depend on the number of threads.
-pub fn estimate(
-    model: &Model,
-    histories: u64,
-    seed: u64,
-    factors: Option<Vec<u32>>,
-    threads: usize,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<SplitReport, SplitError> {
-    check(model)?;
-    let template = Simulator::new(model);
-    let pool = rayon::ThreadPoolBuilder::new()
+/// What a pilot learnt about a model: its factors, and what splitting and plain
+/// simulation would cost for the same precision (from [`SCOUT`] main histories).
+pub struct Scout {
+    pub factors: Vec<u32>,
+    pub warnings: Vec<String>,
+    /// Plain work over splitting's work for the same precision (events); `None` when
+    /// the scout saw no outage.
+    pub speedup: Option<f64>,
+    /// Events per main history, copies included, and of the main history alone (a plain
+    /// history's).
+    pub events_per_history: f64,
+    pub plain_events_per_history: f64,
+    /// Main histories the scout ran.
+    pub histories: u64,
+    pub seconds: f64,
+}
+
+/// Main histories a scout runs to compare splitting with plain simulation, at most...
+pub const SCOUT: u64 = 256;
+/// ... and the events it may take (it stops after the chunks that pass them).
+pub const SCOUT_EVENTS: u64 = 50_000_000;
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool, SplitError> {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| SplitError::Threads(e.to_string()))?;
-    let started = std::time::Instant::now();
-    let from_pilot = factors.is_none();
-    let (factors, mut warnings) = match factors {
-        Some(f) => (f, vec![]),
-        None => pilot(&template, seed, &pool)?,
-    };
-    let pilot_seconds = started.elapsed().as_secs_f64();
-    let sums = run(&template, &factors, seed, histories, &pool, progress);
-    if sums.over_budget {
-        return Err(SplitError::EventBudget);
-    }
-    let wall = started.elapsed().as_secs_f64();
+        .map_err(|e| SplitError::Threads(e.to_string()))
+}
 
+/// Chooses factors by a pilot and runs [`SCOUT`] main histories with them (from the
+/// pilot's streams, not the run's), to tell whether splitting pays.
+pub fn scout(model: &Model, seed: u64, threads: usize) -> Result<Scout, SplitError> {
+    check(model)?;
+    let started = std::time::Instant::now();
+    let template = Simulator::new(model);
+    let empty = Tally::new(model);
+    let pool = pool(threads)?;
+    let (factors, warnings) = pilot(&template, &empty, seed, &pool)?;
+    // Rounds of chunks until SCOUT histories or SCOUT_EVENTS events, whichever first.
+    let mut s = Sums::new(&empty);
+    let mut from = 0;
+    while from < SCOUT && s.events < SCOUT_EVENTS {
+        let to = (from + 2 * CHUNK).min(SCOUT);
+        let range = (from, to);
+        run(
+            &template,
+            &empty,
+            &factors,
+            seed ^ PILOT_SALT,
+            range,
+            &pool,
+            &mut s,
+            &|_| {},
+        );
+        if s.over_budget {
+            return Err(SplitError::EventBudget);
+        }
+        from = to;
+    }
+    Ok(Scout {
+        speedup: s.speedup(),
+        events_per_history: s.events as f64 / from as f64,
+        plain_events_per_history: s.main_events as f64 / from as f64,
+        histories: from,
+        factors,
+        warnings,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Estimates the report of `model` by splitting. History `i` starts from
+/// `history_rng(seed, i)`, as in plain simulation (with all factors 1 this is plain
+/// simulation on the event engine); the fold is in fixed chunks in order, so the result
+/// does not depend on the number of threads. `earlier` is time already spent choosing
+/// (a scout's), added to the pilot's and the wall time.
+pub fn estimate(
+    model: &Model,
+    plan: &SplitPlan,
+    earlier: f64,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<RunReport, SplitError> {
+    check(model)?;
+    let template = Simulator::new(model);
+    let empty = Tally::new(model);
+    let pool = pool(plan.threads)?;
+    let started = std::time::Instant::now();
+    let from_pilot = plan.factors.is_none();
+    let (factors, mut warnings) = match &plan.factors {
+        Some(f) => (f.clone(), vec![]),
+        None => pilot(&template, &empty, plan.seed, &pool)?,
+    };
+    let pilot_seconds = earlier + started.elapsed().as_secs_f64();
     let c = model.simulation.confidence;
-    let horizon = model.simulation.horizon;
-    let n = sums.down.n as f64;
-    let d = sums.down.mean;
-    let unavailability = Interval::of(&sums.down, c).scaled(1.0 / horizon);
-    let u = unavailability.mean;
-    let per_year = YEAR / horizon;
-    // The plain variance of the time down per history: the main histories are plain
-    // samples of it (useless when they see no outage); E[Σ d²] − E[D]² bounds it from
-    // below (useless when a history has many outages). The larger is taken.
-    let plain_variance = sums
-        .main_down
-        .variance()
-        .max(sums.down_sq.mean - d * d)
-        .max(0.0);
-    let variance_reduction =
-        Some(plain_variance / sums.down.variance()).filter(|v| v.is_finite() && *v > 0.0);
-    let speedup =
-        variance_reduction.map(|v| v * sums.main_events as f64 / sums.events.max(1) as f64);
+    let mut sums = Sums::new(&empty);
+    let mut from = 0;
+    let mut reached = false;
+    while from < plan.histories && !reached {
+        let to = match plan.precision {
+            Some(_) => (from + ROUND).min(plan.histories),
+            None => plan.histories,
+        };
+        run(
+            &template,
+            &empty,
+            &factors,
+            plan.seed,
+            (from, to),
+            &pool,
+            &mut sums,
+            progress,
+        );
+        if sums.over_budget {
+            return Err(SplitError::EventBudget);
+        }
+        from = to;
+        reached = plan
+            .precision
+            .is_some_and(|p| sums.relative_half_width(c) <= p);
+    }
+    let wall = earlier + started.elapsed().as_secs_f64();
+    let histories = sums.down.n;
     if sums.with_outage < 30 {
         warnings.push(format!(
             "only {} of {histories} histories reached an outage in any copy: the interval is unreliable; raise -n",
             sums.with_outage
         ));
     }
+    let speedup = sums.speedup();
     if let Some(w) = speedup.filter(|w| *w < 1.0) {
         warnings.push(format!(
             "splitting costs more than plain simulation here ({w:.2} times the precision per unit of work): outages are not rare enough to need it; use --method plain"
@@ -554,125 +709,97 @@ pub fn estimate(
                 .into(),
         );
     }
-    Ok(SplitReport {
-        model: model.name.clone(),
+    let horizon = model.simulation.horizon;
+    let years = histories as f64 * horizon / YEAR;
+    let perf = Perf {
+        wall_seconds: wall,
+        years_per_second: years / wall.max(1e-9),
+        events: sums.events,
+        threads: pool.current_num_threads(),
+        engine: "events".into(),
+    };
+    let mut report = RunReport::new(model, plan.seed, &sums.plain, perf);
+    // What happens only at the top level comes from the copies, weighted.
+    let down = Estimate::of_nonnegative(&sums.down, c);
+    report.availability = down.scaled(1.0 / horizon).complement();
+    let d = &mut report.downtime_seconds;
+    (d.mean, d.ci_low, d.ci_high) = (down.mean, down.ci_low, down.ci_high);
+    let outages = Estimate::of_nonnegative(&sums.outages, c);
+    let o = &mut report.outages;
+    (o.mean, o.ci_low, o.ci_high) = (outages.mean, outages.ci_low, outages.ci_high);
+    o.mean_length_seconds = if outages.mean > 0.0 {
+        down.mean / outages.mean
+    } else {
+        0.0
+    };
+    let n_causes = empty.causes.len();
+    report.causes = RunReport::causes_of(model, &sums.causes[..n_causes], c);
+    // A read-path stage is down only at the top level: its availability from the copies.
+    for &s in &model.system.read_path {
+        let down = Estimate::of_nonnegative(&sums.causes[n_causes + s], c);
+        report.stages[s].availability = down.scaled(1.0 / horizon).complement();
+    }
+    report.warnings = warnings;
+    let rhw = sums.relative_half_width(c);
+    report.stopping = Stopping {
+        reason: match plan.precision {
+            None => "replications",
+            Some(_) if reached => "precision",
+            Some(_) => "max_replications",
+        },
+        precision: plan.precision,
+        relative_half_width: rhw.is_finite().then_some(rhw),
+    };
+    let mut fields: std::collections::BTreeMap<&'static str, &'static str> = [
+        ("availability", "splitting"),
+        ("downtime_seconds.mean", "splitting"),
+        ("downtime_seconds.quantiles", "plain"),
+        ("outages.mean", "splitting"),
+        ("outages.mean_length_seconds", "splitting"),
+        ("outages.p_any", "plain"),
+        ("causes", "splitting"),
+        ("stages.availability (read path)", "splitting"),
+        ("stages.availability (off the read path)", "plain"),
+        ("stages.failures", "plain"),
+    ]
+    .into_iter()
+    .collect();
+    for (field, present) in [
+        ("slo", report.slo.is_some()),
+        ("fresh_availability", report.fresh_availability.is_some()),
+        ("completeness", report.completeness.is_some()),
+        ("lost_metrics", report.lost_metrics.is_some()),
+    ] {
+        if present {
+            fields.insert(field, "plain");
+        }
+    }
+    report.estimation = Estimation {
         method: "restart_splitting",
         estimand: "horizon_mean",
-        horizon_seconds: horizon,
-        histories,
-        seed,
-        confidence: c,
-        availability: unavailability.complement(),
-        downtime_seconds_per_year: unavailability.scaled(YEAR),
-        outages_per_year: Interval::of(&sums.outages, c).scaled(per_year),
-        relative_half_width: if u > 0.0 {
-            sums.down.half_width(c) / d
-        } else {
-            f64::INFINITY
-        },
-        unavailability,
-        variance_reduction,
-        speedup,
-        levels: factors
-            .iter()
-            .zip(&sums.crossings)
-            .enumerate()
-            .map(|(i, (&factor, &crossings))| LevelReport {
-                threshold: i as u32 + 1,
-                factor,
-                crossings,
-                from_pilot,
-            })
-            .collect(),
-        copies: sums.copies,
-        histories_with_outage: sums.with_outage,
-        warnings,
-        perf: SplitPerf {
-            wall_seconds: wall,
+        chosen: "asked",
+        reason: None,
+        fields,
+        splitting: Some(SplitDetails {
+            variance_reduction: sums.variance_reduction(),
+            speedup,
+            levels: factors
+                .iter()
+                .zip(sums.crossings.iter().chain(std::iter::repeat(&0)))
+                .enumerate()
+                .map(|(i, (&factor, &crossings))| LevelReport {
+                    threshold: i as u32 + 1,
+                    factor,
+                    crossings,
+                    from_pilot,
+                })
+                .collect(),
+            copies: sums.copies,
+            histories_with_outage: sums.with_outage,
             pilot_seconds,
-            histories_per_second: n / (wall - pilot_seconds).max(1e-9),
-            events_per_second: sums.events as f64 / (wall - pilot_seconds).max(1e-9),
-            threads: pool.current_num_threads(),
-        },
-    })
-}
-
-impl RareEstimate for SplitReport {
-    fn warnings(&self) -> &[String] {
-        &self.warnings
-    }
-
-    fn to_table(&self) -> String {
-        use std::fmt::Write;
-        let mut o = String::new();
-        let pct = (self.confidence * 100.0).round();
-        let u = &self.unavailability;
-        let _ = writeln!(o, "{}", self.model);
-        let _ = writeln!(
-            o,
-            "importance splitting (RESTART): {} histories of {:.4} y, seed {}\n",
-            self.histories,
-            self.horizon_seconds / YEAR,
-            self.seed
-        );
-        let _ = writeln!(
-            o,
-            "unavailability 1 - A   {:.6e}   ({pct}% CI {:.6e} .. {:.6e}, ±{:.1}%)",
-            u.mean,
-            u.ci_low,
-            u.ci_high,
-            100.0 * self.relative_half_width
-        );
-        let _ = writeln!(
-            o,
-            "downtime per year      {:.4} s",
-            self.downtime_seconds_per_year.mean
-        );
-        let _ = writeln!(
-            o,
-            "outages per year       {:.4e}",
-            self.outages_per_year.mean
-        );
-        let _ = writeln!(
-            o,
-            "\nthreshold  factor  crossings{}",
-            if self.levels.iter().any(|l| l.from_pilot) {
-                "   (factors from a pilot)"
-            } else {
-                ""
-            }
-        );
-        for l in &self.levels {
-            let _ = writeln!(o, "{:>9}  {:>6}  {:>9}", l.threshold, l.factor, l.crossings);
-        }
-        match (self.variance_reduction, self.speedup) {
-            (Some(v), Some(w)) => {
-                let _ = writeln!(
-                    o,
-                    "\nvariance reduction over plain simulation: {v:.3e} per history, {w:.3e} per unit of work"
-                );
-            }
-            _ => {
-                let _ = writeln!(
-                    o,
-                    "\nvariance reduction over plain simulation: not estimated (no outage seen)"
-                );
-            }
-        }
-        for w in &self.warnings {
-            let _ = writeln!(o, "\nwarning: {w}");
-        }
-        let _ = writeln!(
-            o,
-            "\n{:.0} histories/s ({} copies) on {} threads, {:.2} s ({:.2} s pilot)",
-            self.perf.histories_per_second,
-            self.copies,
-            self.perf.threads,
-            self.perf.wall_seconds,
-            self.perf.pilot_seconds
-        );
-        o
-    }
+        }),
+    };
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -702,10 +829,17 @@ restart = { dist = "exponential", mean = "2h" }
     #[test]
     fn with_all_factors_one_it_is_plain_simulation() {
         let m = model(ONE_OF_TWO);
-        let r = estimate(&m, 2_000, 7, Some(vec![1, 1]), 2, &|_| {}).unwrap();
-        let plain = crate::montecarlo::simulate(
+        let plan = SplitPlan {
+            seed: 7,
+            histories: 2_000,
+            precision: None,
+            factors: Some(vec![1, 1]),
+            threads: 2,
+        };
+        let r = estimate(&m, &plan, 0.0, &|_| {}).unwrap();
+        let plain = crate::estimate::plain::simulate(
             &m,
-            &crate::montecarlo::RunPlan {
+            &crate::estimate::plain::RunPlan {
                 seed: 7,
                 first: 0,
                 count: 2_000,
@@ -717,15 +851,22 @@ restart = { dist = "exponential", mean = "2h" }
         )
         .unwrap()
         .tally;
-        let rel =
-            (r.unavailability.mean - plain.unavailability.mean).abs() / plain.unavailability.mean;
-        assert!(
-            rel < 1e-9,
-            "{} vs {}",
-            r.unavailability.mean,
-            plain.unavailability.mean
-        );
-        assert_eq!(r.copies, 2_000);
+        let u = 1.0 - r.availability.mean;
+        let rel = (u - plain.unavailability.mean).abs() / plain.unavailability.mean;
+        assert!(rel < 1e-9, "{u} vs {}", plain.unavailability.mean);
+        // The main histories are the plain ones: the fields they give agree exactly.
+        let p = crate::estimate::results::RunReport::new(&m, 7, &plain, r.perf.clone());
+        for (a, b) in r.stages.iter().zip(&p.stages) {
+            // Folded in other chunks than a plain run's: equal to rounding.
+            let (f, g) = (a.failures.mean, b.failures.mean);
+            assert!((f - g).abs() <= 1e-12 * g, "{f} vs {g}");
+            let (x, y) = (1.0 - a.availability.mean, 1.0 - b.availability.mean);
+            assert!((x - y).abs() <= 1e-9 * y, "{x} vs {y}");
+        }
+        assert_eq!(r.downtime_seconds.p99, p.downtime_seconds.p99);
+        assert_eq!(r.slo, p.slo);
+        let sp = r.estimation.splitting.as_ref().unwrap();
+        assert_eq!(sp.copies, 2_000);
     }
 
     #[test]

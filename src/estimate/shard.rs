@@ -17,9 +17,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::Tally;
+use super::plain::{BLOCK, Hooks, RunError, RunPlan, simulate_with};
+use super::results::Perf;
 use crate::model::Model;
-use crate::montecarlo::{BLOCK, Hooks, RunError, RunPlan, Tally, simulate_with};
-use crate::results::Perf;
 use crate::sim::{Engine, EngineChoice};
 
 /// `I/N`: shard `I` (from 0) of `N`.
