@@ -523,8 +523,9 @@ fn a_zero_time_loop_is_stopped_by_the_event_budget_on_both_engines() {
         );
     }
     // Splitting needs redundancy on the read path: two replicas, one needed.
-    let redundant = d.file(
-        "m2.toml",
+    let d2 = Dir::new();
+    let redundant = d2.file(
+        "m.toml",
         &looping.replacen("replicas = 1\n", "replicas = 2\nmin_ready = 1\n", 1),
     );
     let o = hasim()
