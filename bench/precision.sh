@@ -23,11 +23,11 @@ time_to() {
     REL="$rel" python3 -c '
 import json, os, sys
 d = json.load(sys.stdin)
-print("%.3f %s %s" % (d["perf"]["wall_seconds"], d["stopping"]["relative_half_width"], d["replications"]))' ||
+print("%.3f %s %s" % (d["perf"]["wall_seconds"], d["stopping"]["relative_half_width"], d["replications"]))' 2>/dev/null ||
     echo "timeout"
 }
 for m in "${models[@]}"; do
-  target/release/hasim run "$m" -n 1000 --threads "$threads" --format json 2>/dev/null |
+  target/release/hasim run "$m" -n 32000 --threads "$threads" --format json 2>/dev/null |
     python3 -c 'import json, sys; d = json.load(sys.stdin); print("%s: auto chooses %s" % (d["model"], d["estimation"]["reason"]))'
   plain=() split=()
   for ((r = 0; r < rounds; r++)); do
