@@ -116,6 +116,27 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
+    /// What to estimate with these options: `replications` histories of `method` (or,
+    /// with `precision`, at most that many), factors from a pilot, paired with `paired`.
+    pub fn request<'a>(
+        &self,
+        method: crate::estimate::Method,
+        (replications, seed): (u64, u64),
+        precision: Option<f64>,
+        paired: Option<&'a Model>,
+    ) -> crate::estimate::Request<'a> {
+        crate::estimate::Request {
+            method,
+            seed,
+            replications,
+            precision,
+            threads: self.threads,
+            engine: self.engine,
+            factors: None,
+            paired,
+        }
+    }
+
     /// The replications and seed for `model`: the command line's, else the model's.
     pub fn resolve(&self, model: &Model) -> (u64, u64) {
         (

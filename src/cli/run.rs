@@ -129,14 +129,10 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     }
     let sink = Sink::open(args.out.as_deref(), &model.sources)?;
     let request = estimate::Request {
-        method,
-        seed,
-        replications,
-        precision: args.precision,
-        threads: args.run.threads,
-        engine: args.run.engine,
         factors,
-        paired: None,
+        ..args
+            .run
+            .request(method, (replications, seed), args.precision, None)
     };
     let progress = Progress::new(replications);
     let report = estimate::report(&model, &request, &|done| progress.update(done))?;

@@ -95,7 +95,9 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
             let replications = split_histories.unwrap_or(replications);
             Some(sweep::run_point(
                 &base,
-                &request(args, method, seed, replications, None),
+                &args
+                    .run
+                    .request(method, (replications, seed), args.precision, None),
             )?)
         }
         _ => None,
@@ -114,7 +116,9 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         let replications = split_histories.unwrap_or(replications);
         let report = match sweep::run_point(
             model,
-            &request(args, method, seed, replications, Some(&base)),
+            &args
+                .run
+                .request(method, (replications, seed), args.precision, Some(&base)),
         ) {
             Ok(r) => r,
             // The rows done are kept: the file holds them, and says no more.
@@ -160,7 +164,9 @@ fn sweep_method(
         }
         SweepMethod::Auto => {
             let (replications, seed) = args.run.resolve(base);
-            let req = request(args, Method::Auto, seed, replications, None);
+            let req = args
+                .run
+                .request(Method::Auto, (replications, seed), args.precision, None);
             let choice = crate::estimate::choose(base, &req)?;
             eprintln!("method chosen by a pilot on the model: {}", choice.reason);
             match choice.split {
@@ -172,24 +178,4 @@ fn sweep_method(
             }
         }
     })
-}
-
-/// The request for one point of the sweep.
-fn request<'a>(
-    args: &SweepArgs,
-    method: crate::estimate::Method,
-    seed: u64,
-    replications: u64,
-    paired: Option<&'a crate::model::Model>,
-) -> crate::estimate::Request<'a> {
-    crate::estimate::Request {
-        method,
-        seed,
-        replications,
-        precision: args.precision,
-        threads: args.run.threads,
-        engine: args.run.engine,
-        factors: None,
-        paired,
-    }
 }

@@ -153,19 +153,18 @@ impl Start {
         }
     }
 
-    /// Adds what `sim` did since.
-    fn close(mut self, sim: &Simulator, tree: &mut Tree) {
+    /// Adds what `sim` did since; `now` is a buffer for what it has accrued by now.
+    fn close(self, sim: &Simulator, tree: &mut Tree, now: &mut Vec<Seconds>) {
         let (outages, sq) = sim.ended_outages();
         tree.down += sim.downtime_so_far() - self.down;
         tree.down_sq += sq - self.sq;
         tree.outages += outages - self.outages;
         tree.events += sim.events() - self.events;
         tree.copies += 1;
-        let then = std::mem::take(&mut self.causes);
-        let mut now = vec![];
-        accrued(sim, &mut now);
+        let then = self.causes;
+        accrued(sim, now);
         tree.causes.resize(now.len(), 0.0);
-        for ((t, n), b) in tree.causes.iter_mut().zip(&now).zip(&then) {
+        for ((t, n), b) in tree.causes.iter_mut().zip(now.iter()).zip(&then) {
             *t += n - b;
         }
     }
@@ -189,6 +188,8 @@ struct Worker<'a> {
     splits: Vec<Split>,
     /// The main histories as plain samples.
     plain: Tally,
+    /// What a copy has accrued when it ends (see [`accrued`]), reused from copy to copy.
+    accrued: Vec<Seconds>,
 }
 
 /// A copy of `sim`, in one of the `spare` simulators if there is one.
@@ -265,7 +266,7 @@ impl Worker<'_> {
                 break;
             }
         }
-        start.close(sim, tree);
+        start.close(sim, tree, &mut self.accrued);
     }
 }
 
@@ -417,6 +418,7 @@ fn run(
                     spare: vec![],
                     splits: vec![],
                     plain: empty.clone(),
+                    accrued: vec![],
                 };
                 let mut part = Sums::new(empty);
                 let end = ((c + 1) * CHUNK).min(to);
