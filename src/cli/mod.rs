@@ -133,6 +133,7 @@ impl RunOptions {
             threads: self.threads,
             engine: self.engine,
             factors: None,
+            importance: None,
             paired,
         }
     }

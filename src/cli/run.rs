@@ -59,6 +59,13 @@ pub struct RunArgs {
     /// `1,400,1`. Default: chosen by a pilot run.
     #[arg(long, value_name = "R1,R2,...")]
     pub factors: Option<String>,
+    /// With --method splitting: what the level counts. `not-ready`: every replica not
+    /// ready; `held`: only replicas waiting on more than their own container (their
+    /// node down, no node for them, a volume held by a dead node, a repair crew), for
+    /// models where restarts of seconds are common and outages come from node losses.
+    /// Default: a scout tries both and keeps the cheaper (with --factors: not-ready).
+    #[arg(long, value_enum)]
+    pub importance: Option<crate::sim::Importance>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -71,9 +78,9 @@ pub enum Method {
 
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
     let model = args.model.load()?;
-    if args.factors.is_some() && args.method != Method::Splitting {
+    if (args.factors.is_some() || args.importance.is_some()) && args.method != Method::Splitting {
         return Err(CliError::BadInput(
-            "--factors only applies to --method splitting".into(),
+            "--factors and --importance only apply to --method splitting".into(),
         ));
     }
     if args.method == Method::Bfb {
@@ -130,6 +137,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     let sink = Sink::open(args.out.as_deref(), &model.sources)?;
     let request = estimate::Request {
         factors,
+        importance: args.importance,
         ..args
             .run
             .request(method, (replications, seed), args.precision, None)

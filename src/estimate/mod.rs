@@ -43,6 +43,9 @@ pub struct Request<'a> {
     pub engine: EngineChoice,
     /// Splitting's factors; `None`: from a pilot.
     pub factors: Option<Vec<u32>>,
+    /// What splitting's level counts; `None`: chosen by a scout (see
+    /// [`splitting::SplitPlan::importance`]).
+    pub importance: Option<crate::sim::Importance>,
     /// Plain only: the model to pair with history by history (see
     /// [`plain::Hooks::paired`]).
     pub paired: Option<&'a Model>,
@@ -82,6 +85,7 @@ pub fn report(
                 Some(scout) => {
                     let mut plan = split_plan(req, choice.histories(req));
                     plan.factors = Some(scout.factors.clone());
+                    plan.importance = Some(scout.importance);
                     let mut r = splitting::estimate(model, &plan, scout.seconds, progress)?;
                     r.warnings.extend(scout.warnings.iter().cloned());
                     if let Some(sp) = &mut r.estimation.splitting {
@@ -118,6 +122,7 @@ fn split_plan(req: &Request<'_>, histories: u64) -> splitting::SplitPlan {
         histories,
         precision: req.precision,
         factors: req.factors.clone(),
+        importance: req.importance,
         threads: req.threads,
     }
 }
@@ -135,7 +140,7 @@ impl Choice {
     pub fn histories(&self, req: &Request<'_>) -> u64 {
         match (&self.split, req.precision) {
             (Some(scout), None) => {
-                let per = scout.events_per_history / scout.plain_events_per_history.max(1.0);
+                let per = scout.work_per_history / scout.plain_events_per_history.max(1.0);
                 ((req.replications as f64 / per.max(1.0)).ceil() as u64)
                     .max(LEAST_MAIN_HISTORIES)
                     .min(req.replications.max(2))
@@ -148,20 +153,20 @@ impl Choice {
 /// Histories of the plain pilot `Auto` runs first: one block, the run's own first.
 pub const PILOT_HISTORIES: u64 = plain::BLOCK;
 
-/// Histories with an outage the plain pilot must see for plain simulation to be chosen
-/// without a splitting scout (as many as `run` wants before it trusts an interval).
+/// Histories with an outage the plain pilot must see for its own variance to stand for
+/// plain simulation's (else the scout's main histories give it).
 const PILOT_OUTAGES: u64 = 30;
 
 /// Chooses between plain simulation and splitting for `model`. Plain when the read path
 /// has no redundancy to exploit, when the run asked for is smaller than the pilot (a
 /// fixed count under [`PILOT_HISTORIES`]: a pilot would cost more than it can save), or
-/// when a plain pilot of [`PILOT_HISTORIES`] histories
-/// (the run's first) sees an outage in at least 30 of them: outages are then common
-/// enough for plain simulation, whose cost grows as 1 / P(outage), while splitting's
-/// copies at every threshold crossing cost far more. Otherwise a splitting scout decides
-/// by the work each needs for the same precision (the ratio does not depend on the
-/// precision: both need histories in proportion to their variance over the square of the
-/// half-width). Work is counted in events, so the choice is the same on every machine.
+/// when paired with another model. Otherwise a plain pilot of [`PILOT_HISTORIES`]
+/// histories (the run's first) measures plain simulation's variance and work per
+/// history, a splitting scout (for each way of counting the level, see
+/// [`splitting::scout`]) measures splitting's, and the one that needs less work for the
+/// same precision runs (the ratio does not depend on the precision: both need histories
+/// in proportion to their variance over the square of the half-width). Work is counted
+/// in events, so the choice is the same on every machine.
 pub fn choose(model: &Model, req: &Request<'_>) -> Result<Choice, EstimateError> {
     let plain = |reason: String| {
         Ok(Choice {
@@ -198,34 +203,43 @@ pub fn choose(model: &Model, req: &Request<'_>) -> Result<Choice, EstimateError>
         &|_| {},
     )?;
     let seen = pilot.tally.with_outage;
-    if seen >= PILOT_OUTAGES {
-        return plain(format!(
-            "plain: {seen} of {PILOT_HISTORIES} pilot histories saw an outage, common enough for plain simulation"
-        ));
-    }
-    match splitting::scout(model, req.seed, req.threads) {
-        Err(splitting::SplitError::Pilot(why)) => plain(format!("plain: {why}")),
-        Err(e) => Err(e.into()),
+    let scout = match splitting::scout(model, req.importance, req.seed, req.threads) {
+        Err(splitting::SplitError::Pilot(why)) => return plain(format!("plain: {why}")),
+        Err(e) => return Err(e.into()),
         Ok(scout) if scout.factors.iter().all(|&r| r == 1) => {
-            plain("plain: the pilot chose no splitting at any threshold (outages not rare)".into())
+            return plain(
+                "plain: the pilot chose no splitting at any threshold (outages not rare)".into(),
+            );
         }
-        Ok(scout) => {
-            let n = scout.histories;
-            match scout.speedup {
-                Some(w) if w > 1.0 => Ok(Choice {
-                    reason: format!(
-                        "splitting: only {seen} of {PILOT_HISTORIES} plain pilot histories saw an outage, and a scout of {n} split histories found splitting needs about {w:.3} times less work (events) for the same precision"
-                    ),
-                    split: Some(scout),
-                }),
-                Some(w) => plain(format!(
-                    "plain: a scout of {n} split histories found splitting needs {:.3} times the work of plain simulation for the same precision",
-                    1.0 / w
-                )),
-                None => plain(format!(
-                    "plain: a scout of {n} split histories saw no outage to compare the two by"
-                )),
-            }
-        }
+        Ok(scout) => scout,
+    };
+    let n = scout.histories;
+    // Plain work per unit of precision: variance × events, per history.
+    let speedup = if seen >= PILOT_OUTAGES {
+        let horizon = model.simulation.horizon;
+        let plain_work = pilot.tally.unavailability.variance()
+            * horizon
+            * horizon
+            * (pilot.tally.events as f64 / PILOT_HISTORIES as f64);
+        Some(plain_work / (scout.variance * scout.work_per_history))
+            .filter(|w| w.is_finite() && *w > 0.0)
+    } else {
+        scout.speedup
+    };
+    let by = scout.importance.describe();
+    match speedup {
+        Some(w) if w > 1.0 => Ok(Choice {
+            reason: format!(
+                "splitting: {seen} of {PILOT_HISTORIES} plain pilot histories saw an outage, and a scout of {n} split histories (level: {by}) found splitting needs about {w:.3} times less work (events) for the same precision"
+            ),
+            split: Some(scout),
+        }),
+        Some(w) => plain(format!(
+            "plain: {seen} of {PILOT_HISTORIES} plain pilot histories saw an outage, and a scout of {n} split histories (level: {by}) found splitting needs {:.3} times the work of plain simulation for the same precision",
+            1.0 / w
+        )),
+        None => plain(format!(
+            "plain: a scout of {n} split histories saw no outage to compare the two by"
+        )),
     }
 }

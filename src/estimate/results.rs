@@ -202,6 +202,8 @@ impl Estimation {
 /// What importance splitting did.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct SplitDetails {
+    /// What the level counted: `not_ready` or `held`.
+    pub importance: crate::sim::Importance,
     /// Variance per history of plain simulation over that of splitting: how many times
     /// fewer histories the same precision needs. The plain variance is the larger of the
     /// main histories' own (they are plain samples) and a lower bound from the outages'

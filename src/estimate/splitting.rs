@@ -47,7 +47,7 @@ use rayon::prelude::*;
 use super::Tally;
 use super::results::{Estimate, Estimation, LevelReport, Perf, RunReport, SplitDetails, Stopping};
 use crate::model::Model;
-use crate::sim::{HistoryRng, Simulator, history_rng};
+use crate::sim::{HistoryRng, Importance, Simulator, history_rng};
 use crate::stats::Moments;
 use crate::units::{Seconds, YEAR};
 
@@ -183,6 +183,7 @@ struct Split {
 /// spare simulators whose allocations copies reuse.
 struct Worker<'a> {
     factors: &'a [u32],
+    importance: Importance,
     seed: u64,
     spare: Vec<Simulator>,
     splits: Vec<Split>,
@@ -239,7 +240,7 @@ impl Worker<'_> {
         let start = Start::of(sim);
         let mut level = birth;
         loop {
-            let now = sim.level();
+            let now = sim.level(self.importance);
             if now < birth {
                 break; // a retrial fell below the threshold it was born at
             }
@@ -292,11 +293,14 @@ struct Sums {
     with_outage: u64,
     /// Some copy was stopped at the event budget: the estimate is void.
     over_budget: bool,
+    /// What one copy costs, in events (see [`copy_work`]).
+    copy_work: f64,
 }
 
 impl Sums {
-    fn new(empty: &Tally) -> Self {
+    fn new(empty: &Tally, copy_work: f64) -> Self {
         Sums {
+            copy_work,
             down: Moments::default(),
             down_sq: Moments::default(),
             outages: Moments::default(),
@@ -379,34 +383,52 @@ impl Sums {
         Some(self.plain_variance() / self.down.variance()).filter(|v| v.is_finite() && *v > 0.0)
     }
 
-    /// The variance reduction per unit of work (events).
+    /// The work of all copies, in events: the events applied, and [`copy_work`] for each
+    /// copy made.
+    fn work(&self) -> f64 {
+        self.events as f64 + self.copy_work * self.copies as f64
+    }
+
+    /// The variance reduction per unit of work (a plain history's work is its events).
     fn speedup(&self) -> Option<f64> {
         self.variance_reduction()
-            .map(|v| v * self.main_events as f64 / self.events.max(1) as f64)
+            .map(|v| v * self.main_events as f64 / self.work().max(1.0))
     }
 }
+
+/// What making one copy costs, in events: a copy of the simulator's state and a redraw of
+/// its clocks, which grow with its replicas and nodes. Measured on two cores: 14 events
+/// a copy on `models/ha.toml` (8 replicas, 3 nodes: 2.6 µs a copy, 0.19 µs an event), 6 on
+/// a two-store model with a data flow (4 replicas: 0.49 µs, 0.079 µs).
+fn copy_work(template: &Simulator) -> f64 {
+    COPY_WORK_PER_PART * template.parts() as f64
+}
+
+/// Events' worth of work per replica or node copied (see [`copy_work`]).
+pub const COPY_WORK_PER_PART: f64 = 1.5;
 
 /// The main histories a run folds at a time, and between checks of `--precision`: a
 /// multiple of [`CHUNK`], so that the fold is the same however the run is cut.
 pub const ROUND: u64 = 256;
 
-/// Runs main histories `from..to` with `factors` on `pool` and folds them into `sums`
-/// in index order, telling `progress` how many of the run are done (`done` before).
+/// Runs main histories `from..to` with `factors` on `pool`, `chunk` at a time, and folds
+/// them into `sums` in index order, telling `progress` how many of the run are done
+/// (`done` before).
 #[allow(clippy::too_many_arguments)]
 fn run(
     template: &Simulator,
     empty: &Tally,
-    factors: &[u32],
+    (factors, importance): (&[u32], Importance),
     seed: u64,
-    (from, to): (u64, u64),
+    (from, to, chunk): (u64, u64, u64),
     pool: &rayon::ThreadPool,
     sums: &mut Sums,
     progress: &(dyn Fn(u64) + Sync),
 ) {
-    debug_assert_eq!(from % CHUNK, 0);
+    debug_assert_eq!(from % chunk, 0);
     let done = std::sync::atomic::AtomicU64::new(from);
     let weight = 1.0 / factors.iter().map(|&r| f64::from(r)).product::<f64>();
-    let chunks: Vec<u64> = (from / CHUNK..to.div_ceil(CHUNK)).collect();
+    let chunks: Vec<u64> = (from / chunk..to.div_ceil(chunk)).collect();
     let parts: Vec<Sums> = pool.install(|| {
         chunks
             .par_iter()
@@ -414,20 +436,21 @@ fn run(
                 let mut main = template.clone();
                 let mut worker = Worker {
                     factors,
+                    importance,
                     seed,
                     spare: vec![],
                     splits: vec![],
                     plain: empty.clone(),
                     accrued: vec![],
                 };
-                let mut part = Sums::new(empty);
-                let end = ((c + 1) * CHUNK).min(to);
-                for i in c * CHUNK..end {
+                let mut part = Sums::new(empty, copy_work(template));
+                let end = ((c + 1) * chunk).min(to);
+                for i in c * chunk..end {
                     let tree = worker.history(&mut main, i);
                     part.push(&tree, weight);
                 }
                 part.plain = worker.plain;
-                let n = end - c * CHUNK;
+                let n = end - c * chunk;
                 progress(done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n);
                 part
             })
@@ -442,18 +465,18 @@ fn run(
 fn sample(
     template: &Simulator,
     empty: &Tally,
-    factors: &[u32],
+    scheme: (&[u32], Importance),
     seed: u64,
     histories: u64,
     pool: &rayon::ThreadPool,
 ) -> Sums {
-    let mut sums = Sums::new(empty);
+    let mut sums = Sums::new(empty, copy_work(template));
     run(
         template,
         empty,
-        factors,
+        scheme,
         seed,
-        (0, histories),
+        (0, histories, CHUNK),
         pool,
         &mut sums,
         &|_| {},
@@ -467,11 +490,20 @@ fn sample(
 fn pilot(
     template: &Simulator,
     empty: &Tally,
+    importance: Importance,
     seed: u64,
     pool: &rayon::ThreadPool,
 ) -> Result<(Vec<u32>, Vec<String>), SplitError> {
-    let run =
-        |factors: &[u32], seed, histories| sample(template, empty, factors, seed, histories, pool);
+    let run = |factors: &[u32], seed, histories| {
+        sample(
+            template,
+            empty,
+            (factors, importance),
+            seed,
+            histories,
+            pool,
+        )
+    };
     const ENOUGH: u64 = 20;
     const FIRST_CROSSINGS: u64 = 1_000;
     const MAX_HISTORIES: u64 = 100_000;
@@ -492,7 +524,8 @@ fn pilot(
                 break;
             }
             return Err(SplitError::Pilot(format!(
-                "in {histories} pilot histories no replica of the read path failed {ENOUGH} times: outages are not rare through redundancy here; use --method plain or give --factors"
+                "in {histories} pilot histories the read path did not lose a replica ({}) {ENOUGH} times: outages are not rare through redundancy here; use --method plain or give --factors",
+                importance.describe()
             )));
         }
         histories = (histories * 10).min(MAX_HISTORIES);
@@ -501,7 +534,9 @@ fn pilot(
         let mut trial = 1u32;
         loop {
             factors[l - 1] = trial;
-            let s = run(&factors, seed, histories);
+            // As many retrials at each trial factor: fewer histories for larger ones.
+            let h = (histories * 100 / u64::from(trial)).clamp(1, histories);
+            let s = run(&factors, seed, h);
             let (here, next) = (s.crossings[l - 1], s.crossings[l]);
             if next >= ENOUGH {
                 let p = next as f64 / (here as f64 * f64::from(trial));
@@ -569,20 +604,26 @@ pub struct SplitPlan {
     pub precision: Option<f64>,
     /// One per threshold; `None`: chosen by a pilot.
     pub factors: Option<Vec<u32>>,
+    /// What the level counts; `None`: with `factors`, replicas not ready, else the
+    /// cheaper of the two by [`scout`].
+    pub importance: Option<Importance>,
     pub threads: usize,
 }
 
 /// What a pilot learnt about a model: its factors, and what splitting and plain
 /// simulation would cost for the same precision (from [`SCOUT`] main histories).
 pub struct Scout {
+    pub importance: Importance,
     pub factors: Vec<u32>,
     pub warnings: Vec<String>,
     /// Plain work over splitting's work for the same precision (events); `None` when
     /// the scout saw no outage.
     pub speedup: Option<f64>,
-    /// Events per main history, copies included, and of the main history alone (a plain
-    /// history's).
-    pub events_per_history: f64,
+    /// Splitting's variance of the time unreadable per main history (seconds²).
+    pub variance: f64,
+    /// Work per main history, copies included (events and [`copy_work`] a copy), and
+    /// the events of the main history alone (a plain history's work).
+    pub work_per_history: f64,
     pub plain_events_per_history: f64,
     /// Main histories the scout ran.
     pub histories: u64,
@@ -591,8 +632,11 @@ pub struct Scout {
 
 /// Main histories a scout runs to compare splitting with plain simulation, at most...
 pub const SCOUT: u64 = 256;
-/// ... and the events it may take (it stops after the chunks that pass them).
-pub const SCOUT_EVENTS: u64 = 50_000_000;
+/// ... and the work (events, see [`copy_work`]) it may take, as the first history's work
+/// foretells it, ...
+pub const SCOUT_WORK: f64 = 5e7;
+/// ... but at least this many main histories, the fewest it trusts for a variance.
+pub const SCOUT_LEAST: u64 = 16;
 
 fn pool(threads: usize) -> Result<rayon::ThreadPool, SplitError> {
     rayon::ThreadPoolBuilder::new()
@@ -601,45 +645,115 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool, SplitError> {
         .map_err(|e| SplitError::Threads(e.to_string()))
 }
 
-/// Chooses factors by a pilot and runs [`SCOUT`] main histories with them (from the
-/// pilot's streams, not the run's), to tell whether splitting pays.
-pub fn scout(model: &Model, seed: u64, threads: usize) -> Result<Scout, SplitError> {
+/// The ways of counting the level worth trying on `template`'s model: replicas not
+/// ready always; replicas held as well where something can hold a read-path replica
+/// (see [`Simulator::can_hold`]).
+pub fn importances(template: &Simulator) -> Vec<Importance> {
+    let mut v = vec![Importance::NotReady];
+    if template.can_hold() {
+        v.push(Importance::Held);
+    }
+    v
+}
+
+/// Chooses factors by a pilot and runs up to [`SCOUT`] main histories with them (from
+/// the pilot's streams, not the run's), to tell whether splitting pays. With
+/// `importance` `None`, does so for each of [`importances`] and keeps the one that needs
+/// the least work for one precision; one whose pilot sees too few crossings, whose
+/// factors are all 1 while another's are not, or whose first history costs more than
+/// [`SCOUT_WORK`] / [`SCOUT_LEAST`] while another's does not, is passed over.
+pub fn scout(
+    model: &Model,
+    importance: Option<Importance>,
+    seed: u64,
+    threads: usize,
+) -> Result<Scout, SplitError> {
     check(model)?;
     let started = std::time::Instant::now();
     let template = Simulator::new(model);
     let empty = Tally::new(model);
     let pool = pool(threads)?;
-    let (factors, warnings) = pilot(&template, &empty, seed, &pool)?;
-    // Rounds of chunks until SCOUT histories or SCOUT_EVENTS events, whichever first.
-    let mut s = Sums::new(&empty);
-    let mut from = 0;
-    while from < SCOUT && s.events < SCOUT_EVENTS {
-        let to = (from + 2 * CHUNK).min(SCOUT);
-        let range = (from, to);
-        run(
-            &template,
-            &empty,
-            &factors,
-            seed ^ PILOT_SALT,
-            range,
-            &pool,
-            &mut s,
-            &|_| {},
-        );
-        if s.over_budget {
-            return Err(SplitError::EventBudget);
+    let tried = match importance {
+        Some(i) => vec![i],
+        None => importances(&template),
+    };
+    // Each candidate's pilot and first history.
+    let mut alive = vec![];
+    let mut failed = None;
+    for importance in tried {
+        match pilot(&template, &empty, importance, seed, &pool) {
+            Ok((factors, warnings)) => {
+                let mut s = Sums::new(&empty, copy_work(&template));
+                let scheme = (factors.as_slice(), importance);
+                scout_part(&template, &empty, scheme, seed, (0, 1), &pool, &mut s)?;
+                alive.push((importance, factors, warnings, s));
+            }
+            Err(e @ SplitError::Pilot(_)) => failed = failed.or(Some(e)),
+            Err(e) => return Err(e),
         }
-        from = to;
     }
-    Ok(Scout {
-        speedup: s.speedup(),
-        events_per_history: s.events as f64 / from as f64,
-        plain_events_per_history: s.main_events as f64 / from as f64,
-        histories: from,
-        factors,
-        warnings,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    let Some(cheapest) = alive.iter().map(|c| c.3.work()).reduce(f64::min) else {
+        return Err(failed.expect("one importance at least was tried"));
+    };
+    if alive.iter().any(|c| c.1.iter().any(|&r| r > 1)) {
+        alive.retain(|c| c.1.iter().any(|&r| r > 1));
+    }
+    let affordable = |w: f64| w * SCOUT_LEAST as f64 <= SCOUT_WORK;
+    if affordable(cheapest) {
+        alive.retain(|c| affordable(c.3.work()));
+    }
+    let mut best: Option<Scout> = None;
+    for (importance, factors, warnings, mut s) in alive {
+        let n = ((SCOUT_WORK / s.work().max(1.0)) as u64).clamp(SCOUT_LEAST, SCOUT);
+        let scheme = (factors.as_slice(), importance);
+        scout_part(&template, &empty, scheme, seed, (1, n), &pool, &mut s)?;
+        let found = Scout {
+            importance,
+            speedup: s.speedup(),
+            variance: s.down.variance(),
+            work_per_history: s.work() / n as f64,
+            plain_events_per_history: s.main_events as f64 / n as f64,
+            histories: n,
+            factors,
+            warnings,
+            seconds: 0.0,
+        };
+        let better = |b: &Scout| found.speedup.unwrap_or(0.0) > b.speedup.unwrap_or(0.0);
+        if best.as_ref().is_none_or(better) {
+            best = Some(found);
+        }
+    }
+    let mut best = best.expect("the cheapest candidate is kept");
+    best.seconds = started.elapsed().as_secs_f64();
+    Ok(best)
+}
+
+/// Main histories `from..to` of a scout, one a chunk (so that every thread works on a
+/// few costly ones), folded into `s`.
+fn scout_part(
+    template: &Simulator,
+    empty: &Tally,
+    scheme: (&[u32], Importance),
+    seed: u64,
+    (from, to): (u64, u64),
+    pool: &rayon::ThreadPool,
+    s: &mut Sums,
+) -> Result<(), SplitError> {
+    run(
+        template,
+        empty,
+        scheme,
+        seed ^ PILOT_SALT,
+        (from, to, 1),
+        pool,
+        s,
+        &|_| {},
+    );
+    if s.over_budget {
+        Err(SplitError::EventBudget)
+    } else {
+        Ok(())
+    }
 }
 
 /// Estimates the report of `model` by splitting. History `i` starts from
@@ -659,13 +773,26 @@ pub fn estimate(
     let pool = pool(plan.threads)?;
     let started = std::time::Instant::now();
     let from_pilot = plan.factors.is_none();
-    let (factors, mut warnings) = match &plan.factors {
-        Some(f) => (f.clone(), vec![]),
-        None => pilot(&template, &empty, plan.seed, &pool)?,
+    let (importance, factors, mut warnings) = match (&plan.factors, plan.importance) {
+        (Some(f), i) => (i.unwrap_or(Importance::NotReady), f.clone(), vec![]),
+        (None, Some(i)) => {
+            let (f, w) = pilot(&template, &empty, i, plan.seed, &pool)?;
+            (i, f, w)
+        }
+        (None, None) => match importances(&template)[..] {
+            [only] => {
+                let (f, w) = pilot(&template, &empty, only, plan.seed, &pool)?;
+                (only, f, w)
+            }
+            _ => {
+                let s = scout(model, None, plan.seed, plan.threads)?;
+                (s.importance, s.factors, s.warnings)
+            }
+        },
     };
     let pilot_seconds = earlier + started.elapsed().as_secs_f64();
     let c = model.simulation.confidence;
-    let mut sums = Sums::new(&empty);
+    let mut sums = Sums::new(&empty, copy_work(&template));
     let mut from = 0;
     let mut reached = false;
     while from < plan.histories && !reached {
@@ -676,9 +803,9 @@ pub fn estimate(
         run(
             &template,
             &empty,
-            &factors,
+            (&factors, importance),
             plan.seed,
-            (from, to),
+            (from, to, CHUNK),
             &pool,
             &mut sums,
             progress,
@@ -783,6 +910,7 @@ pub fn estimate(
         reason: None,
         fields,
         splitting: Some(SplitDetails {
+            importance,
             variance_reduction: sums.variance_reduction(),
             speedup,
             levels: factors
@@ -836,6 +964,7 @@ restart = { dist = "exponential", mean = "2h" }
             histories: 2_000,
             precision: None,
             factors: Some(vec![1, 1]),
+            importance: None,
             threads: 2,
         };
         let r = estimate(&m, &plan, 0.0, &|_| {}).unwrap();

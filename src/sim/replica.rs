@@ -115,6 +115,14 @@ pub(super) struct Replica {
 }
 
 impl Replica {
+    /// Not ready, and waiting on more than its own container: Pending (its node down, no
+    /// node to go to, its volume held by a dead node), or waiting for or held by a repair
+    /// crew.
+    pub(super) fn held(&self) -> bool {
+        matches!(self.state, ReplicaState::Pending | ReplicaState::Queued)
+            || (self.crew && self.state == ReplicaState::Restarting)
+    }
+
     /// A ready, new container at t = 0.
     pub(super) const NEW: Replica = Replica {
         state: ReplicaState::Ready,
