@@ -316,6 +316,15 @@ fn report_writes_charts_their_data_and_a_page() {
             page.contains(&format!("href=\"{c}.csv\"")),
             "page links {c}.csv"
         );
+        // The same chart as SVG beside it, linked from the page, with its text and shapes.
+        let svg = std::fs::read_to_string(dir.path().join(format!("{c}.svg")))
+            .unwrap_or_else(|e| panic!("{c}.svg: {e}"));
+        assert!(svg.contains("<svg") && svg.contains("</svg>"), "{c}.svg");
+        assert!(svg.matches("<text").count() > 5, "{c}.svg has labels");
+        assert!(
+            page.contains(&format!("href=\"{c}.svg\"")),
+            "page links {c}.svg"
+        );
         let img = image::open(&png)
             .unwrap_or_else(|e| panic!("{c}.png: {e}"))
             .to_rgb8();

@@ -1,5 +1,5 @@
-//! PNG charts (plotters, bitmap backend) with a font that ships with hasim, so they render
-//! the same on a machine without system fonts.
+//! Charts (plotters), PNG or SVG by the file's extension, with a font that ships with
+//! hasim, so the PNGs render the same on a machine without system fonts.
 
 use std::path::Path;
 use std::sync::Once;
@@ -31,15 +31,33 @@ fn err<E: std::fmt::Debug>(e: E) -> ChartError {
     format!("cannot draw the chart: {e:?}")
 }
 
-/// Colours for series, distinguishable and printable.
+/// Colours for series: Okabe and Ito's palette, told apart with any colour vision and in
+/// print (blue, vermilion, bluish green, orange, reddish purple, sky blue).
 pub const PALETTE: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(255, 127, 14),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(230, 159, 0),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
 ];
+
+/// Draws `$body` (which uses `$root`, a drawing area) into `$path`: SVG when its
+/// extension is `svg`, else PNG.
+macro_rules! render {
+    ($path:expr, $root:ident => $body:block) => {{
+        let path: &Path = $path;
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg")) {
+            let $root = SVGBackend::new(path, SIZE).into_drawing_area();
+            $body
+            $root.present().map_err(err)?;
+        } else {
+            let $root = BitMapBackend::new(path, SIZE).into_drawing_area();
+            $body
+            $root.present().map_err(err)?;
+        }
+    }};
+}
 
 /// A series of points (x, y, y_low, y_high).
 pub struct Series {
@@ -60,6 +78,10 @@ pub struct LineChart<'a> {
     pub x_label: &'a str,
     pub y_label: &'a str,
     pub x_log: bool,
+    /// The x values are whole numbers (replicas): ticks at integers only.
+    pub x_integer: bool,
+    /// The model's own x, marked by a dotted vertical line with this label.
+    pub model_x: Option<(f64, String)>,
     pub series: &'a [Series],
     pub reference: Option<Reference>,
 }
@@ -72,11 +94,10 @@ fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
         })
 }
 
-/// Lines with confidence bars, optional log x axis and a reference line.
+/// Lines with confidence bars, optional log x axis and a reference line; a log y axis
+/// when the values span more than two decades; the legend beside the plot.
 pub fn line_chart(path: &Path, c: &LineChart<'_>) -> Result<(), ChartError> {
     register_font();
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
     let pts = || c.series.iter().flat_map(|s| s.points.iter());
     let (x0, x1) = span(pts().map(|p| p.0));
     let (mut y0, mut y1) = span(pts().flat_map(|p| [p.1, p.2, p.3]));
@@ -89,88 +110,177 @@ pub fn line_chart(path: &Path, c: &LineChart<'_>) -> Result<(), ChartError> {
     if !(x0.is_finite() && y0.is_finite()) {
         return Err("nothing to draw".into());
     }
-    let pad = ((y1 - y0) * 0.08).max(y1.abs() * 0.02).max(1e-9);
-    let (y0, y1) = ((y0 - pad).max(0.0), y1 + pad);
-    let mut builder = ChartBuilder::on(&root);
-    builder
-        .caption(c.title, (FONT, 26))
-        .margin(20)
-        .x_label_area_size(55)
-        .y_label_area_size(90);
-    macro_rules! finish {
-        ($chart:expr) => {{
-            let mut chart = $chart;
-            chart
-                .configure_mesh()
-                .x_desc(c.x_label)
-                .y_desc(c.y_label)
-                .label_style((FONT, 16))
-                .axis_desc_style((FONT, 18))
-                .x_label_formatter(&|x| short(*x))
-                .y_label_formatter(&|y| short(*y))
-                .draw()
-                .map_err(err)?;
-            if let Some(r) = reference {
-                let style = ShapeStyle::from(&BLACK).stroke_width(2);
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        vec![(x0, r.y), (x1, r.y)],
-                        10,
-                        6,
-                        style,
-                    ))
-                    .map_err(err)?
-                    .label(r.label.clone())
-                    .legend(|(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2))
-                    });
-            }
-            for (i, s) in c.series.iter().enumerate() {
-                let color = PALETTE[i % PALETTE.len()];
-                chart
-                    .draw_series(LineSeries::new(
-                        s.points.iter().map(|p| (p.0, p.1)),
-                        color.stroke_width(3),
-                    ))
-                    .map_err(err)?
-                    .label(s.name.clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
-                    });
-                if s.markers {
-                    chart
-                        .draw_series(
-                            s.points
-                                .iter()
-                                .map(|p| Circle::new((p.0, p.1), 4, color.filled())),
-                        )
-                        .map_err(err)?;
-                    chart
-                        .draw_series(s.points.iter().map(|p| {
-                            ErrorBar::new_vertical(p.0, p.2, p.1, p.3, color.stroke_width(2), 12)
-                        }))
-                        .map_err(err)?;
-                }
-            }
-            legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-        }};
-    }
-    if c.x_log {
-        finish!(
-            builder
-                .build_cartesian_2d((x0 * 0.9..x1 * 1.1).log_scale(), y0..y1)
-                .map_err(err)?
-        );
+    let positive = span(pts().flat_map(|p| [p.1, p.2, p.3]).filter(|v| *v > 0.0)).0;
+    let y_log = positive.is_finite() && y1 / positive > 100.0;
+    let (y0, y1) = if y_log {
+        (positive / 1.5, y1 * 1.5)
     } else {
+        let pad = ((y1 - y0) * 0.08).max(y1.abs() * 0.02).max(1e-9);
+        ((y0 - pad).max(0.0), y1 + pad)
+    };
+    let integer_ticks = (x1 - x0).round() as usize + 1;
+    render!(path, root => {
+        root.fill(&WHITE).map_err(err)?;
+        // The title over the whole width; the legend to the right of the plot, never over
+        // the data.
+        let body = root.titled(c.title, (FONT, 22)).map_err(err)?;
+        let (plot, side) = body.split_horizontally(SIZE.0 - LEGEND_WIDTH);
+        let mut builder = ChartBuilder::on(&plot);
+        builder
+            .margin(20)
+            .x_label_area_size(55)
+            .y_label_area_size(90);
+        let mut entries: Vec<(String, RGBColor, bool)> = vec![];
+        macro_rules! finish {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                let mut mesh = chart.configure_mesh();
+                mesh.x_desc(c.x_label)
+                    .y_desc(c.y_label)
+                    .label_style((FONT, 16))
+                    .axis_desc_style((FONT, 18))
+                    .y_label_formatter(&|y| short(*y));
+                let whole = |x: &f64| {
+                    if (x - x.round()).abs() < 1e-6 {
+                        format!("{:.0}", x)
+                    } else {
+                        String::new()
+                    }
+                };
+                if c.x_integer {
+                    mesh.x_labels(integer_ticks).x_label_formatter(&whole);
+                } else {
+                    mesh.x_label_formatter(&|x| short(*x));
+                }
+                mesh.draw().map_err(err)?;
+                if let Some(r) = reference {
+                    let style = ShapeStyle::from(&BLACK).stroke_width(2);
+                    chart
+                        .draw_series(DashedLineSeries::new(
+                            vec![(x0, r.y), (x1, r.y)],
+                            10,
+                            6,
+                            style,
+                        ))
+                        .map_err(err)?;
+                    entries.push((r.label.clone(), BLACK, true));
+                }
+                if let Some((x, label)) = &c.model_x {
+                    let grey = RGBColor(90, 90, 90);
+                    chart
+                        .draw_series(DashedLineSeries::new(
+                            vec![(*x, y0), (*x, y1)],
+                            3,
+                            4,
+                            grey.stroke_width(2),
+                        ))
+                        .map_err(err)?;
+                    entries.push((label.clone(), grey, true));
+                }
+                for (i, s) in c.series.iter().enumerate() {
+                    let color = PALETTE[i % PALETTE.len()];
+                    chart
+                        .draw_series(LineSeries::new(
+                            s.points.iter().map(|p| (p.0, p.1)),
+                            color.stroke_width(3),
+                        ))
+                        .map_err(err)?;
+                    entries.push((s.name.clone(), color, false));
+                    if s.markers {
+                        chart
+                            .draw_series(
+                                s.points
+                                    .iter()
+                                    .map(|p| Circle::new((p.0, p.1), 4, color.filled())),
+                            )
+                            .map_err(err)?;
+                        chart
+                            .draw_series(s.points.iter().map(|p| {
+                                ErrorBar::new_vertical(
+                                    p.0,
+                                    p.2.max(y0),
+                                    p.1,
+                                    p.3,
+                                    color.stroke_width(2),
+                                    12,
+                                )
+                            }))
+                            .map_err(err)?;
+                    }
+                }
+            }};
+        }
         let xp = (x1 - x0).max(1e-9) * 0.05;
-        finish!(
-            builder
+        match (c.x_log, y_log) {
+            (true, true) => finish!(builder
+                .build_cartesian_2d((x0 * 0.9..x1 * 1.1).log_scale(), (y0..y1).log_scale())
+                .map_err(err)?),
+            (true, false) => finish!(builder
+                .build_cartesian_2d((x0 * 0.9..x1 * 1.1).log_scale(), y0..y1)
+                .map_err(err)?),
+            (false, true) => finish!(builder
+                .build_cartesian_2d(x0 - xp..x1 + xp, (y0..y1).log_scale())
+                .map_err(err)?),
+            (false, false) => finish!(builder
                 .build_cartesian_2d(x0 - xp..x1 + xp, y0..y1)
-                .map_err(err)?
-        );
-    }
-    root.present().map_err(err)?;
+                .map_err(err)?),
+        }
+        side_legend(&side, &entries)?;
+    });
     Ok(())
+}
+
+/// Width of the legend column beside a line chart, pixels.
+const LEGEND_WIDTH: u32 = 230;
+
+/// A legend in its own area: a line (dashed for references) and the label, wrapped.
+fn side_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    entries: &[(String, RGBColor, bool)],
+) -> Result<(), ChartError> {
+    let mut y = 40;
+    for (label, colour, dashed) in entries {
+        let style = colour.stroke_width(3);
+        if *dashed {
+            for k in 0..3 {
+                area.draw(&PathElement::new(
+                    vec![(4 + 10 * k, y + 8), (10 + 10 * k, y + 8)],
+                    style,
+                ))
+                .map_err(err)?;
+            }
+        } else {
+            area.draw(&PathElement::new(vec![(4, y + 8), (30, y + 8)], style))
+                .map_err(err)?;
+        }
+        for (k, line) in wrap(label, 22).iter().enumerate() {
+            area.draw(&Text::new(
+                line.clone(),
+                (38, y + 20 * k as i32),
+                (FONT, 15),
+            ))
+            .map_err(err)?;
+        }
+        y += 20 * wrap(label, 22).len() as i32 + 14;
+    }
+    Ok(())
+}
+
+/// `text` cut into lines of at most about `width` characters, at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let last = lines.last_mut().expect("never empty");
+        if !last.is_empty() && last.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(word);
+        }
+    }
+    lines
 }
 
 /// A histogram: bars (lower edge, upper edge, count), and a vertical reference line.
@@ -184,7 +294,7 @@ pub fn histogram(
     reference: Option<Reference>,
 ) -> Result<(), ChartError> {
     register_font();
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    render!(path, root => {
     root.fill(&WHITE).map_err(err)?;
     let (_, mut x1) = span(bars.iter().map(|b| b.1));
     if let Some(r) = &reference {
@@ -230,7 +340,7 @@ pub fn histogram(
             });
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-    root.present().map_err(err)?;
+    });
     Ok(())
 }
 
@@ -249,7 +359,7 @@ pub fn timeline(
     below: Option<(&str, &[(f64, f64)])>,
 ) -> Result<(), ChartError> {
     register_font();
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    render!(path, root => {
     root.fill(&WHITE).map_err(err)?;
     let (top, bottom) = match below {
         Some(_) => root.split_vertically(380),
@@ -268,7 +378,9 @@ pub fn timeline(
         .configure_mesh()
         .disable_y_mesh()
         .disable_y_axis()
-        .x_desc("day of the year")
+        .x_desc("date in the year (day 0 = 1 January)")
+        .x_labels(13)
+        .x_label_formatter(&|d| calendar(*d))
         .label_style((FONT, 16))
         .axis_desc_style((FONT, 18))
         .draw()
@@ -313,7 +425,9 @@ pub fn timeline(
             .map_err(err)?;
         lower
             .configure_mesh()
-            .x_desc("day of the year")
+            .x_desc("date in the year (day 0 = 1 January)")
+            .x_labels(13)
+            .x_label_formatter(&|d| calendar(*d))
             .y_desc(label)
             .label_style((FONT, 16))
             .axis_desc_style((FONT, 18))
@@ -322,7 +436,8 @@ pub fn timeline(
             .map_err(err)?;
         lower
             .draw_series(LineSeries::new(
-                points.iter().copied(),
+                // A step line: the buffer holds its level until the next change.
+                points.iter().zip(points.iter().skip(1)).flat_map(|(a, b)| [*a, (b.0, a.1)]),
                 PALETTE[0].stroke_width(2),
             ))
             .map_err(err)?;
@@ -336,8 +451,38 @@ pub fn timeline(
             )
             .map_err(err)?;
     }
-    root.present().map_err(err)?;
+    });
     Ok(())
+}
+
+/// Day `d` of a year of 365 days (0 = 1 January) as a date, `3 Feb`; past the first
+/// year, the day number.
+fn calendar(d: f64) -> String {
+    const MONTHS: [(&str, u32); 12] = [
+        ("Jan", 31),
+        ("Feb", 28),
+        ("Mar", 31),
+        ("Apr", 30),
+        ("May", 31),
+        ("Jun", 30),
+        ("Jul", 31),
+        ("Aug", 31),
+        ("Sep", 30),
+        ("Oct", 31),
+        ("Nov", 30),
+        ("Dec", 31),
+    ];
+    let mut day = d.floor().max(0.0) as u32;
+    if day >= 365 {
+        return format!("day {day}");
+    }
+    for (name, len) in MONTHS {
+        if day < len {
+            return format!("{} {name}", day + 1);
+        }
+        day -= len;
+    }
+    unreachable!("a day under 365 falls in some month")
 }
 
 /// One half of a tornado bar: the change, its paired interval, its p-value against no
@@ -367,7 +512,7 @@ pub fn tornado(
     labels: (&str, &str),
 ) -> Result<(), ChartError> {
     register_font();
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    render!(path, root => {
     root.fill(&WHITE).map_err(err)?;
     let (x0, x1) = span(
         bars.iter()
@@ -463,7 +608,7 @@ pub fn tornado(
         )))
         .map_err(err)?;
     legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-    root.present().map_err(err)?;
+    });
     Ok(())
 }
 

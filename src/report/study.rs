@@ -110,20 +110,38 @@ fn minutes(a: &Estimate) -> (f64, f64, f64) {
     )
 }
 
+/// Draws chart `name` twice into the study's folder: `name.png` and `name.svg`.
+fn both(
+    ctx: &Ctx<'_>,
+    name: &str,
+    draw: impl Fn(&Path) -> Result<(), charts::ChartError>,
+) -> Result<(), StudyError> {
+    for ext in ["png", "svg"] {
+        draw(&ctx.path(&format!("{name}.{ext}")))?;
+    }
+    Ok(())
+}
+
 /// Every file a study may write into its folder.
 pub const FILES: &[&str] = &[
     "index.html",
     "replicas.png",
+    "replicas.svg",
     "replicas.csv",
     "buffer.png",
+    "buffer.svg",
     "buffer.csv",
     "restart.png",
+    "restart.svg",
     "restart.csv",
     "downtime.png",
+    "downtime.svg",
     "downtime.csv",
     "timeline.png",
+    "timeline.svg",
     "timeline.csv",
     "tornado.png",
+    "tornado.svg",
     "tornado.csv",
 ];
 
@@ -189,22 +207,44 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         });
     }
     if !series.is_empty() {
+        // The model's replicas, marked when every stage drawn has the same number.
+        let drawn: Vec<u32> = model
+            .system
+            .read_path
+            .iter()
+            .map(|&si| &model.stages[si])
+            .filter(|s| s.kind != Kind::DaemonSet)
+            .map(|s| s.replicas)
+            .collect();
+        let model_replicas = drawn
+            .first()
+            .copied()
+            .filter(|r| drawn.iter().all(|x| x == r));
         ctx.csv(
             "replicas.csv",
             "stage,replicas,availability,availability_ci_low,availability_ci_high,downtime_minutes_per_year,downtime_ci_low,downtime_ci_high",
             &rows,
         )?;
-        charts::line_chart(
-            &ctx.path("replicas.png"),
-            &LineChart {
-                title: "Downtime per year vs replicas of each read-path stage",
-                x_label: "replicas (others as in the model)",
-                y_label: "downtime, minutes per year",
-                x_log: false,
-                series: &series,
-                reference: slo_ref(slo_minutes),
-            },
-        )?;
+        both(&ctx, "replicas", |p| {
+            charts::line_chart(
+                p,
+                &LineChart {
+                    title: "Downtime per year vs replicas of each read-path stage",
+                    x_label: "replicas (others as in the model)",
+                    y_label: "downtime, minutes per year",
+                    x_log: false,
+                    x_integer: true,
+                    model_x: model_replicas.map(|r| {
+                        (
+                            f64::from(r),
+                            format!("the model: {r} replica{}", if r == 1 { "" } else { "s" }),
+                        )
+                    }),
+                    series: &series,
+                    reference: slo_ref(slo_minutes),
+                },
+            )
+        })?;
         charts_done.push((
             "replicas.png".to_string(),
             "Downtime per year vs replicas".to_string(),
@@ -258,24 +298,34 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
             "buffer_limit,lost_metrics_mean,lost_ci_low,lost_ci_high,completeness,completeness_ci_low,completeness_ci_high",
             &rows,
         )?;
-        charts::line_chart(
-            &ctx.path("buffer.png"),
-            &LineChart {
-                title: &format!(
-                    "Metrics lost per year vs the buffer of {}",
-                    model.stages[c].name
-                ),
-                x_label: "buffer limit, metrics per collector replica and store replica (log)",
-                y_label: "metrics lost per year",
-                x_log: true,
-                series: &[Series {
-                    name: "lost metrics (95 % CI)".into(),
-                    points: pts.clone(),
-                    markers: true,
-                }],
-                reference: None,
-            },
-        )?;
+        both(&ctx, "buffer", |p| {
+            charts::line_chart(
+                p,
+                &LineChart {
+                    title: &format!(
+                        "Metrics lost per year vs the buffer of {}",
+                        model.stages[c].name
+                    ),
+                    x_label: "buffer limit, metrics per collector replica and store replica (log)",
+                    y_label: "metrics lost per year",
+                    x_log: true,
+                    x_integer: false,
+                    model_x: Some((
+                        model.stages[c].buffer.unwrap_or_default().limit,
+                        format!(
+                            "the model: {} metrics",
+                            charts::short(model.stages[c].buffer.unwrap_or_default().limit)
+                        ),
+                    )),
+                    series: &[Series {
+                        name: "lost metrics (95 % CI)".into(),
+                        points: pts.clone(),
+                        markers: true,
+                    }],
+                    reference: None,
+                },
+            )
+        })?;
         charts_done.push((
             "buffer.png".to_string(),
             "Lost metrics vs buffer limit".to_string(),
@@ -337,17 +387,21 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     }
     if !series.is_empty() {
         ctx.csv("restart.csv", "stage,restart_scale,availability,downtime_minutes_per_year,downtime_ci_low,downtime_ci_high", &rows)?;
-        charts::line_chart(
-            &ctx.path("restart.png"),
-            &LineChart {
-                title: "Downtime per year vs restart times (each stage's restart and recreate scaled)",
-                x_label: "restart time, multiple of the model's (log)",
-                y_label: "downtime, minutes per year",
-                x_log: true,
-                series: &series,
-                reference: slo_ref(slo_minutes),
-            },
-        )?;
+        both(&ctx, "restart", |p| {
+            charts::line_chart(
+                p,
+                &LineChart {
+                    title: "Downtime per year vs restart times (each stage's restart and recreate scaled)",
+                    x_label: "restart time, multiple of the model's (log)",
+                    y_label: "downtime, minutes per year",
+                    x_log: true,
+                    x_integer: false,
+                    model_x: Some((1.0, "the model's restart times".into())),
+                    series: &series,
+                    reference: slo_ref(slo_minutes),
+                },
+            )
+        })?;
         charts_done.push((
             "restart.png".to_string(),
             "Downtime vs restart times".to_string(),
@@ -429,17 +483,19 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     } else {
         "years".to_string()
     };
-    charts::histogram(
-        &ctx.path("downtime.png"),
-        &title,
-        "downtime, minutes per year",
-        "years (histories)",
-        &bar_label,
-        &bars,
-        slo_near
-            .zip(slo_label)
-            .map(|(y, label)| Reference { y, label }),
-    )?;
+    both(&ctx, "downtime", |p| {
+        charts::histogram(
+            p,
+            &title,
+            "downtime, minutes per year",
+            "years (histories)",
+            &bar_label,
+            &bars,
+            slo_near
+                .zip(slo_label.clone())
+                .map(|(y, label)| Reference { y, label }),
+        )
+    })?;
     charts_done.push((
         "downtime.png".to_string(),
         "Distribution of one year's downtime".to_string(),
@@ -512,17 +568,19 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     }
     buffer.push((horizon_days, buffer.last().map_or(0.0, |b| b.1)));
     ctx.csv("timeline.csv", "time_seconds,lane,state", &rows)?;
-    charts::timeline(
-        &ctx.path("timeline.png"),
-        "One simulated year (replication 0): red = down",
-        horizon_days,
-        &lanes,
-        model
-            .system
-            .flow
-            .as_ref()
-            .map(|_| ("metrics buffered", buffer.as_slice())),
-    )?;
+    both(&ctx, "timeline", |p| {
+        charts::timeline(
+            p,
+            "One simulated year (replication 0): down in vermilion",
+            horizon_days,
+            &lanes,
+            model
+                .system
+                .flow
+                .as_ref()
+                .map(|_| ("metrics buffered", buffer.as_slice())),
+        )
+    })?;
     charts_done.push(("timeline.png".to_string(), "One simulated year".to_string()));
 
     // 6. Tornado: each time parameter halved and doubled, each half's change in downtime
@@ -571,13 +629,15 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
             .collect::<Vec<_>>(),
     )?;
     if !bars.is_empty() {
-        charts::tornado(
-            &ctx.path("tornado.png"),
-            "What moves downtime most: each time halved or doubled",
-            "change in downtime, minutes per year (paired 95 % intervals; grey: not significant)",
-            &bars,
-            ("halved", "doubled"),
-        )?;
+        both(&ctx, "tornado", |p| {
+            charts::tornado(
+                p,
+                "What moves downtime most: each time halved or doubled",
+                "change in downtime, minutes per year (paired 95 % intervals; grey: not significant)",
+                &bars,
+                ("halved", "doubled"),
+            )
+        })?;
         charts_done.push((
             "tornado.png".to_string(),
             "Sensitivity (tornado)".to_string(),
@@ -602,30 +662,41 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
                 baseline.replications
             ),
             Some(top) => {
-                let halves: Vec<String> = top
-                    .halves
-                    .iter()
-                    .zip(["halving", "doubling"])
-                    .filter(|(h, _)| h.significant)
-                    .map(|(h, what)| named(h, what))
-                    .collect();
-                // Overlapping intervals with the next one are no ranking: say so.
-                let tied = significant.get(1).is_some_and(|next| {
+                let said = |b: &TornadoBar| {
+                    let halves: Vec<String> = b
+                        .halves
+                        .iter()
+                        .zip(["halving", "doubling"])
+                        .filter(|(h, _)| h.significant)
+                        .map(|(h, what)| named(h, what))
+                        .collect();
+                    format!("{}: {}", b.label, halves.join("; "))
+                };
+                // Overlapping intervals are no ranking: the parameters whose significant
+                // intervals chain-overlap the top one's (three symmetric nodes) are named
+                // together, by name, whatever the seed.
+                let overlaps = |a: &TornadoBar, b: &TornadoBar| {
                     (0..2).any(|k| {
-                        let (t, n) = (&top.halves[k], &next.halves[k]);
-                        t.significant && n.significant && t.ci.0.max(n.ci.0) <= t.ci.1.min(n.ci.1)
+                        let (x, y) = (&a.halves[k], &b.halves[k]);
+                        x.significant && y.significant && x.ci.0.max(y.ci.0) <= x.ci.1.min(y.ci.1)
                     })
-                });
-                format!(
-                    "{} {}: {}.",
-                    if tied {
-                        "Among the parameters that move downtime most, with intervals overlapping the next one's, is"
-                    } else {
-                        "The parameter that moves downtime most is"
-                    },
-                    top.label,
-                    halves.join("; ")
-                )
+                };
+                let mut tied: Vec<&TornadoBar> = vec![top];
+                for b in &significant[1..] {
+                    if tied.iter().any(|t| overlaps(t, b)) {
+                        tied.push(b);
+                    }
+                }
+                if tied.len() > 1 {
+                    tied.sort_by(|a, b| a.label.cmp(&b.label));
+                    format!(
+                        "{} parameters move downtime most, with overlapping intervals, so they are not ranked: {}.",
+                        tied.len(),
+                        tied.iter().map(|b| said(b)).collect::<Vec<_>>().join(" — ")
+                    )
+                } else {
+                    format!("The parameter that moves downtime most is {}.", said(top))
+                }
             }
         });
     }
@@ -1003,9 +1074,10 @@ fn page(model: &Model, study: &Study, opts: &StudyOptions) -> String {
     o.push_str("</ul>\n");
     for (file, title) in &study.charts {
         let csv = file.replace(".png", ".csv");
+        let svg = file.replace(".png", ".svg");
         let _ = writeln!(
             o,
-            "<figure>\n<img src=\"{file}\" alt=\"{t}\" width=\"1000\" height=\"600\">\n<figcaption>{t} — data: <a href=\"{csv}\">{csv}</a></figcaption>\n</figure>",
+            "<figure>\n<img src=\"{file}\" alt=\"{t}\" width=\"1000\" height=\"600\">\n<figcaption>{t} — data: <a href=\"{csv}\">{csv}</a>, vector: <a href=\"{svg}\">{svg}</a></figcaption>\n</figure>",
             t = html_escape(title)
         );
     }
