@@ -692,12 +692,13 @@ pub fn scout(
             Err(e) => return Err(e),
         }
     }
-    let Some(cheapest) = alive.iter().map(|c| c.3.work()).reduce(f64::min) else {
-        return Err(failed.expect("one importance at least was tried"));
-    };
     if alive.iter().any(|c| c.1.iter().any(|&r| r > 1)) {
         alive.retain(|c| c.1.iter().any(|&r| r > 1));
     }
+    // The cheapest of those left: the affordability rule below never drops them all.
+    let Some(cheapest) = alive.iter().map(|c| c.3.work()).reduce(f64::min) else {
+        return Err(failed.expect("one importance at least was tried"));
+    };
     let affordable = |w: f64| w * SCOUT_LEAST as f64 <= SCOUT_WORK;
     if affordable(cheapest) {
         alive.retain(|c| affordable(c.3.work()));
