@@ -8,6 +8,8 @@
 //!   mergeable. Bin 0 holds exact zeros; above [`Histogram::FLOOR`] seconds each bin is
 //!   [`Histogram::REL_WIDTH`] wide relatively, so a reported quantile (the geometric
 //!   middle of its bin, clamped to the observed range) is within ±0.25 % of the true one.
+//! - [`Ratio`]: the same for pairs `(x, y)`, for a ratio of means (a share) and its
+//!   delta-method interval.
 //! - Intervals: Student's t on the per-history values; Wilson's score interval for
 //!   proportions.
 
@@ -110,6 +112,121 @@ impl Moments {
         let h = t_quantile(confidence, self.n - 1) * self.std_err();
         (self.mean - h, self.mean + h)
     }
+}
+
+/// Paired values `(x, y)` for the ratio of their means `x̄ / ȳ` (a share of a total):
+/// both means, both second moments and the co-moment, updated and merged as
+/// [`Moments`] (Welford; Chan et al.), so the result is as deterministic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Ratio {
+    pub n: u64,
+    pub mean_x: f64,
+    pub mean_y: f64,
+    pub m2_x: f64,
+    pub m2_y: f64,
+    /// Σ (x − x̄)(y − ȳ).
+    pub c_xy: f64,
+}
+
+impl Ratio {
+    #[inline]
+    pub fn push(&mut self, x: f64, y: f64) {
+        self.n += 1;
+        let n = self.n as f64;
+        let dx = x - self.mean_x;
+        let dy = y - self.mean_y;
+        self.mean_x += dx / n;
+        self.mean_y += dy / n;
+        self.m2_x += dx * (x - self.mean_x);
+        self.m2_y += dy * (y - self.mean_y);
+        self.c_xy += dx * (y - self.mean_y);
+    }
+
+    pub fn merge(&mut self, o: &Ratio) {
+        if o.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = *o;
+            return;
+        }
+        let (na, nb) = (self.n as f64, o.n as f64);
+        let n = na + nb;
+        let dx = o.mean_x - self.mean_x;
+        let dy = o.mean_y - self.mean_y;
+        self.mean_x += dx * nb / n;
+        self.mean_y += dy * nb / n;
+        self.m2_x += o.m2_x + dx * dx * na * nb / n;
+        self.m2_y += o.m2_y + dy * dy * na * nb / n;
+        self.c_xy += o.c_xy + dx * dy * na * nb / n;
+        self.n += o.n;
+    }
+
+    /// `x̄ / ȳ` and its interval at `confidence`: the delta method (the ratio
+    /// estimator's linearisation, Cochran's *Sampling Techniques* §6.4), its variance
+    /// `Σ (x − R y)² / ((n − 1) n ȳ²)` with Student's t, cut to `[lo, hi]`. `None`
+    /// without a positive `ȳ`; the interval is `(NaN, NaN)` under two pairs.
+    pub fn interval(&self, confidence: f64, lo: f64, hi: f64) -> Option<(f64, f64, f64)> {
+        if self.n == 0 || self.mean_y <= 0.0 {
+            return None;
+        }
+        let r = self.mean_x / self.mean_y;
+        if self.n < 2 {
+            return Some((r, f64::NAN, f64::NAN));
+        }
+        let n = self.n as f64;
+        let ss = (self.m2_x - 2.0 * r * self.c_xy + r * r * self.m2_y).max(0.0);
+        let se = (ss / ((n - 1.0) * n)).sqrt() / self.mean_y;
+        let h = t_quantile(confidence, self.n - 1) * se;
+        Some((r, (r - h).clamp(lo, hi), (r + h).clamp(lo, hi)))
+    }
+}
+
+/// The half-width of the Dvoretzky–Kiefer–Wolfowitz band around an empirical
+/// distribution function of `n` samples: with probability at least `confidence` the true
+/// one lies within it everywhere (Massart's constant: `√(ln(2/α) / 2n)`).
+pub fn dkw_half_width(n: usize, confidence: f64) -> f64 {
+    ((2.0 / (1.0 - confidence)).ln() / (2.0 * n as f64)).sqrt()
+}
+
+/// The Kaplan–Meier (product-limit) estimate of the distribution function from samples
+/// `(value, censored)` (a censored value is a lower bound: the time was above it), at
+/// each value where something ended: `(t, F(t), low, high)`, with a pointwise interval
+/// at `confidence` from Greenwood's variance on the log(−log) scale (Kalbfleisch and
+/// Prentice), which stays inside [0, 1]. Ended and censored at one value: ended first.
+pub fn kaplan_meier(samples: &[(f64, bool)], confidence: f64) -> Vec<(f64, f64, f64, f64)> {
+    let mut sorted: Vec<(f64, bool)> = samples.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let z = z_quantile(confidence);
+    let mut at_risk = sorted.len() as f64;
+    let (mut surv, mut greenwood) = (1.0f64, 0.0f64);
+    let mut out = vec![];
+    let mut i = 0;
+    while i < sorted.len() {
+        let t = sorted[i].0;
+        let (mut ended, mut gone) = (0.0, 0.0);
+        while i < sorted.len() && sorted[i].0 == t {
+            ended += f64::from(u8::from(!sorted[i].1));
+            gone += 1.0;
+            i += 1;
+        }
+        if ended > 0.0 {
+            surv *= 1.0 - ended / at_risk;
+            if at_risk > ended {
+                greenwood += ended / (at_risk * (at_risk - ended));
+            }
+            let (lo, hi) = if surv > 0.0 && surv < 1.0 {
+                let w = z * greenwood.sqrt() / surv.ln().abs();
+                // S^exp(+w) ≤ S ≤ S^exp(−w); F = 1 − S turns them round.
+                (1.0 - surv.powf((-w).exp()), 1.0 - surv.powf(w.exp()))
+            } else {
+                (1.0 - surv, 1.0 - surv)
+            };
+            out.push((t, 1.0 - surv, lo, hi));
+        }
+        at_risk -= gone;
+    }
+    out
 }
 
 /// Above this many degrees of freedom, `t_quantile` uses the Cornish–Fisher expansion
@@ -381,6 +498,92 @@ mod tests {
         }
         // Decreasing towards the normal quantile.
         assert!(t_quantile(0.95, 5000) > t_quantile(0.95, 50_000));
+    }
+
+    #[test]
+    fn a_ratio_streams_merges_and_has_the_delta_method_interval() {
+        // x a part of y, as a cause's downtime is of the total.
+        let pairs: Vec<(f64, f64)> = (0..500)
+            .map(|i| {
+                let y = ((i * 37) % 101) as f64;
+                (y * (((i * 13) % 7) as f64 / 7.0), y)
+            })
+            .collect();
+        let mut all = Ratio::default();
+        pairs.iter().for_each(|(x, y)| all.push(*x, *y));
+        let mut a = Ratio::default();
+        let mut b = Ratio::default();
+        pairs[..123].iter().for_each(|(x, y)| a.push(*x, *y));
+        pairs[123..].iter().for_each(|(x, y)| b.push(*x, *y));
+        a.merge(&b);
+        // The two-pass formulas, directly.
+        let n = pairs.len() as f64;
+        let mx = pairs.iter().map(|p| p.0).sum::<f64>() / n;
+        let my = pairs.iter().map(|p| p.1).sum::<f64>() / n;
+        let r = mx / my;
+        let ss: f64 = pairs.iter().map(|(x, y)| (x - r * y).powi(2)).sum();
+        let h = t_quantile(0.95, 499) * (ss / (499.0 * n)).sqrt() / my;
+        for got in [all, a] {
+            let (gr, lo, hi) = got.interval(0.95, 0.0, 1.0).unwrap();
+            assert!((gr - r).abs() < 1e-12);
+            assert!((lo - (r - h)).abs() < 1e-9 && (hi - (r + h)).abs() < 1e-9);
+            assert!(lo < r && r < hi);
+        }
+        // All of the total: the share is 1 exactly, with no width.
+        let mut whole = Ratio::default();
+        [3.0, 0.0, 5.0].iter().for_each(|y| whole.push(*y, *y));
+        let (r, lo, hi) = whole.interval(0.95, 0.0, 1.0).unwrap();
+        assert!(r == 1.0 && hi == 1.0 && lo > 1.0 - 1e-9, "{lo}");
+        assert_eq!(Ratio::default().interval(0.95, 0.0, 1.0), None);
+    }
+
+    #[test]
+    fn kaplan_meier_without_censoring_is_the_empirical_distribution() {
+        let xs = [3.0, 1.0, 2.0, 2.0, 5.0];
+        let km = kaplan_meier(&xs.map(|x| (x, false)), 0.95);
+        let want = [(1.0, 0.2), (2.0, 0.6), (3.0, 0.8), (5.0, 1.0)];
+        assert_eq!(km.len(), want.len());
+        for (got, (t, p)) in km.iter().zip(want) {
+            assert!(
+                got.0 == t && (got.1 - p).abs() < 1e-12,
+                "{got:?} against ({t}, {p})"
+            );
+        }
+        for s in &km {
+            assert!(s.2 <= s.1 + 1e-12 && s.1 <= s.3 + 1e-12 && s.2 >= 0.0 && s.3 <= 1.0);
+        }
+    }
+
+    #[test]
+    fn kaplan_meier_with_censoring_matches_the_textbook_example() {
+        // Kaplan and Meier's own kind of example: 6 subjects, times 1, 2+, 3, 4+, 5, 6
+        // (+ censored). S: after 1: 5/6; after 3: 5/6 · 3/4; after 5: · 1/2; after 6: 0.
+        let data = [
+            (1.0, false),
+            (2.0, true),
+            (3.0, false),
+            (4.0, true),
+            (5.0, false),
+            (6.0, false),
+        ];
+        let km = kaplan_meier(&data, 0.95);
+        let s = |k: usize| 1.0 - km[k].1;
+        assert_eq!(km.len(), 4);
+        assert!((s(0) - 5.0 / 6.0).abs() < 1e-12);
+        assert!((s(1) - 5.0 / 6.0 * 0.75).abs() < 1e-12);
+        assert!((s(2) - 5.0 / 6.0 * 0.75 * 0.5).abs() < 1e-12);
+        assert_eq!(s(3), 0.0);
+        // Greenwood at t = 3: S² (1/(6·5) + 1/(4·3)); the log(−log) band holds S.
+        let v: f64 = 1.0 / 30.0 + 1.0 / 12.0;
+        let w = 1.959_963_984_540_054 * v.sqrt() / s(1).ln().abs();
+        assert!((km[1].3 - (1.0 - s(1).powf(w.exp()))).abs() < 1e-9);
+        assert!(km[1].2 < km[1].1 && km[1].1 < km[1].3);
+    }
+
+    #[test]
+    fn the_dkw_band_has_massarts_width() {
+        // n = 100 at 95 %: √(ln 40 / 200) = 0.1358102.
+        assert!((dkw_half_width(100, 0.95) - 0.135_810_15).abs() < 1e-7);
     }
 
     #[test]

@@ -1005,6 +1005,32 @@ fn fit_reads_censored_samples_and_prints_every_family() {
     assert_eq!(v["samples"], 20);
     let img = image::open(&png).unwrap().to_rgb8();
     assert_eq!(img.dimensions(), (1000, 600));
+    // Censored samples: the curve is Kaplan and Meier's, its band Greenwood's (SVG for a
+    // .svg name); without censoring, the empirical function with its DKW band.
+    let svg = s.dir.path().join("fit.svg");
+    hasim()
+        .args(["fit", "--plot"])
+        .arg(&svg)
+        .arg(&path)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("Kaplan") && text.contains("Greenwood"),
+        "{text}"
+    );
+    let exact = s.file(
+        "exact.csv",
+        "54\n187\n216\n240\n244\n335\n361\n373\n375\n386\n",
+    );
+    hasim()
+        .args(["fit", "--plot"])
+        .arg(&svg)
+        .arg(&exact)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("empirical") && text.contains("DKW"), "{text}");
     assert_eq!(v["censored"], 10);
     let fits = v["fits"].as_array().unwrap();
     assert_eq!(fits.len(), 4);

@@ -36,8 +36,9 @@ pub struct FitArgs {
     /// `{ calibration = "FILE", name = "NAME" }`.
     #[arg(long, value_name = "FILE", requires = "name")]
     pub out: Option<PathBuf>,
-    /// Draw the samples' empirical distribution function against every fitted family's
-    /// (PNG, 1000×600).
+    /// Draw the samples' distribution function — empirical with a DKW band, or
+    /// Kaplan–Meier with Greenwood intervals when some are censored — against every
+    /// fitted family's (PNG, 1000×600; SVG for a `.svg` name).
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
     /// The entry's name in the calibration file.
@@ -48,63 +49,83 @@ pub struct FitArgs {
     pub source: String,
 }
 
-/// The empirical distribution function of the uncensored samples (censored ones are
-/// left out of the steps: the curve is then only indicative) against each fit's.
+/// The samples' distribution function as a step function — the empirical one with its
+/// Dvoretzky–Kiefer–Wolfowitz band, or, when some are censored, the Kaplan–Meier
+/// estimate with its pointwise Greenwood band — against each fit's (PNG, or SVG for a
+/// `.svg` name).
 fn plot(path: &std::path::Path, samples: &[Sample], fits: &[Fit]) -> Result<(), CliError> {
-    use crate::report::charts::{LineChart, Series, line_chart};
-    let mut exact: Vec<f64> = samples
+    use crate::report::charts::{Series, StepChart, step_chart};
+    const CONFIDENCE: f64 = 0.95;
+    let pairs: Vec<(f64, bool)> = samples.iter().map(|s| (s.value, s.censored)).collect();
+    let censored = pairs.iter().filter(|p| p.1).count();
+    let mut steps = crate::stats::kaplan_meier(&pairs, CONFIDENCE);
+    let (step_label, band_label) = if censored == 0 {
+        let eps = crate::stats::dkw_half_width(pairs.len(), CONFIDENCE);
+        for s in &mut steps {
+            (s.2, s.3) = ((s.1 - eps).max(0.0), (s.1 + eps).min(1.0));
+        }
+        (
+            format!("samples: empirical distribution ({} samples)", pairs.len()),
+            format!("95 % band for the whole curve (DKW, ±{eps:.3})"),
+        )
+    } else {
+        (
+            format!(
+                "samples: Kaplan–Meier ({} samples, {censored} censored)",
+                pairs.len()
+            ),
+            "95 % interval at each time (Greenwood, log-log)".to_string(),
+        )
+    };
+    if steps.is_empty() {
+        return Err(CliError::BadInput(
+            "--plot: every sample is censored: there is no distribution to draw".into(),
+        ));
+    }
+    let (lo, hi) = span(&pairs);
+    let (lo, hi) = ((lo - (hi - lo) * 0.05).max(0.0), hi + (hi - lo) * 0.05);
+    let curves: Vec<Series> = fits
         .iter()
-        .filter(|s| !s.censored)
-        .map(|s| s.value)
-        .collect();
-    exact.sort_by(f64::total_cmp);
-    let n = samples.len() as f64;
-    let steps: Vec<(f64, f64, f64, f64)> = exact
-        .iter()
-        .enumerate()
-        .map(|(i, x)| {
-            (
-                *x,
-                (i + 1) as f64 / n,
-                (i + 1) as f64 / n,
-                (i + 1) as f64 / n,
-            )
+        .map(|f| Series {
+            name: format!("{} (AIC {:.1})", f.family.name(), f.aic),
+            points: (0..=120)
+                .map(|i| {
+                    let x = lo + (hi - lo) * f64::from(i) / 120.0;
+                    let p = f.dist.cdf(x);
+                    (x, p, p, p)
+                })
+                .collect(),
+            markers: false,
         })
         .collect();
-    let (lo, hi) = (exact[0] * 0.8, exact[exact.len() - 1] * 1.2);
-    let grid: Vec<f64> = (0..=60)
-        .map(|i| lo + (hi - lo) * f64::from(i) / 60.0)
-        .collect();
-    let mut series = vec![Series {
-        name: "samples (empirical)".into(),
-        points: steps,
-        markers: true,
-    }];
-    for f in fits {
-        let pts = grid
-            .iter()
-            .map(|x| (*x, f.dist.cdf(*x), f.dist.cdf(*x), f.dist.cdf(*x)))
-            .collect();
-        series.push(Series {
-            name: format!("{} (AIC {:.1})", f.family.name(), f.aic),
-            points: pts,
-            markers: false,
-        });
-    }
-    line_chart(
+    step_chart(
         path,
-        &LineChart {
+        &StepChart {
             title: "Measured restart times and the fitted distributions",
             x_label: "seconds",
-            y_label: "P(restart time <= x)",
-            x_log: false,
-            x_integer: false,
-            model_x: None,
-            series: &series,
-            reference: None,
+            y_label: "P(restart time ≤ x)",
+            log: false,
+            steps: &steps,
+            start: 0.0,
+            floor: 0.0,
+            curves: &curves,
+            marks: &[],
+            step_label: &step_label,
+            band_label: &band_label,
+            notes: &[],
+            x_format: &crate::report::charts::short,
         },
     )
     .map_err(CliError::Failed)
+}
+
+/// The smallest and largest sample.
+fn span(pairs: &[(f64, bool)]) -> (f64, f64) {
+    pairs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p.0), b.max(p.0))
+        })
 }
 
 /// Reads a samples file.

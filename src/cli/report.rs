@@ -32,6 +32,12 @@ pub struct ReportArgs {
     /// Worker threads; 0 = one per core; at most four per core.
     #[arg(long, default_value_t = 0, value_parser = super::threads_flag)]
     pub threads: usize,
+    /// How to estimate the key numbers: `auto` (a pilot chooses plain or splitting, as
+    /// `hasim run` does, and the page says which and why), `plain` or `splitting`. The
+    /// charts' points are plain runs whatever this says: each is paired with the model's
+    /// own plain run, history by history.
+    #[arg(long, value_enum, default_value_t = super::sweep::SweepMethod::Auto)]
+    pub method: super::sweep::SweepMethod,
     /// Replace the report already in DIR (without it, a DIR holding an index.html is
     /// refused).
     #[arg(long)]
@@ -71,6 +77,15 @@ pub fn report(args: &ReportArgs) -> Result<(), CliError> {
         precision,
         seed: args.seed.unwrap_or(model.simulation.seed),
         threads: args.threads,
+        method: match args.method {
+            super::sweep::SweepMethod::Auto => crate::estimate::Method::Auto,
+            super::sweep::SweepMethod::Plain => crate::estimate::Method::Plain,
+            super::sweep::SweepMethod::Splitting => {
+                crate::estimate::splitting::check(&model)
+                    .map_err(|e| CliError::BadInput(e.to_string()))?;
+                crate::estimate::Method::Splitting
+            }
+        },
     };
     let started = Instant::now();
     let s = study(&model, &args.out, &opts).map_err(CliError::Failed)?;

@@ -78,27 +78,35 @@ pub fn report(
             0.0,
             progress,
         )?),
-        Method::Auto => {
-            let choice = choose(model, req)?;
-            let mut report = match &choice.split {
-                None => plain_report(model, req, progress)?,
-                Some(scout) => {
-                    let mut plan = split_plan(req, choice.histories(req));
-                    plan.factors = Some(scout.factors.clone());
-                    plan.importance = Some(scout.importance);
-                    let mut r = splitting::estimate(model, &plan, scout.seconds, progress)?;
-                    r.warnings.extend(scout.warnings.iter().cloned());
-                    if let Some(sp) = &mut r.estimation.splitting {
-                        sp.levels.iter_mut().for_each(|l| l.from_pilot = true);
-                    }
-                    r
-                }
-            };
-            report.estimation.chosen = "auto";
-            report.estimation.reason = Some(choice.reason);
-            Ok(report)
-        }
+        Method::Auto => report_chosen(model, req, choose(model, req)?, progress),
     }
+}
+
+/// `Auto`'s report once `choice` is made (see [`choose`]): plain simulation as `req`
+/// asks, or splitting with the scout's factors and importance; says why.
+pub fn report_chosen(
+    model: &Model,
+    req: &Request<'_>,
+    choice: Choice,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<RunReport, EstimateError> {
+    let mut report = match &choice.split {
+        None => plain_report(model, req, progress)?,
+        Some(scout) => {
+            let mut plan = split_plan(req, choice.histories(req));
+            plan.factors = Some(scout.factors.clone());
+            plan.importance = Some(scout.importance);
+            let mut r = splitting::estimate(model, &plan, scout.seconds, progress)?;
+            r.warnings.extend(scout.warnings.iter().cloned());
+            if let Some(sp) = &mut r.estimation.splitting {
+                sp.levels.iter_mut().for_each(|l| l.from_pilot = true);
+            }
+            r
+        }
+    };
+    report.estimation.chosen = "auto";
+    report.estimation.reason = Some(choice.reason);
+    Ok(report)
 }
 
 fn plain_report(

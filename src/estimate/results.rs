@@ -113,6 +113,10 @@ pub struct CauseResult {
     pub downtime_seconds: Estimate,
     /// Its part of the mean X.
     pub share: f64,
+    /// The share's interval at the run's confidence (delta method on the per-history
+    /// pairs of this cause's X and all causes' X; see [`crate::stats::Ratio`]).
+    pub share_ci_low: f64,
+    pub share_ci_high: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -315,7 +319,7 @@ impl RunReport {
             .flow
             .as_ref()
             .is_some_and(|f| f.freshness.is_some());
-        let causes = RunReport::causes_of(model, &tally.causes, c);
+        let causes = RunReport::causes_of(model, &tally.causes, &tally.cause_shares, c);
         RunReport {
             fresh_availability: has_freshness
                 .then(|| Estimate::of(&tally.stale_or_down, c).complement()),
@@ -366,17 +370,31 @@ impl RunReport {
 
     /// X by cause, largest first, from per-history seconds of X attributed to each
     /// cause (in [`crate::sim::cause_names`] order); shares of their sum, the mean X.
-    pub(crate) fn causes_of(model: &Model, per_cause: &[Moments], c: f64) -> Vec<CauseResult> {
+    pub(crate) fn causes_of(
+        model: &Model,
+        per_cause: &[Moments],
+        shares: &[crate::stats::Ratio],
+        c: f64,
+    ) -> Vec<CauseResult> {
         let mean_x: f64 = per_cause.iter().map(|m| m.mean).sum();
         let mut causes: Vec<CauseResult> = crate::sim::cause_names(model)
             .into_iter()
             .zip(per_cause)
-            .filter(|(_, m)| m.mean > 0.0)
-            .map(|(what, m)| CauseResult {
-                cause: what.label(),
-                what,
-                downtime_seconds: Estimate::of_nonnegative(m, c),
-                share: if mean_x > 0.0 { m.mean / mean_x } else { 0.0 },
+            .zip(shares)
+            .filter(|((_, m), _)| m.mean > 0.0)
+            .map(|((what, m), r)| {
+                let share = if mean_x > 0.0 { m.mean / mean_x } else { 0.0 };
+                let (share_ci_low, share_ci_high) = r
+                    .interval(c, 0.0, 1.0)
+                    .map_or((f64::NAN, f64::NAN), |(_, lo, hi)| (lo, hi));
+                CauseResult {
+                    cause: what.label(),
+                    what,
+                    downtime_seconds: Estimate::of_nonnegative(m, c),
+                    share,
+                    share_ci_low,
+                    share_ci_high,
+                }
             })
             .collect();
         causes.sort_by(|a, b| b.downtime_seconds.mean.total_cmp(&a.downtime_seconds.mean));
@@ -510,12 +528,21 @@ impl RunReport {
                 "\nwhere X comes from (the earliest cause keeping the read path down):"
             );
             for c in &self.causes {
+                let share = if c.share_ci_low.is_finite() {
+                    format!(
+                        "{:>5.1}%  ({pct}% CI {:.1} .. {:.1}%)",
+                        c.share * 100.0,
+                        c.share_ci_low * 100.0,
+                        c.share_ci_high * 100.0
+                    )
+                } else {
+                    format!("{:>5.1}%", c.share * 100.0)
+                };
                 let _ = writeln!(
                     o,
-                    "  {:<28} {:>10} per history  {:>5.1}%",
+                    "  {:<28} {:>10} per history  {share}",
                     c.cause,
                     format_duration(c.downtime_seconds.mean),
-                    c.share * 100.0
                 );
             }
         }

@@ -281,6 +281,8 @@ struct Sums {
     outages: Moments,
     /// Time unreadable attributed to each cause, per history.
     causes: Vec<Moments>,
+    /// Each cause's weighted time beside all causes', per history (their shares).
+    shares: Vec<crate::stats::Ratio>,
     /// The main histories' own time unreadable (plain simulation).
     main_down: Moments,
     /// The main histories as plain samples, for what every level sees.
@@ -305,6 +307,7 @@ impl Sums {
             down_sq: Moments::default(),
             outages: Moments::default(),
             causes: vec![Moments::default(); empty.causes.len() + empty.stage_unavailability.len()],
+            shares: vec![crate::stats::Ratio::default(); empty.causes.len()],
             main_down: Moments::default(),
             plain: empty.clone(),
             events: 0,
@@ -323,6 +326,11 @@ impl Sums {
         self.outages.push(weight * t.outages as f64);
         for (i, m) in self.causes.iter_mut().enumerate() {
             m.push(weight * t.causes.get(i).copied().unwrap_or(0.0));
+        }
+        let cause = |i: usize| weight * t.causes.get(i).copied().unwrap_or(0.0);
+        let all: f64 = (0..self.shares.len()).map(cause).sum();
+        for (i, m) in self.shares.iter_mut().enumerate() {
+            m.push(cause(i), all);
         }
         self.main_down.push(t.main_down);
         self.events += t.events;
@@ -346,6 +354,9 @@ impl Sums {
         self.down_sq.merge(&o.down_sq);
         self.outages.merge(&o.outages);
         for (a, b) in self.causes.iter_mut().zip(&o.causes) {
+            a.merge(b);
+        }
+        for (a, b) in self.shares.iter_mut().zip(&o.shares) {
             a.merge(b);
         }
         self.main_down.merge(&o.main_down);
@@ -863,7 +874,7 @@ pub fn estimate(
         0.0
     };
     let n_causes = empty.causes.len();
-    report.causes = RunReport::causes_of(model, &sums.causes[..n_causes], c);
+    report.causes = RunReport::causes_of(model, &sums.causes[..n_causes], &sums.shares, c);
     // A read-path stage is down only at the top level: its availability from the copies.
     for &s in &model.system.read_path {
         let down = Estimate::of_nonnegative(&sums.causes[n_causes + s], c);

@@ -4,7 +4,7 @@
 
 use crate::model::Model;
 use crate::sim::Outcome;
-use crate::stats::{Histogram, Moments};
+use crate::stats::{Histogram, Moments, Ratio};
 
 /// Everything a run accumulates; merge tallies in replication order.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -30,6 +30,9 @@ pub struct Tally {
     pub lost: Moments,
     /// Per-history X attributed to each cause, seconds (see `sim::cause_names`).
     pub causes: Vec<Moments>,
+    /// Per history, each cause's X beside all causes' X: its share, with an interval.
+    #[serde(default)]
+    pub cause_shares: Vec<Ratio>,
     pub events: u64,
     /// With [`Hooks::paired`]: per history, X of this model minus X of the paired one
     /// from the same random streams, seconds (empty otherwise).
@@ -55,6 +58,7 @@ impl Tally {
             completeness: Moments::default(),
             lost: Moments::default(),
             causes: vec![Moments::default(); crate::sim::cause_names(model).len()],
+            cause_shares: vec![Ratio::default(); crate::sim::cause_names(model).len()],
             events: 0,
             paired: Moments::default(),
         }
@@ -84,6 +88,10 @@ impl Tally {
         for (m, c) in self.causes.iter_mut().zip(o.cause_downtime) {
             m.push(*c);
         }
+        let all: f64 = o.cause_downtime.iter().sum();
+        for (m, c) in self.cause_shares.iter_mut().zip(o.cause_downtime) {
+            m.push(*c, all);
+        }
         self.events += o.events;
     }
 
@@ -109,6 +117,9 @@ impl Tally {
         for (a, b) in self.causes.iter_mut().zip(&o.causes) {
             a.merge(b);
         }
+        for (a, b) in self.cause_shares.iter_mut().zip(&o.cause_shares) {
+            a.merge(b);
+        }
         self.events += o.events;
         self.paired.merge(&o.paired);
     }
@@ -132,6 +143,7 @@ impl Tally {
         if self.stage_unavailability.len() != like.stage_unavailability.len()
             || self.stage_failures.len() != like.stage_failures.len()
             || self.causes.len() != like.causes.len()
+            || self.cause_shares.len() != like.cause_shares.len()
         {
             return Err("statistics for other stages or causes than the model's".into());
         }
@@ -158,6 +170,17 @@ impl Tally {
         at("lost", self.lost.check(n, 0.0, f64::INFINITY))?;
         for m in &self.causes {
             at("causes", m.check(n, 0.0, h))?;
+        }
+        for m in &self.cause_shares {
+            if m.n != n
+                || !(m.mean_x.is_finite() && m.mean_y.is_finite())
+                || m.mean_x > m.mean_y * (1.0 + 1e-9) + 1e-9
+            {
+                return Err(format!(
+                    "cause_shares: a share of {} histories that {n} cannot have",
+                    m.n
+                ));
+            }
         }
         // A part never pairs: its histories are its own model's.
         at("paired", self.paired.check(0, -h, h))?;

@@ -283,63 +283,157 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// A histogram: bars (lower edge, upper edge, count), and a vertical reference line.
-pub fn histogram(
-    path: &Path,
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    bar_label: &str,
-    bars: &[(f64, f64, f64)],
-    reference: Option<Reference>,
-) -> Result<(), ChartError> {
+/// A step function with its band — a survival curve (the fraction of histories above
+/// each value, on log x and log y) or an empirical distribution function (on linear
+/// axes) — with fitted curves over it and vertical marks (quantiles, a budget); the
+/// legend beside the plot.
+pub struct StepChart<'a> {
+    pub title: &'a str,
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+    /// Both axes logarithmic (a survival curve's tail), else both linear.
+    pub log: bool,
+    /// Steps `(x, y, y_low, y_high)`: from `x` on (to the next step's), the function is
+    /// `y` with its band; x increasing (and positive on log axes).
+    pub steps: &'a [(f64, f64, f64, f64)],
+    /// The value before the first step (1 for a survival curve, 0 for a distribution
+    /// function), drawn from the left edge.
+    pub start: f64,
+    /// With `log`: the bottom of the y axis (one history in all of them).
+    pub floor: f64,
+    /// Curves drawn over the steps (fitted distributions), without markers.
+    pub curves: &'a [Series],
+    /// Vertical marks at x with their legend labels; `true`: a reference (black, long
+    /// dashes), else a statistic (coloured, short dashes). A mark at x ≤ 0 on log axes is
+    /// only in the legend.
+    pub marks: &'a [(f64, String, bool)],
+    pub step_label: &'a str,
+    pub band_label: &'a str,
+    /// Legend lines without a mark of their own.
+    pub notes: &'a [String],
+    /// Tick labels of x (durations, say).
+    pub x_format: &'a dyn Fn(f64) -> String,
+}
+
+/// `c` blended with white: `f` = 0 is `c`, 1 is white.
+fn lighten(c: RGBColor, f: f64) -> RGBColor {
+    let mix = |v: u8| (f64::from(v) + (255.0 - f64::from(v)) * f).round() as u8;
+    RGBColor(mix(c.0), mix(c.1), mix(c.2))
+}
+
+/// Draws a [`StepChart`].
+pub fn step_chart(path: &Path, c: &StepChart<'_>) -> Result<(), ChartError> {
     register_font();
+    let xs = || {
+        c.steps
+            .iter()
+            .map(|s| s.0)
+            .chain(c.curves.iter().flat_map(|s| s.points.iter().map(|p| p.0)))
+            .chain(c.marks.iter().map(|m| m.0))
+            .filter(|x| !c.log || *x > 0.0)
+    };
+    let (x0, x1) = span(xs());
+    if !(x0.is_finite() && x1.is_finite()) {
+        return Err("nothing to draw".into());
+    }
+    let (x0, x1) = if c.log {
+        (x0 / 1.5, x1 * 1.5)
+    } else {
+        let pad = ((x1 - x0) * 0.05).max(x1.abs() * 0.01).max(1e-9);
+        (x0 - pad, x1 + pad)
+    };
+    let (y0, y1) = if c.log {
+        (c.floor / 2.0, 1.2)
+    } else {
+        (0.0, 1.02)
+    };
+    let clip = |y: f64| y.clamp(y0, 1.0);
+    // Each step's band to the next step (the last to the axis' end), and the step line.
+    let ends: Vec<f64> = c.steps.iter().skip(1).map(|s| s.0).chain([x1]).collect();
+    let mut line: Vec<(f64, f64)> = vec![(x0, clip(c.start))];
+    for (s, end) in c.steps.iter().zip(&ends) {
+        let last = line.last().copied().unwrap_or((x0, clip(c.start)));
+        line.push((s.0, last.1));
+        line.push((s.0, clip(s.1)));
+        if c.log && s.1 <= 0.0 {
+            break;
+        }
+        if *end >= x1 {
+            line.push((*end, clip(s.1)));
+        }
+    }
+    let colour = PALETTE[0];
     render!(path, root => {
-    root.fill(&WHITE).map_err(err)?;
-    let (_, mut x1) = span(bars.iter().map(|b| b.1));
-    if let Some(r) = &reference {
-        x1 = x1.max(r.y * 1.05);
-    }
-    let (_, y1) = span(bars.iter().map(|b| b.2));
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, 26))
-        .margin(20)
-        .x_label_area_size(55)
-        .y_label_area_size(90)
-        .build_cartesian_2d(0.0..x1.max(1e-9), 0.0..(y1 * 1.12).max(1.0))
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .label_style((FONT, 16))
-        .axis_desc_style((FONT, 18))
-        .x_label_formatter(&|x| short(*x))
-        .y_label_formatter(&|y| short(*y))
-        .draw()
-        .map_err(err)?;
-    let color = PALETTE[0];
-    chart
-        .draw_series(
-            bars.iter()
-                .map(|(a, b, n)| Rectangle::new([(*a, 0.0), (*b, *n)], color.mix(0.8).filled())),
-        )
-        .map_err(err)?
-        .label(bar_label)
-        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], color.filled()));
-    if let Some(r) = reference {
-        chart
-            .draw_series(LineSeries::new(
-                vec![(r.y, 0.0), (r.y, y1 * 1.12)],
-                PALETTE[1].stroke_width(3),
-            ))
-            .map_err(err)?
-            .label(r.label)
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], PALETTE[1].stroke_width(3))
-            });
-    }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        root.fill(&WHITE).map_err(err)?;
+        let body = root.titled(c.title, (FONT, 22)).map_err(err)?;
+        let (plot, side) = body.split_horizontally(SIZE.0 - LEGEND_WIDTH);
+        let mut entries: Vec<(String, RGBColor, bool)> = vec![];
+        let builder = || {
+            let mut b = ChartBuilder::on(&plot);
+            b.margin(20).x_label_area_size(55).y_label_area_size(90);
+            b
+        };
+        macro_rules! finish {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart
+                    .configure_mesh()
+                    .x_desc(c.x_label)
+                    .y_desc(c.y_label)
+                    .label_style((FONT, 16))
+                    .axis_desc_style((FONT, 18))
+                    .x_label_formatter(&|x| (c.x_format)(*x))
+                    .y_label_formatter(&|y| short(*y))
+                    .draw()
+                    .map_err(err)?;
+                chart
+                    .draw_series(c.steps.iter().zip(&ends).map(|(s, end)| {
+                        Rectangle::new([(s.0, clip(s.2)), (*end, clip(s.3))], lighten(colour, 0.75).filled())
+                    }))
+                    .map_err(err)?;
+                entries.push((c.band_label.to_string(), lighten(colour, 0.6), false));
+                chart
+                    .draw_series(LineSeries::new(line.clone(), colour.stroke_width(3)))
+                    .map_err(err)?;
+                entries.push((c.step_label.to_string(), colour, false));
+                for (k, s) in c.curves.iter().enumerate() {
+                    let curve = PALETTE[2 + k % (PALETTE.len() - 2)];
+                    chart
+                        .draw_series(LineSeries::new(
+                            s.points.iter().filter(|p| !c.log || p.0 > 0.0).map(|p| (p.0, clip(p.1))),
+                            curve.stroke_width(2),
+                        ))
+                        .map_err(err)?;
+                    entries.push((s.name.clone(), curve, false));
+                }
+                for (k, (x, label, reference)) in c.marks.iter().enumerate() {
+                    let mark = if *reference {
+                        BLACK
+                    } else {
+                        [PALETTE[1], PALETTE[4], PALETTE[3]][k % 3]
+                    };
+                    if !c.log || *x > 0.0 {
+                        let pts = vec![(*x, y0), (*x, y1.min(1.0))];
+                        let (dash, gap) = if *reference { (10, 6) } else { (3, 4) };
+                        chart
+                            .draw_series(DashedLineSeries::new(pts, dash, gap, mark.stroke_width(2)))
+                            .map_err(err)?;
+                    }
+                    entries.push((label.clone(), mark, true));
+                }
+            }};
+        }
+        if c.log {
+            finish!(builder()
+                .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                .map_err(err)?);
+        } else {
+            finish!(builder().build_cartesian_2d(x0..x1, y0..y1).map_err(err)?);
+        }
+        for n in c.notes {
+            entries.push((n.clone(), WHITE, false));
+        }
+        side_legend(&side, &entries)?;
     });
     Ok(())
 }
@@ -348,7 +442,12 @@ pub fn histogram(
 pub struct Lane {
     pub name: String,
     pub down: Vec<(f64, f64)>,
+    /// Label each interval with its length (when the lane has few enough to read).
+    pub labelled: bool,
 }
+
+/// The most intervals a labelled lane labels; beyond, their count and total are said.
+const MOST_LABELS: usize = 12;
 
 /// Up/down bands over one history (days) and, below, a step series (e.g. buffer fill).
 pub fn timeline(
@@ -368,23 +467,23 @@ pub fn timeline(
     let n = lanes.len().max(1) as f64;
     let names: Vec<String> = lanes.iter().map(|l| l.name.clone()).collect();
     let mut chart = ChartBuilder::on(&top)
-        .caption(title, (FONT, 26))
+        .caption(title, (FONT, 22))
         .margin(20)
         .x_label_area_size(45)
         .y_label_area_size(150)
-        .build_cartesian_2d(0.0..horizon_days, 0.0..n)
+        .build_cartesian_2d(0.0..horizon_days, 0.0..n + 0.35)
         .map_err(err)?;
     chart
         .configure_mesh()
         .disable_y_mesh()
         .disable_y_axis()
         .x_desc("date in the year (day 0 = 1 January)")
-        .x_labels(13)
-        .x_label_formatter(&|d| calendar(*d))
+        .x_labels(0)
         .label_style((FONT, 16))
         .axis_desc_style((FONT, 18))
         .draw()
         .map_err(err)?;
+    date_axis(&mut chart, &top, horizon_days, (0.0, n + 0.35))?;
     // Lane names, right-aligned against the plot.
     for (i, name) in names.iter().enumerate() {
         let (px, py) = chart.backend_coord(&(0.0, n - i as f64 - 0.5));
@@ -414,6 +513,39 @@ pub fn timeline(
                 )
             }))
             .map_err(err)?;
+        if lane.labelled && !lane.down.is_empty() {
+            let day = 86_400.0;
+            let texts: Vec<((f64, f64), String)> = if lane.down.len() <= MOST_LABELS {
+                lane.down
+                    .iter()
+                    .map(|(a, b)| ((*a, y - 0.1), crate::units::format_duration((b - a) * day)))
+                    .collect()
+            } else {
+                let total: f64 = lane.down.iter().map(|(a, b)| b - a).sum();
+                vec![(
+                    (0.0, y - 0.1),
+                    format!(
+                        "{} outages, {} in all",
+                        lane.down.len(),
+                        crate::units::format_duration(total * day)
+                    ),
+                )]
+            };
+            chart
+                .draw_series(texts.into_iter().map(|(at, t)| {
+                    Text::new(
+                        t,
+                        at,
+                        TextStyle::from((FONT, 13).into_font()).pos(
+                            plotters::style::text_anchor::Pos::new(
+                                plotters::style::text_anchor::HPos::Left,
+                                plotters::style::text_anchor::VPos::Bottom,
+                            ),
+                        ),
+                    )
+                }))
+                .map_err(err)?;
+        }
     }
     if let Some((label, points)) = below {
         let (_, y1) = span(points.iter().map(|p| p.1));
@@ -426,14 +558,14 @@ pub fn timeline(
         lower
             .configure_mesh()
             .x_desc("date in the year (day 0 = 1 January)")
-            .x_labels(13)
-            .x_label_formatter(&|d| calendar(*d))
+            .x_labels(0)
             .y_desc(label)
             .label_style((FONT, 16))
             .axis_desc_style((FONT, 18))
             .y_label_formatter(&|y| short(*y))
             .draw()
             .map_err(err)?;
+        date_axis(&mut lower, &bottom, horizon_days, (0.0, (y1 * 1.1).max(1.0)))?;
         lower
             .draw_series(LineSeries::new(
                 // A step line: the buffer holds its level until the next change.
@@ -453,6 +585,61 @@ pub fn timeline(
     }
     });
     Ok(())
+}
+
+/// A timeline's x axis: a light line and a date under the axis at each of
+/// [`date_ticks`] (plotters' own ticks fall on round numbers of days, not on months).
+fn date_axis<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    horizon_days: f64,
+    (y0, y1): (f64, f64),
+) -> Result<(), ChartError> {
+    let style =
+        TextStyle::from((FONT, 15).into_font()).pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Center,
+            plotters::style::text_anchor::VPos::Top,
+        ));
+    let (ox, oy) = area.get_base_pixel();
+    for d in date_ticks(horizon_days) {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(d, y0), (d, y1)],
+                RGBColor(215, 215, 215).stroke_width(1),
+            )))
+            .map_err(err)?;
+        let (px, py) = chart.backend_coord(&(d, y0));
+        area.draw(&Text::new(
+            calendar(d),
+            (px - ox, py - oy + 8),
+            style.clone(),
+        ))
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Ticks of a timeline: the first of each month within a year, else twelve even ones.
+fn date_ticks(horizon_days: f64) -> Vec<f64> {
+    if horizon_days > 366.0 {
+        return (0..=12)
+            .map(|k| horizon_days * f64::from(k) / 12.0)
+            .collect();
+    }
+    let lengths = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let mut at = 0.0;
+    let mut ticks = vec![];
+    for len in lengths {
+        if at <= horizon_days {
+            ticks.push(at);
+        }
+        at += f64::from(len);
+    }
+    ticks
 }
 
 /// Day `d` of a year of 365 days (0 = 1 January) as a date, `3 Feb`; past the first
@@ -522,8 +709,10 @@ pub fn tornado(
     let pad = ((x1 - x0) * 0.06).max(1e-9);
     let n = bars.len().max(1) as f64;
     let names: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, 26))
+    let body = root.titled(title, (FONT, 22)).map_err(err)?;
+    let (plot, side) = body.split_horizontally(SIZE.0 - LEGEND_WIDTH);
+    let mut entries: Vec<(String, RGBColor, bool)> = vec![];
+    let mut chart = ChartBuilder::on(&plot)
         .margin(20)
         .x_label_area_size(55)
         .y_label_area_size(260)
@@ -569,9 +758,8 @@ pub fn tornado(
                 let fill = if h.significant { colour } else { grey };
                 Rectangle::new([(0.0, lo + 0.04), (h.value, hi - 0.04)], fill.filled())
             }))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], colour.filled()));
+            .map_err(err)?;
+        entries.push((name.to_string(), colour, false));
         // The paired interval as a whisker with caps.
         chart
             .draw_series(bars.iter().enumerate().flat_map(|(i, b)| {
@@ -593,38 +781,17 @@ pub fn tornado(
             }))
             .map_err(err)?;
     }
-    chart
-        .draw_series(std::iter::once(Rectangle::new(
-            [(0.0, 0.0), (0.0, 0.0)],
-            grey.filled(),
-        )))
-        .map_err(err)?
-        .label("not significant (Holm-corrected)")
-        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], grey.filled()));
+    entries.push(("not significant (Holm-corrected)".into(), grey, false));
+    entries.push(("whiskers: paired 95 % intervals".into(), BLACK, false));
     chart
         .draw_series(std::iter::once(PathElement::new(
             vec![(0.0, 0.0), (0.0, n)],
             BLACK.stroke_width(2),
         )))
         .map_err(err)?;
-    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+    side_legend(&side, &entries)?;
     });
     Ok(())
-}
-
-/// Draws the legend of a chart's labelled series.
-fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
-) -> Result<(), ChartError> {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .label_font((FONT, 16))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)
 }
 
 /// Numbers for axis labels: few digits, no float noise.

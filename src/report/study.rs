@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::charts::{self, Lane, LineChart, Reference, Series, TornadoBar, TornadoHalf};
+use super::charts::{self, Lane, LineChart, Reference, Series, StepChart, TornadoBar, TornadoHalf};
 use crate::dist::Dist;
 use crate::estimate::plain::{RunPlan, run_report_paired, simulate};
 use crate::estimate::results::{Estimate, RunReport, fmt_avail};
@@ -27,18 +27,44 @@ pub struct StudyOptions {
     pub precision: Option<f64>,
     pub seed: u64,
     pub threads: usize,
+    /// How the key numbers are estimated (`Auto`: a pilot chooses, as `hasim run` does).
+    /// Every chart's points are plain runs, whatever this says: they are paired with the
+    /// model's own plain run history by history, which splitting cannot be.
+    pub method: crate::estimate::Method,
+}
+
+/// One thing the page states about the model.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Finding {
+    /// What it asserts, without its numbers (`replicas help: C`): the same claim is the
+    /// same string whatever the seed that measured it.
+    pub claim: String,
+    /// The sentence on the page, with its intervals.
+    pub text: String,
+}
+
+impl Finding {
+    fn new(claim: impl Into<String>, text: String) -> Self {
+        Finding {
+            claim: claim.into(),
+            text,
+        }
+    }
 }
 
 /// What a study wrote.
 #[derive(Debug)]
 pub struct Study {
+    /// The key numbers: the model estimated as [`StudyOptions::method`] asks.
     pub baseline: RunReport,
+    /// The model's own plain run, the point every chart's points are paired with.
+    pub reference: RunReport,
     /// (file name, title) of each chart, in page order.
     pub charts: Vec<(String, String)>,
     /// The points that reached their replication cap before the precision: (point,
     /// replications, relative half-width reached).
     pub capped: Vec<(String, u64, Option<f64>)>,
-    pub findings: Vec<String>,
+    pub findings: Vec<Finding>,
     pub points_run: usize,
 }
 
@@ -78,6 +104,47 @@ impl Ctx<'_> {
         if r.stopping.reason == "max_replications" {
             self.capped.push((
                 what.to_string(),
+                r.replications,
+                r.stopping.relative_half_width,
+            ));
+        }
+        Ok(r)
+    }
+
+    /// The model's key numbers by `method` (the reference run itself when plain).
+    fn estimate(&mut self, model: &Model, reference: &RunReport) -> Result<RunReport, StudyError> {
+        use crate::estimate::{Method, Request, choose, report, report_chosen};
+        if self.opts.method == Method::Plain {
+            return Ok(reference.clone());
+        }
+        let req = Request {
+            method: self.opts.method,
+            seed: self.opts.seed,
+            replications: self.opts.replications,
+            precision: self.opts.precision,
+            threads: self.opts.threads,
+            engine: EngineChoice::Auto,
+            factors: None,
+            importance: None,
+            paired: None,
+        };
+        let r = if self.opts.method == Method::Auto {
+            let choice = choose(model, &req).map_err(|e| e.to_string())?;
+            if choice.split.is_none() {
+                // Plain, as the reference already ran it: the same histories, not again.
+                let mut r = reference.clone();
+                r.estimation.chosen = "auto";
+                r.estimation.reason = Some(choice.reason);
+                return Ok(r);
+            }
+            report_chosen(model, &req, choice, &|_| {})
+        } else {
+            report(model, &req, &|_| {})
+        }
+        .map_err(|e| e.to_string())?;
+        if r.stopping.reason == "max_replications" {
+            self.capped.push((
+                format!("the model's key numbers ({})", r.estimation.method),
                 r.replications,
                 r.stopping.relative_half_width,
             ));
@@ -140,9 +207,13 @@ pub const FILES: &[&str] = &[
     "timeline.png",
     "timeline.svg",
     "timeline.csv",
+    "timeline-bad.png",
+    "timeline-bad.svg",
+    "timeline-bad.csv",
     "tornado.png",
     "tornado.svg",
     "tornado.csv",
+    "findings.json",
 ];
 
 /// Runs the study and writes everything into `dir` (created if needed).
@@ -154,7 +225,8 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         points: 0,
         capped: vec![],
     };
-    let baseline = ctx.run(model, "the model")?;
+    let reference = ctx.run(model, "the model")?;
+    let baseline = ctx.estimate(model, &reference)?;
     let mut charts_done = vec![];
     let mut findings = vec![];
     let slo_minutes = model.system.slo.map(|s| (1.0 - s) * MINUTES_PER_YEAR);
@@ -249,29 +321,10 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
             "replicas.png".to_string(),
             "Downtime per year vs replicas".to_string(),
         ));
-        // Only changes whose paired interval excludes none (Holm over all of them).
-        let p: Vec<f64> = changes.iter().map(|c| c.2.p).collect();
-        let significant = holm(&p, 1.0 - model.simulation.confidence);
-        let best = changes
-            .iter()
-            .zip(&significant)
-            .filter(|(c, sig)| **sig && c.2.value < 0.0)
-            .map(|(c, _)| c)
-            .min_by(|a, b| a.2.value.total_cmp(&b.2.value));
-        findings.push(match best {
-            Some((stage, r, change)) => format!(
-                "More replicas help most at stage {stage}: {r} replicas give {} less downtime a year (95 % CI {} to {}, paired with the model).",
-                format_duration(-change.value * 60.0),
-                format_duration(-change.ci.1 * 60.0),
-                format_duration(-change.ci.0 * 60.0)
-            ),
-            None => format!(
-                "No number of replicas (1 to 5) of one read-path stage reduces downtime beyond its paired 95 % interval \
-                 (Holm-corrected over {} comparisons): what takes the pipeline down is shared (a node, another stage), \
-                 or the run is too short to tell.",
-                changes.len()
-            ),
-        });
+        findings.push(replicas_finding(
+            &changes,
+            1.0 - model.simulation.confidence,
+        ));
     }
 
     // 2. Collector buffer limit.
@@ -333,23 +386,33 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         if let (Some(first), Some(last)) = (pts.first(), pts.last()) {
             // Different when their intervals do not overlap.
             let matters = first.2 > last.3;
-            findings.push(if matters {
+            let lost = |p: &(f64, f64, f64, f64)| {
                 format!(
-                    "The collector's buffer decides what a store outage costs in data: {:.0} metrics lost a year with \
-                     a limit of {}, {:.0} with {}.",
-                    first.1,
-                    charts::short(first.0),
-                    last.1,
-                    charts::short(last.0)
+                    "{:.0} metrics lost a year with a limit of {} (95 % CI {:.0} to {:.0})",
+                    p.1,
+                    charts::short(p.0),
+                    p.2,
+                    p.3
+                )
+            };
+            findings.push(if matters {
+                Finding::new(
+                    "buffer limit matters",
+                    format!(
+                        "The collector's buffer decides what a store outage costs in data: {}, {}.",
+                        lost(first),
+                        lost(last)
+                    ),
                 )
             } else {
-                format!(
-                    "The collector's buffer limit barely matters here ({:.0} metrics lost a year with {}, {:.0} with \
-                     {}): data is lost with collector restarts, not with full buffers.",
-                    first.1,
-                    charts::short(first.0),
-                    last.1,
-                    charts::short(last.0)
+                Finding::new(
+                    "buffer limit does not matter",
+                    format!(
+                        "The collector's buffer limit barely matters here ({}, {}; the intervals overlap): \
+                         data is lost with collector restarts, not with full buffers.",
+                        lost(first),
+                        lost(last)
+                    ),
                 )
             });
         }
@@ -408,13 +471,14 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         ));
     }
 
-    // 4. The distribution of one year's downtime.
+    // 4. The distribution of one year's downtime, as the chance of more: a survival
+    // curve on log x (the tail is what an SLO is about), quantiles and the budget marked.
     let tally = simulate(
         model,
         &RunPlan {
             seed: opts.seed,
             first: 0,
-            count: baseline.replications,
+            count: reference.replications,
             threads: opts.threads,
             engine: EngineChoice::Auto,
         },
@@ -423,165 +487,25 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     .map_err(|e| e.to_string())?
     .tally;
     let scale = model.simulation.horizon / YEAR;
-    let xs: Vec<(f64, f64, u64)> = tally
-        .downtime
-        .bins()
-        .into_iter()
-        .map(|(a, b, n)| (a / 60.0 / scale, b / 60.0 / scale, n))
-        .collect();
-    let data_max = xs.iter().map(|x| x.1).fold(0.0, f64::max).max(1e-6);
-    // The SLO line is drawn when it is near the data; far beyond it, it would squash it.
-    let slo_near = slo_minutes.filter(|m| *m <= 3.0 * data_max);
-    let max = data_max.max(slo_near.unwrap_or(0.0));
-    let nbins = 40;
-    let width = max / nbins as f64;
-    // When most years have no downtime at all, their bar would dwarf the rest: those
-    // years are left out of the bars and counted in the title.
-    let zero_years: u64 = xs.iter().filter(|x| x.1 == 0.0).map(|x| x.2).sum();
-    let drop_zero = zero_years * 2 > baseline.replications;
-    let mut counts = vec![0u64; nbins];
-    for (a, b, n) in &xs {
-        if drop_zero && *b == 0.0 {
-            continue;
-        }
-        let mid = (a + b) / 2.0;
-        counts[((mid / width) as usize).min(nbins - 1)] += n;
+    if downtime_chart(&ctx, model, &reference, &tally)? {
+        charts_done.push((
+            "downtime.png".to_string(),
+            "Distribution of one year's downtime".to_string(),
+        ));
     }
-    let bars: Vec<(f64, f64, f64)> = counts
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (i as f64 * width, (i + 1) as f64 * width, *n as f64))
-        .collect();
-    ctx.csv(
-        "downtime.csv",
-        "downtime_minutes_per_year_from,downtime_minutes_per_year_to,histories",
-        &bars
-            .iter()
-            .map(|(a, b, n)| format!("{a},{b},{n}"))
-            .collect::<Vec<_>>(),
-    )?;
-    let slo_label = baseline.slo.as_ref().map(|s| {
-        format!(
-            "SLO {}: P(meet) = {:.3} ({:.3}..{:.3})",
-            s.target, s.p_meet, s.ci_low, s.ci_high
-        )
-    });
-    let title = match (&baseline.slo, slo_near) {
-        (Some(slo), None) => format!(
-            "Downtime in one year (SLO {} allows {:.0} min: P(meet) = {:.3})",
-            slo.target,
-            slo_minutes.unwrap_or(0.0),
-            slo.p_meet
-        ),
-        _ => "Downtime in one year, over the simulated years".to_string(),
-    };
-    let bar_label = if drop_zero {
-        format!(
-            "years with downtime ({:.1} % had none: not drawn)",
-            100.0 * zero_years as f64 / baseline.replications as f64
-        )
-    } else {
-        "years".to_string()
-    };
-    both(&ctx, "downtime", |p| {
-        charts::histogram(
-            p,
-            &title,
-            "downtime, minutes per year",
-            "years (histories)",
-            &bar_label,
-            &bars,
-            slo_near
-                .zip(slo_label.clone())
-                .map(|(y, label)| Reference { y, label }),
-        )
-    })?;
-    charts_done.push((
-        "downtime.png".to_string(),
-        "Distribution of one year's downtime".to_string(),
-    ));
 
-    // 5. A timeline of one simulated year.
-    let mut sim = Simulator::new(model);
-    let (records, _) = sim.trace(opts.seed, 0);
-    let day = 86_400.0;
-    let horizon_days = model.simulation.horizon / day;
-    let mut lanes: Vec<Lane> = vec![];
-    let lane_of = |name: &str, lanes: &mut Vec<Lane>| -> usize {
-        match lanes.iter().position(|l| l.name == name) {
-            Some(i) => i,
-            None => {
-                lanes.push(Lane {
-                    name: name.to_string(),
-                    down: vec![],
-                });
-                lanes.len() - 1
-            }
-        }
-    };
-    lane_of("readable", &mut lanes);
-    if model
-        .system
-        .flow
-        .as_ref()
-        .is_some_and(|f| f.freshness.is_some())
-    {
-        lane_of("fresh", &mut lanes);
+    // 5. Two simulated years: a typical one (median downtime) and a bad one (p95).
+    let (typical, bad) = chosen_years(model, opts.seed, reference.replications);
+    for (name, year, what) in [
+        ("timeline", typical, "A typical year"),
+        ("timeline-bad", bad, "A bad year"),
+    ] {
+        timeline_chart(&ctx, model, name, &year, what)?;
+        charts_done.push((
+            format!("{name}.png"),
+            format!("{what}: {}", year.describe()),
+        ));
     }
-    for s in &model.stages {
-        lane_of(&format!("stage {}", s.name), &mut lanes);
-    }
-    let mut open: std::collections::HashMap<usize, f64> = Default::default();
-    let mut buffer = vec![(0.0, 0.0)];
-    let mut rows = vec![];
-    for r in &records {
-        let t = r.time / day;
-        let (lane, down) = match (r.replica.as_str(), r.event.as_str(), r.state.as_str()) {
-            ("system", "judged", "unreadable") => (Some("readable".to_string()), true),
-            ("system", "judged", "readable") => (Some("readable".to_string()), false),
-            ("system", "judged", "stale") => (Some("fresh".to_string()), true),
-            ("system", "judged", "fresh") => (Some("fresh".to_string()), false),
-            (_, "stage_down", _) => (Some(format!("stage {}", r.stage)), true),
-            (_, "stage_up", _) => (Some(format!("stage {}", r.stage)), false),
-            _ => (None, false),
-        };
-        if let Some(name) = lane {
-            let i = lane_of(&name, &mut lanes);
-            if down {
-                open.insert(i, t);
-            } else if let Some(a) = open.remove(&i) {
-                lanes[i].down.push((a, t));
-            }
-            rows.push(format!(
-                "{},{},{}",
-                r.time,
-                sweep_cell(&name),
-                if down { "down" } else { "up" }
-            ));
-        }
-        if let Some(b) = r.buffered {
-            buffer.push((t, b));
-        }
-    }
-    for (i, a) in open {
-        lanes[i].down.push((a, horizon_days));
-    }
-    buffer.push((horizon_days, buffer.last().map_or(0.0, |b| b.1)));
-    ctx.csv("timeline.csv", "time_seconds,lane,state", &rows)?;
-    both(&ctx, "timeline", |p| {
-        charts::timeline(
-            p,
-            "One simulated year (replication 0): down in vermilion",
-            horizon_days,
-            &lanes,
-            model
-                .system
-                .flow
-                .as_ref()
-                .map(|_| ("metrics buffered", buffer.as_slice())),
-        )
-    })?;
-    charts_done.push(("timeline.png".to_string(), "One simulated year".to_string()));
 
     // 6. Tornado: each time parameter halved and doubled, each half's change in downtime
     // a paired difference to the model from the same histories, judged with Holm's
@@ -655,12 +579,12 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
             .filter(|b| b.halves.iter().any(|h| h.significant))
             .collect();
         findings.push(match significant.first() {
-            None => format!(
+            None => Finding::new("moves downtime most: none", format!(
                 "No time parameter, halved or doubled, moves downtime by more than its paired 95 % interval allows \
                  (Holm-corrected over {} comparisons, {} simulated years at the model's point): ask for a finer --precision to rank them.",
                 p.len(),
-                baseline.replications
-            ),
+                reference.replications
+            )),
             Some(top) => {
                 let said = |b: &TornadoBar| {
                     let halves: Vec<String> = b
@@ -687,16 +611,23 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
                         tied.push(b);
                     }
                 }
-                if tied.len() > 1 {
-                    tied.sort_by(|a, b| a.label.cmp(&b.label));
-                    format!(
-                        "{} parameters move downtime most, with overlapping intervals, so they are not ranked: {}.",
-                        tied.len(),
-                        tied.iter().map(|b| said(b)).collect::<Vec<_>>().join(" — ")
-                    )
-                } else {
-                    format!("The parameter that moves downtime most is {}.", said(top))
-                }
+                tied.sort_by(|a, b| a.label.cmp(&b.label));
+                let claim = format!(
+                    "moves downtime most: {}",
+                    tied.iter().map(|b| b.label.as_str()).collect::<Vec<_>>().join(", ")
+                );
+                Finding::new(
+                    claim,
+                    if tied.len() > 1 {
+                        format!(
+                            "{} parameters move downtime most, with overlapping intervals, so they are not ranked: {}.",
+                            tied.len(),
+                            tied.iter().map(|b| said(b)).collect::<Vec<_>>().join(" — ")
+                        )
+                    } else {
+                        format!("The parameter that moves downtime most is {}.", said(top))
+                    },
+                )
             }
         });
     }
@@ -705,17 +636,278 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     }
     let study = Study {
         baseline,
+        reference,
         charts: charts_done,
         capped: ctx.capped,
         findings,
         points_run: ctx.points,
     };
+    let findings_json = serde_json::to_string_pretty(&study.findings)
+        .map_err(|e| format!("cannot write the findings: {e}"))?;
+    crate::fsio::write_atomic(&dir.join("findings.json"), findings_json.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", dir.join("findings.json").display()))?;
     crate::fsio::write_atomic(
         &dir.join("index.html"),
         page(model, &study, opts).as_bytes(),
     )
     .map_err(|e| format!("cannot write {}: {e}", dir.join("index.html").display()))?;
     Ok(study)
+}
+
+/// Writes downtime.png/.svg/.csv: the fraction of years with more downtime than x
+/// (each step with its Wilson interval), the model's quantiles and its SLO budget.
+fn downtime_chart(
+    ctx: &Ctx<'_>,
+    model: &Model,
+    reference: &RunReport,
+    tally: &crate::estimate::Tally,
+) -> Result<bool, StudyError> {
+    let c = model.simulation.confidence;
+    let pct = (c * 100.0).round();
+    let per_year = YEAR / model.simulation.horizon;
+    let n = tally.replications();
+    let bins = tally.downtime.bins();
+    let zeros: u64 = bins.iter().filter(|b| b.1 == 0.0).map(|b| b.2).sum();
+    let mut above = n - zeros;
+    let step = |x: f64, k: u64| {
+        let (lo, hi) = crate::stats::wilson(k, n, c);
+        (x, k as f64 / n as f64, lo, hi)
+    };
+    let mut steps = vec![];
+    let mut rows = vec![format!(
+        "0,{above},{},{},{}",
+        step(0.0, above).1,
+        step(0.0, above).2,
+        step(0.0, above).3
+    )];
+    for (a, b, k) in bins.iter().filter(|b| b.1 > 0.0) {
+        if steps.is_empty() {
+            // Up to the first value the fraction above is that of years with any.
+            let first = if *a > 0.0 { *a } else { b / 2.0 } * per_year;
+            steps.push(step(first, above));
+        }
+        above -= k;
+        let mid = if *a > 0.0 { (a * b).sqrt() } else { b / 2.0 } * per_year;
+        let s = step(mid, above);
+        rows.push(format!("{},{above},{},{},{}", s.0, s.1, s.2, s.3));
+        steps.push(s);
+    }
+    ctx.csv(
+        "downtime.csv",
+        "downtime_seconds_per_year,years_with_more,fraction_with_more,ci_low,ci_high",
+        &rows,
+    )?;
+    let d = &reference.downtime_seconds;
+    let mut marks: Vec<(f64, String, bool)> = [("median", d.p50), ("p95", d.p95), ("p99", d.p99)]
+        .into_iter()
+        .map(|(what, x)| {
+            let x = x * per_year;
+            let unseen = if x > 0.0 {
+                ""
+            } else {
+                " (a year without downtime: not on log x)"
+            };
+            (x, format!("{what}: {}{unseen}", format_duration(x)), false)
+        })
+        .collect();
+    if let (Some(target), Some(slo)) = (model.system.slo, &reference.slo) {
+        marks.push((
+            (1.0 - target) * YEAR,
+            format!(
+                "SLO {target}: {} a year; P(a year meets it) {:.4} ({pct} % CI {:.4} – {:.4})",
+                format_duration((1.0 - target) * YEAR),
+                slo.p_meet,
+                slo.ci_low,
+                slo.ci_high
+            ),
+            true,
+        ));
+    }
+    let (lo, hi) = crate::stats::wilson(zeros, n, c);
+    let notes = [format!(
+        "{} % of years without downtime ({pct} % CI {} – {} %)",
+        percent_short(zeros as f64 / n as f64),
+        percent_short(lo),
+        percent_short(hi)
+    )];
+    if steps.is_empty() {
+        // No downtime at all: the CSV says so; there is no curve to draw.
+        return Ok(false);
+    }
+    let title = format!("Downtime in one year: the chance of more than x ({n} simulated years)");
+    both(ctx, "downtime", |p| {
+        charts::step_chart(
+            p,
+            &StepChart {
+                title: &title,
+                x_label: "downtime in one year, x (log)",
+                y_label: "fraction of years with more (log)",
+                log: true,
+                steps: &steps,
+                start: steps[0].1,
+                floor: 1.0 / n as f64,
+                curves: &[],
+                marks: &marks,
+                step_label: "years with more than x",
+                band_label: &format!("{pct} % interval at each x (Wilson)"),
+                notes: &notes,
+                x_format: &|x| format_duration(x),
+            },
+        )
+    })?;
+    Ok(true)
+}
+
+/// A percentage with three significant digits at most: `98.0`, `0.125`.
+fn percent_short(f: f64) -> String {
+    let p = f * 100.0;
+    if p == 0.0 || p >= 10.0 {
+        format!("{p:.1}")
+    } else {
+        format!("{:.*}", (2 - p.log10().floor() as i32).max(1) as usize, p)
+    }
+}
+
+/// One history picked for a timeline.
+struct Year {
+    index: u64,
+    downtime: f64,
+    /// Which of the histories looked at it is, by its downtime.
+    rank: String,
+}
+
+impl Year {
+    fn describe(&self) -> String {
+        format!(
+            "{} down, {}, replication {}",
+            format_duration(self.downtime),
+            self.rank,
+            self.index
+        )
+    }
+}
+
+/// The most histories looked at to pick the years drawn.
+const YEARS_LOOKED_AT: u64 = 2000;
+
+/// A typical year (the median downtime of the first histories) and a bad one (their
+/// p95; where that year had no downtime, their p99, else their worst), by the event
+/// engine that traces them.
+fn chosen_years(model: &Model, seed: u64, replications: u64) -> (Year, Year) {
+    let k = replications.clamp(1, YEARS_LOOKED_AT);
+    let mut sim = Simulator::new(model);
+    let mut years: Vec<(f64, u64)> = (0..k).map(|i| (sim.run(seed, i).downtime, i)).collect();
+    years.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let at = |q: f64, what: &str| {
+        let (downtime, index) = years[((k - 1) as f64 * q).round() as usize];
+        Year {
+            index,
+            downtime,
+            rank: format!("the {what} of {k} years"),
+        }
+    };
+    let typical = at(0.5, "median");
+    let mut bad = at(0.95, "p95");
+    if bad.downtime == 0.0 {
+        bad = at(0.99, "p99");
+    }
+    if bad.downtime == 0.0 {
+        bad = at(1.0, "worst");
+    }
+    (typical, bad)
+}
+
+/// Writes NAME.png/.svg/.csv: one traced history, a lane per stage (and readable, fresh),
+/// each outage of the read path labelled with its length, the buffer below.
+fn timeline_chart(
+    ctx: &Ctx<'_>,
+    model: &Model,
+    name: &str,
+    year: &Year,
+    what: &str,
+) -> Result<(), StudyError> {
+    let mut sim = Simulator::new(model);
+    let (records, _) = sim.trace(ctx.opts.seed, year.index);
+    let day = 86_400.0;
+    let horizon_days = model.simulation.horizon / day;
+    let mut lanes: Vec<Lane> = vec![];
+    let lane_of = |name: &str, lanes: &mut Vec<Lane>| -> usize {
+        match lanes.iter().position(|l| l.name == name) {
+            Some(i) => i,
+            None => {
+                lanes.push(Lane {
+                    name: name.to_string(),
+                    down: vec![],
+                    labelled: false,
+                });
+                lanes.len() - 1
+            }
+        }
+    };
+    lane_of("readable", &mut lanes);
+    lanes[0].labelled = true;
+    if model
+        .system
+        .flow
+        .as_ref()
+        .is_some_and(|f| f.freshness.is_some())
+    {
+        lane_of("fresh", &mut lanes);
+    }
+    for s in &model.stages {
+        lane_of(&format!("stage {}", s.name), &mut lanes);
+    }
+    let mut open: std::collections::HashMap<usize, f64> = Default::default();
+    let mut buffer = vec![(0.0, 0.0)];
+    let mut rows = vec![];
+    for r in &records {
+        let t = r.time / day;
+        let (lane, down) = match (r.replica.as_str(), r.event.as_str(), r.state.as_str()) {
+            ("system", "judged", "unreadable") => (Some("readable".to_string()), true),
+            ("system", "judged", "readable") => (Some("readable".to_string()), false),
+            ("system", "judged", "stale") => (Some("fresh".to_string()), true),
+            ("system", "judged", "fresh") => (Some("fresh".to_string()), false),
+            (_, "stage_down", _) => (Some(format!("stage {}", r.stage)), true),
+            (_, "stage_up", _) => (Some(format!("stage {}", r.stage)), false),
+            _ => (None, false),
+        };
+        if let Some(lane_name) = lane {
+            let i = lane_of(&lane_name, &mut lanes);
+            if down {
+                open.insert(i, t);
+            } else if let Some(a) = open.remove(&i) {
+                lanes[i].down.push((a, t));
+            }
+            rows.push(format!(
+                "{},{},{}",
+                r.time,
+                sweep_cell(&lane_name),
+                if down { "down" } else { "up" }
+            ));
+        }
+        if let Some(b) = r.buffered {
+            buffer.push((t, b));
+        }
+    }
+    for (i, a) in open {
+        lanes[i].down.push((a, horizon_days));
+    }
+    buffer.push((horizon_days, buffer.last().map_or(0.0, |b| b.1)));
+    ctx.csv(&format!("{name}.csv"), "time_seconds,lane,state", &rows)?;
+    let title = format!("{what}: {} (down in vermilion)", year.describe());
+    both(ctx, name, |p| {
+        charts::timeline(
+            p,
+            &title,
+            horizon_days,
+            &lanes,
+            model
+                .system
+                .flow
+                .as_ref()
+                .map(|_| ("metrics buffered", buffer.as_slice())),
+        )
+    })
 }
 
 fn sweep_cell(s: &str) -> String {
@@ -813,25 +1005,49 @@ fn parameters(model: &Model) -> Vec<(String, Apply)> {
             ));
         }
     }
+    // Nodes whose failures are written alike are one parameter: scaled together (what if
+    // nodes failed twice as often), so symmetric nodes are never ranked against each other.
+    let mut groups: Vec<(String, Vec<usize>)> = vec![];
     for (ni, n) in model.nodes.iter().enumerate() {
-        if n.failure.is_some() {
-            out.push((
-                format!("node {}: time to failure", n.name),
-                Box::new(move |md: &mut Model, f| {
+        if let Some(f) = &n.failure {
+            let spec = format!("{:?}", (&f.every, &f.recovery));
+            match groups.iter_mut().find(|g| g.0 == spec) {
+                Some(g) => g.1.push(ni),
+                None => groups.push((spec, vec![ni])),
+            }
+        }
+    }
+    for (_, nodes) in groups {
+        let names: Vec<&str> = nodes
+            .iter()
+            .map(|&i| model.nodes[i].name.as_str())
+            .collect();
+        let who = if names.len() > 1 {
+            format!("nodes {}", names.join(", "))
+        } else {
+            format!("node {}", names[0])
+        };
+        let (a, b) = (nodes.clone(), nodes);
+        out.push((
+            format!("{who}: time to failure"),
+            Box::new(move |md: &mut Model, f| {
+                for &ni in &a {
                     if let Some(nf) = &mut md.nodes[ni].failure {
                         nf.every = nf.every.scaled(f);
                     }
-                }),
-            ));
-            out.push((
-                format!("node {}: recovery time", n.name),
-                Box::new(move |md: &mut Model, f| {
+                }
+            }),
+        ));
+        out.push((
+            format!("{who}: recovery time"),
+            Box::new(move |md: &mut Model, f| {
+                for &ni in &b {
                     if let Some(nf) = &mut md.nodes[ni].failure {
                         nf.recovery = nf.recovery.scaled(f);
                     }
-                }),
-            ));
-        }
+                }
+            }),
+        ));
     }
     out
 }
@@ -841,6 +1057,90 @@ fn html_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// Whether two intervals share a point.
+fn overlap(a: (f64, f64), b: (f64, f64)) -> bool {
+    a.0.max(b.0) <= a.1.min(b.1)
+}
+
+/// The finding on replicas from each (stage, replicas, paired change) point: only
+/// reductions significant after Holm's correction over all points count. The stages
+/// whose best reduction's interval chain-overlaps the largest one's are named together,
+/// by name, unranked; for each, the fewest replicas whose interval overlaps that stage's
+/// best (more do no better that the run can tell).
+fn replicas_finding(changes: &[(String, u32, TornadoHalf)], alpha: f64) -> Finding {
+    let p: Vec<f64> = changes.iter().map(|c| c.2.p).collect();
+    let significant = holm(&p, alpha);
+    let helps: Vec<&(String, u32, TornadoHalf)> = changes
+        .iter()
+        .zip(&significant)
+        .filter(|(c, sig)| **sig && c.2.value < 0.0)
+        .map(|(c, _)| c)
+        .collect();
+    // Each stage's largest reduction, largest first.
+    let mut best: Vec<&(String, u32, TornadoHalf)> = vec![];
+    for c in &helps {
+        match best.iter_mut().find(|b| b.0 == c.0) {
+            Some(b) if c.2.value < b.2.value => *b = c,
+            Some(_) => {}
+            None => best.push(c),
+        }
+    }
+    best.sort_by(|a, b| a.2.value.total_cmp(&b.2.value));
+    let Some(top) = best.first() else {
+        return Finding::new(
+            "replicas help: none",
+            format!(
+                "No number of replicas (1 to 5) of one read-path stage reduces downtime beyond its paired 95 % interval \
+                 (Holm-corrected over {} comparisons): what takes the pipeline down is shared (a node, another stage), \
+                 or the run is too short to tell.",
+                changes.len()
+            ),
+        );
+    };
+    let mut tied = vec![*top];
+    for b in &best[1..] {
+        if tied.iter().any(|t| overlap(t.2.ci, b.2.ci)) {
+            tied.push(b);
+        }
+    }
+    tied.sort_by(|a, b| a.0.cmp(&b.0));
+    let said: Vec<String> = tied
+        .iter()
+        .map(|stage_best| {
+            let fewest = helps
+                .iter()
+                .filter(|c| c.0 == stage_best.0 && overlap(c.2.ci, stage_best.2.ci))
+                .min_by_key(|c| c.1)
+                .unwrap_or(stage_best);
+            let more = helps
+                .iter()
+                .any(|c| c.0 == fewest.0 && c.1 > fewest.1 && overlap(c.2.ci, fewest.2.ci));
+            format!(
+                "{} replicas of stage {} give {} less downtime a year (95 % CI {} to {}, paired with the model){}",
+                fewest.1,
+                fewest.0,
+                format_duration(-fewest.2.value * 60.0),
+                format_duration(-fewest.2.ci.1 * 60.0),
+                format_duration(-fewest.2.ci.0 * 60.0),
+                if more { "; more do no better within their intervals" } else { "" }
+            )
+        })
+        .collect();
+    let stages: Vec<&str> = tied.iter().map(|t| t.0.as_str()).collect();
+    Finding::new(
+        format!("replicas help: {}", stages.join(", ")),
+        if tied.len() > 1 {
+            format!(
+                "More replicas help most at {} stages whose intervals overlap, so they are not ranked: {}.",
+                tied.len(),
+                said.join("; ")
+            )
+        } else {
+            format!("More replicas help most here: {}.", said[0])
+        },
+    )
 }
 
 /// A paired run's change in downtime against the model, minutes a year, with its
@@ -858,12 +1158,22 @@ fn paired_change(r: &RunReport, model: &Model) -> Option<TornadoHalf> {
 /// The finding on where downtime comes from, with intervals: the largest cause, or —
 /// when the next ones' intervals overlap its own (symmetric nodes, say) — those causes
 /// together, unranked. `None` without downtime.
-fn cause_finding(causes: &[crate::estimate::results::CauseResult], scale: f64) -> Option<String> {
+fn cause_finding(causes: &[crate::estimate::results::CauseResult], scale: f64) -> Option<Finding> {
     let top = causes.first().filter(|c| c.downtime_seconds.mean > 0.0)?;
     let per_year = |c: &crate::estimate::results::CauseResult| {
         let d = &c.downtime_seconds;
+        let share = if c.share_ci_low.is_finite() {
+            format!(
+                "; {:.0} % of the downtime, 95 % CI {:.0} to {:.0} %",
+                c.share * 100.0,
+                c.share_ci_low * 100.0,
+                c.share_ci_high * 100.0
+            )
+        } else {
+            format!("; {:.0} % of the downtime", c.share * 100.0)
+        };
         format!(
-            "{} a year (95 % CI {} to {})",
+            "{} a year (95 % CI {} to {}{share})",
             format_duration(d.mean / scale),
             format_duration(d.ci_low.max(0.0) / scale),
             format_duration(d.ci_high / scale)
@@ -872,34 +1182,52 @@ fn cause_finding(causes: &[crate::estimate::results::CauseResult], scale: f64) -
     // Contenders for the largest: causes at least a tenth of the top one whose interval
     // reaches one already among them (so three symmetric nodes stay together whatever
     // the seed), listed by name, not by noise.
+    // Node failures are alike in kind: when a node's is the largest, every node's that
+    // is at least a tenth of it stands with it, unranked, whatever the intervals say.
+    let is_node = |c: &crate::estimate::results::CauseResult| {
+        matches!(c.what, crate::sim::CauseName::Node { .. })
+    };
     let mut tied: Vec<&crate::estimate::results::CauseResult> = vec![top];
     for c in &causes[1..] {
         let d = &c.downtime_seconds;
-        let reaches = tied.iter().any(|t| d.ci_high >= t.downtime_seconds.ci_low);
+        let reaches = tied.iter().any(|t| d.ci_high >= t.downtime_seconds.ci_low)
+            || (is_node(top) && is_node(c));
         if reaches && d.mean * 10.0 >= top.downtime_seconds.mean {
             tied.push(c);
         }
     }
     tied.sort_by(|a, b| a.cause.cmp(&b.cause));
-    Some(if tied.len() > 1 {
-        let share: f64 = tied.iter().map(|c| c.share).sum();
-        format!(
-            "{:.0} % of the downtime comes from {} causes whose intervals overlap, so they are not ranked: {}.",
-            share * 100.0,
-            tied.len(),
-            tied.iter()
-                .map(|c| format!("{} {}", c.cause, per_year(c)))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    } else {
-        format!(
-            "The largest cause of downtime is {}: {} ({:.0} % of the mean).",
-            top.cause,
-            per_year(top),
-            top.share * 100.0
-        )
-    })
+    let claim = format!(
+        "largest cause: {}",
+        tied.iter()
+            .map(|c| c.cause.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Some(Finding::new(
+        claim,
+        if tied.len() > 1 {
+            let kind = if tied.iter().all(|c| is_node(c)) {
+                "node failures, alike in kind or with overlapping intervals"
+            } else {
+                "causes whose intervals overlap"
+            };
+            format!(
+                "Most of the downtime comes from {} {kind}, so they are not ranked: {}.",
+                tied.len(),
+                tied.iter()
+                    .map(|c| format!("{} {}", c.cause, per_year(c)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        } else {
+            format!(
+                "The largest cause of downtime is {}: {}.",
+                top.cause,
+                per_year(top)
+            )
+        },
+    ))
 }
 
 /// Availability in nines and downtime a year, each with its interval (the upper end of
@@ -934,6 +1262,28 @@ fn nines_interval(a: &Estimate, pct: f64) -> String {
 pub fn percent(p: f64) -> String {
     let s = format!("{:.6}", p * 100.0);
     s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Which estimator gave the key numbers, and why; the charts' points are plain.
+fn key_numbers_source(r: &RunReport, reference: &RunReport) -> String {
+    let how = match r.estimation.method {
+        "plain" => format!("plain Monte Carlo over {} simulated years", r.replications),
+        m => format!("{m} over {} main histories", r.replications),
+    };
+    let why = match (&r.estimation.reason, r.estimation.chosen) {
+        (Some(reason), _) => format!(" (chosen by a pilot: {reason})"),
+        (None, "asked") => " (as asked)".to_string(),
+        _ => String::new(),
+    };
+    let charts = if r.estimation.method == "plain" {
+        String::new()
+    } else {
+        format!(
+            "; every chart's points are plain runs, paired with the model's own plain run of {} years",
+            reference.replications
+        )
+    };
+    format!("Estimated by {how}{why}{charts}.")
 }
 
 /// The report page.
@@ -983,7 +1333,11 @@ fn page(model: &Model, study: &Study, opts: &StudyOptions) -> String {
         }
         o.push_str("</ul>\n");
     }
-    let _ = write!(o, "<h2>Key numbers</h2>\n<table>\n");
+    let _ = write!(
+        o,
+        "<h2>Key numbers</h2>\n<p>{}</p>\n<table>\n",
+        html_escape(&key_numbers_source(r, &study.reference))
+    );
     let mut row = |k: &str, v: String| {
         let _ = writeln!(
             o,
@@ -1069,7 +1423,7 @@ fn page(model: &Model, study: &Study, opts: &StudyOptions) -> String {
     }
     o.push_str("<h2>Findings</h2>\n<ul>\n");
     for f in &study.findings {
-        let _ = writeln!(o, "<li>{}</li>", html_escape(f));
+        let _ = writeln!(o, "<li>{}</li>", html_escape(&f.text));
     }
     o.push_str("</ul>\n");
     for (file, title) in &study.charts {
