@@ -43,20 +43,46 @@ pub const PALETTE: [RGBColor; 6] = [
 ];
 
 /// Draws `$body` (which uses `$root`, a drawing area) into `$path`: SVG when its
-/// extension is `svg`, else PNG.
+/// extension is `svg`, else PNG. The chart is drawn beside it under a temporary name and
+/// renamed over it once complete, so an interrupted run never leaves half a chart.
 macro_rules! render {
     ($path:expr, $root:ident => $body:block) => {{
         let path: &Path = $path;
-        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg")) {
-            let $root = SVGBackend::new(path, SIZE).into_drawing_area();
-            $body
-            $root.present().map_err(err)?;
-        } else {
-            let $root = BitMapBackend::new(path, SIZE).into_drawing_area();
-            $body
-            $root.present().map_err(err)?;
+        let tmp = temporary(path);
+        let drawn = (|| -> Result<(), ChartError> {
+            if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg")) {
+                let $root = SVGBackend::new(&tmp, SIZE).into_drawing_area();
+                $body
+                $root.present().map_err(err)?;
+            } else {
+                let $root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+                $body
+                $root.present().map_err(err)?;
+            }
+            Ok(())
+        })();
+        match drawn.and_then(|()| {
+            std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }) {
+            Ok(()) => {}
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
         }
     }};
+}
+
+/// A name beside `path` for drawing it: hidden, this process's, the same extension (the
+/// backend is chosen by it).
+fn temporary(path: &Path) -> std::path::PathBuf {
+    let name = path
+        .file_name()
+        .map_or("chart".into(), |n| n.to_string_lossy());
+    let ext = path
+        .extension()
+        .map_or("png".into(), |e| e.to_string_lossy());
+    path.with_file_name(format!(".{name}.{}.tmp.{ext}", std::process::id()))
 }
 
 /// A series of points (x, y, y_low, y_high).
