@@ -574,11 +574,27 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
                 signed_minutes(h.ci.1)
             )
         };
-        let significant: Vec<&TornadoBar> = bars
+        // Each bar's reach: its significant half of the largest effect, as the size of the
+        // effect with that half's interval on it; the bars by it, largest first.
+        let reach_of = |b: &TornadoBar| {
+            b.halves
+                .iter()
+                .filter(|h| h.significant)
+                .map(|h| {
+                    if h.value >= 0.0 {
+                        (h.value, h.ci)
+                    } else {
+                        (-h.value, (-h.ci.1, -h.ci.0))
+                    }
+                })
+                .max_by(|x, y| x.0.total_cmp(&y.0))
+        };
+        let mut significant: Vec<(&TornadoBar, Reach)> = bars
             .iter()
-            .filter(|b| b.halves.iter().any(|h| h.significant))
+            .filter_map(|b| reach_of(b).map(|r| (b, r)))
             .collect();
-        findings.push(match significant.first() {
+        significant.sort_by(|x, y| y.1.0.total_cmp(&x.1.0));
+        findings.push(match significant.first().map(|s| s.0) {
             None => Finding::new("moves downtime most: none", format!(
                 "No time parameter, halved or doubled, moves downtime by more than its paired 95 % interval allows \
                  (Holm-corrected over {} comparisons, {} simulated years at the model's point): ask for a finer --precision to rank them.",
@@ -596,21 +612,15 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
                         .collect();
                     format!("{}: {}", b.label, halves.join("; "))
                 };
-                // Overlapping intervals are no ranking: the parameters whose significant
-                // intervals chain-overlap the top one's (three symmetric nodes) are named
-                // together, by name, whatever the seed.
-                let overlaps = |a: &TornadoBar, b: &TornadoBar| {
-                    (0..2).any(|k| {
-                        let (x, y) = (&a.halves[k], &b.halves[k]);
-                        x.significant && y.significant && x.ci.0.max(y.ci.0) <= x.ci.1.min(y.ci.1)
-                    })
-                };
-                let mut tied: Vec<&TornadoBar> = vec![top];
-                for b in &significant[1..] {
-                    if tied.iter().any(|t| overlaps(t, b)) {
-                        tied.push(b);
+                // Overlapping intervals are no ranking: the parameters whose reach's
+                // interval chain-overlaps the top one's are named together, by name.
+                let mut tied: Vec<(&TornadoBar, (f64, f64))> = vec![(top, significant[0].1.1)];
+                for (b, (_, ci)) in &significant[1..] {
+                    if tied.iter().any(|t| overlap(t.1, *ci)) {
+                        tied.push((b, *ci));
                     }
                 }
+                let mut tied: Vec<&TornadoBar> = tied.into_iter().map(|t| t.0).collect();
                 tied.sort_by(|a, b| a.label.cmp(&b.label));
                 let claim = format!(
                     "moves downtime most: {}",
@@ -920,6 +930,9 @@ fn signed_minutes(m: f64) -> String {
 }
 
 type Apply = Box<dyn Fn(&mut Model, f64)>;
+
+/// A tornado bar's largest significant effect: its size and that size's interval.
+type Reach = (f64, (f64, f64));
 
 /// Every time parameter of the model that failures and restarts depend on.
 fn parameters(model: &Model) -> Vec<(String, Apply)> {
