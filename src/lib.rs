@@ -13,6 +13,8 @@ pub mod cli;
 pub mod dist;
 pub mod estimate;
 pub mod fsio;
+#[cfg(feature = "k8s")]
+pub mod import;
 pub mod model;
 pub mod report;
 pub mod sim;

@@ -7,6 +7,8 @@ mod calibrate;
 mod calibrate_k8s;
 mod check;
 mod fit;
+#[cfg(feature = "k8s")]
+mod import;
 mod merge;
 mod output;
 mod probe;
@@ -68,6 +70,10 @@ pub enum Command {
     Probe(probe::ProbeArgs),
     /// Measure restart times by injecting faults, and fit them into a calibration file.
     Calibrate(calibrate::CalibrateArgs),
+    /// A model from the cluster's manifests (Deployments, StatefulSets, DaemonSets,
+    /// PodDisruptionBudgets, a Telegraf's ConfigMap, Nodes), every value naming its source.
+    #[cfg(feature = "k8s")]
+    Import(import::ImportArgs),
 }
 
 /// The model and its overrides, shared by every command.
@@ -320,6 +326,8 @@ pub fn main() -> i32 {
         Command::Probe(a) => probe::probe_cmd(a),
         Command::Merge(a) => merge::merge(a),
         Command::Calibrate(a) => calibrate::calibrate(a),
+        #[cfg(feature = "k8s")]
+        Command::Import(a) => import::import_cmd(a),
     };
     match result {
         Ok(()) => EXIT_OK,
