@@ -7,6 +7,7 @@
 //! biasing, shards, and what a run reports), [`stats`] (streaming statistics and
 //! intervals), [`analytic`] (steady state without simulation), [`cli`] (the commands).
 
+pub mod advise;
 pub mod analytic;
 pub mod calibrate;
 pub mod cli;

@@ -2,6 +2,7 @@
 //! status. Exit status: 0 success; 1 a run failed (I/O, simulation); 2 bad input (usage or
 //! model); 3 `solve` cannot answer this model.
 
+mod advise;
 mod calibrate;
 #[cfg(feature = "k8s")]
 mod calibrate_k8s;
@@ -74,6 +75,9 @@ pub enum Command {
     /// PodDisruptionBudgets, a Telegraf's ConfigMap, Nodes), every value naming its source.
     #[cfg(feature = "k8s")]
     Import(import::ImportArgs),
+    /// The high-availability checks linters make, each measured: downtime a year saved by
+    /// the fix, with its paired interval, largest first.
+    Advise(advise::AdviseArgs),
 }
 
 /// The model and its overrides, shared by every command.
@@ -328,6 +332,7 @@ pub fn main() -> i32 {
         Command::Calibrate(a) => calibrate::calibrate(a),
         #[cfg(feature = "k8s")]
         Command::Import(a) => import::import_cmd(a),
+        Command::Advise(a) => advise::advise_cmd(a),
     };
     match result {
         Ok(()) => EXIT_OK,

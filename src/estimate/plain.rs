@@ -266,6 +266,7 @@ fn simulate_chunk(
                 return Err(i);
             }
             t.paired.push(x - b.downtime);
+            t.paired_lost.push(o.lost - b.lost);
         }
     }
     Ok(t)

@@ -161,6 +161,10 @@ pub struct RunReport {
     /// same random streams, seconds per horizon, with its (paired) interval.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub downtime_difference_seconds: Option<Estimate>,
+    /// Paired like `downtime_difference_seconds`, with a data flow: this point's lost
+    /// metrics minus the model's own point's, per history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_metrics_difference: Option<Estimate>,
     /// Why the run stopped where it did.
     pub stopping: Stopping,
     /// Which estimator ran, why, and which gave each field.
@@ -358,6 +362,8 @@ impl RunReport {
             warnings,
             downtime_difference_seconds: (tally.paired.n > 0)
                 .then(|| Estimate::of(&tally.paired, c)),
+            lost_metrics_difference: (tally.paired_lost.n > 0 && model.system.flow.is_some())
+                .then(|| Estimate::of(&tally.paired_lost, c)),
             stopping: Stopping {
                 reason: "replications",
                 precision: None,

@@ -38,6 +38,10 @@ pub struct Tally {
     /// from the same random streams, seconds (empty otherwise).
     #[serde(default)]
     pub paired: Moments,
+    /// With [`Hooks::paired`] and a data flow: per history, metrics lost by this model
+    /// minus those lost by the paired one.
+    #[serde(default)]
+    pub paired_lost: Moments,
 }
 
 impl Tally {
@@ -61,6 +65,7 @@ impl Tally {
             cause_shares: vec![Ratio::default(); crate::sim::cause_names(model).len()],
             events: 0,
             paired: Moments::default(),
+            paired_lost: Moments::default(),
         }
     }
 
@@ -122,6 +127,7 @@ impl Tally {
         }
         self.events += o.events;
         self.paired.merge(&o.paired);
+        self.paired_lost.merge(&o.paired_lost);
     }
 
     pub fn replications(&self) -> u64 {
@@ -184,6 +190,10 @@ impl Tally {
         }
         // A part never pairs: its histories are its own model's.
         at("paired", self.paired.check(0, -h, h))?;
+        at(
+            "paired_lost",
+            self.paired_lost.check(0, f64::NEG_INFINITY, f64::INFINITY),
+        )?;
         Ok(())
     }
 }

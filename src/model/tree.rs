@@ -171,7 +171,8 @@ fn convert(v: &DeValue<'_>, offset: usize, text: &str, lines: &Lines) -> Node {
 
 /// Applies `--set PATH=VALUE`. VALUE is read as a TOML value (`3`, `true`, `"5s"`,
 /// `{ dist = "fixed", value = "5s" }`) and, failing that, as a bare string (`5s`).
-/// Numeric path segments index arrays of tables: `stages.C.failures.0.every`.
+/// Numeric path segments index arrays of tables: `stages.C.failures.0.every`; the index
+/// one past the end, as the last segment, appends (`nodes.1={ name = "node-2", … }`).
 pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), ModelError> {
     let err = |path: &str, message: String| ModelError {
         file: file.to_string(),
@@ -274,6 +275,11 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
                     err(path, format!("{so_far}: expected an array index{hint}"))
                 })?;
                 let len = items.len();
+                // One past the end, as the last segment: a new item (`nodes.1={ … }`).
+                if last && idx == len {
+                    items.push(new);
+                    return Ok(());
+                }
                 items.get_mut(idx).ok_or_else(|| {
                     err(
                         path,
@@ -650,6 +656,14 @@ mod tests {
         assert_eq!(tz, 3);
         assert!(apply_set(&mut root, "m.toml", "s.x.q=1").is_err());
         assert!(apply_set(&mut root, "m.toml", "f.9.y=1").is_err());
+        // One past the end appends an item; two past is refused.
+        apply_set(&mut root, "m.toml", "f.1={ y = 3 }").unwrap();
+        assert!(apply_set(&mut root, "m.toml", "f.3={ y = 4 }").is_err());
+        let Value::Table(es) = &root.value else {
+            panic!()
+        };
+        let f = es.iter().find(|e| e.key == "f").unwrap();
+        assert!(matches!(&f.node.value, Value::Array(items) if items.len() == 2));
         assert!(apply_set(&mut root, "m.toml", "novalue").is_err());
     }
 }
