@@ -205,6 +205,94 @@ fn a_helm_release_with_nodes_pdbs_anti_affinity_and_a_telegraf_deployment() {
     assert!(check_sources(&text) >= 25, "{text}");
 }
 
+/// Kustomize output: no comments, RBAC and a ServiceAccount among the workloads, a hashed
+/// ConfigMap name, a hostname topology spread, InfluxDB 2.x with an `influxdb_v2` output
+/// whose two URLs are alternatives, a PDB selecting by `matchExpressions`, a Telegraf
+/// DaemonSet on three nodes from `--nodes`.
+#[test]
+fn kustomize_output_with_a_topology_spread_an_influxdb_v2_output_and_a_daemonset() {
+    let f = "tests/fixtures/import/kustomize/build.yaml";
+    let (text, m, stderr) = import(&[f, "--nodes", "3"]);
+    for kind in [
+        "1 ClusterRole (telegraf-read)",
+        "1 Namespace (metrics)",
+        "1 Service (influxdb)",
+        "1 ServiceAccount (telegraf)",
+    ] {
+        assert!(
+            stderr.contains(&format!("ignored {kind}: not modelled")),
+            "{stderr}"
+        );
+        assert!(text.contains(&format!("# note: ignored {kind}")), "{text}");
+    }
+    // One output section with two URLs is one buffer, said where the store has two.
+    assert!(
+        stderr.contains("Telegraf has 1 InfluxDB output(s) but the store has 2 replica(s)"),
+        "{stderr}"
+    );
+    assert_eq!(m.nodes.len(), 3);
+    let db = stage(&m, "influxdb");
+    assert_eq!(
+        (db.role, db.kind, db.replicas, db.nodes.len()),
+        (Role::Store, Kind::StatefulSet, 2, 3)
+    );
+    assert_eq!(db.spread, Some(hasim::model::Spread::Required));
+    assert!(text.contains(&format!("spread = \"required\"         # {f}:131 topologySpreadConstraints maxSkew 1 DoNotSchedule on kubernetes.io/hostname")));
+    assert!(text.contains(&format!(
+        "volume = \"network\"          # {f}:147 storageClassName gp3"
+    )));
+    assert!(text.contains(&format!(
+        "failure_threshold = 6     # {f}:129 livenessProbe.failureThreshold"
+    )));
+    assert!(text.contains(
+        "period = \"10s\"            # livenessProbe.periodSeconds unset: Kubernetes' default 10"
+    ));
+    assert!(text.contains("detect = \"liveness\"        # the livenessProbe above kills it"));
+    let ui = stage(&m, "chronograf");
+    assert_eq!(
+        (ui.role, ui.kind, ui.replicas),
+        (Role::Reader, Kind::Deployment, 2)
+    );
+    assert!(text.contains(&format!("pdb = {{ min_available = \"50%\" }} # {f}:186 minAvailable (PodDisruptionBudget chronograf)")));
+    assert!(text.contains(&format!(
+        "period = \"15s\"            # {f}:100 livenessProbe.periodSeconds"
+    )));
+    assert!(text.contains(&format!(
+        "at most the grace period of 10 s ({f}:102 terminationGracePeriodSeconds)"
+    )));
+    assert!(text.contains(&format!(
+        "# max_surge = \"50%\"   # {f}:84 strategy.rollingUpdate.maxSurge"
+    )));
+    assert!(text.contains(&format!(
+        "# max_unavailable = 0   # {f}:85 strategy.rollingUpdate.maxUnavailable"
+    )));
+    let t = stage(&m, "telegraf");
+    assert_eq!(
+        (t.role, t.kind, t.nodes.len()),
+        (Role::Collector, Kind::DaemonSet, 3)
+    );
+    let b = t.buffer.unwrap();
+    assert_eq!(
+        (b.limit, b.persistent, b.drain_rate),
+        (20_000.0, false, Some(400.0))
+    );
+    assert!(text.contains(&format!(
+        "limit = 20000             # {f}:39 metric_buffer_limit"
+    )));
+    assert!(text.contains(&format!(
+        "drain_rate = 400.0        # metric_batch_size / flush_interval: 2000 ({f}:38 metric_batch_size) / 5 s ({f}:37 flush_interval)"
+    )));
+    assert!(text.contains(&format!("{f}:40 [[outputs.influxdb_v2]] http://influxdb-0.influxdb.metrics:8086 http://influxdb-1.influxdb.metrics:8086")));
+    // cpu-total and mem, every 20 s, on each of three nodes.
+    assert!(text.contains("rate = 0.3\n"), "{text}");
+    assert!(text.contains(&format!(
+        "2 per gather × 3 collector(s) / 20 s ({f}:36 interval)"
+    )));
+    assert_eq!(m.system.read_path_names, ["influxdb", "chronograf"]);
+    assert_eq!(m.system.flow.as_ref().unwrap().freshness, Some(60.0));
+    assert!(check_sources(&text) >= 15, "{text}");
+}
+
 #[test]
 fn standard_input_roles_and_node_counts() {
     let manifest = std::fs::read_to_string("calibration/k8s/30-chronograf.yaml").unwrap();

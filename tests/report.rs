@@ -28,6 +28,7 @@ fn without_perf(mut v: serde_json::Value) -> serde_json::Value {
 fn as_run(mut v: serde_json::Value) -> serde_json::Value {
     let o = v.as_object_mut().unwrap();
     o.remove("downtime_difference_seconds");
+    o.remove("lost_metrics_difference");
     // `run` chose plain (`auto`); a sweep's rows say their method was fixed for the sweep.
     o.remove("estimation");
     without_perf(v)
@@ -80,6 +81,12 @@ fn the_sweep_point_equal_to_the_model_is_hasim_run_exactly() {
             own["ci_high"].as_f64()
         ),
         (Some(0.0), Some(0.0), Some(0.0))
+    );
+    let lost = &rows[1]["result"]["lost_metrics_difference"];
+    assert_eq!(
+        (lost["mean"].as_f64(), lost["ci_high"].as_f64()),
+        (Some(0.0), Some(0.0)),
+        "{lost}"
     );
     // Adding points changes no other point.
     let more = sweep_lines(&[
