@@ -10,3 +10,4 @@ pub mod fit;
 pub mod k8s;
 pub mod local;
 pub mod probe;
+pub mod rates;
