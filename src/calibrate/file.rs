@@ -86,17 +86,26 @@ pub fn write_entry(
     samples: &[Sample],
     fits: &[Fit],
 ) -> Result<(), FileError> {
+    write_items(
+        path,
+        vec![(name.to_string(), entry_item(name, source, samples, fits)?)],
+    )
+}
+
+/// Writes `items` as `[distributions.NAME]` entries into the calibration file at `path`
+/// in one atomic replacement (each entry replaced, everything else kept as it was,
+/// comments included); a file that is not a calibration file is refused.
+pub fn write_items(path: &Path, items: Vec<(String, toml_edit::Item)>) -> Result<(), FileError> {
     let mut doc = match existing(path)? {
         Some(doc) => doc,
         None => {
             let mut doc = toml_edit::DocumentMut::new();
             doc.decor_mut().set_prefix(
-                "# Calibration file: measured restart times and their fits (written by hasim fit / hasim calibrate).\n",
+                "# Calibration file: measured restart times, failure rates and their fits (written by hasim fit / hasim calibrate).\n",
             );
             doc
         }
     };
-    let entry = entry_item(name, source, samples, fits)?;
     let dists = doc
         .entry(ROOT)
         .or_insert_with(|| {
@@ -106,13 +115,69 @@ pub fn write_entry(
         })
         .as_table_like_mut()
         .ok_or_else(|| FileError::Bad(format!("{}: {ROOT} is not a table", path.display())))?;
-    dists.insert(name, entry);
+    for (name, item) in items {
+        dists.insert(&name, item);
+    }
+    // Each entry's tables together, in the file's order: number every table depth-first
+    // (entries from separate documents would otherwise interleave their sub-tables).
+    if let Some(t) = doc.get_mut(ROOT).and_then(toml_edit::Item::as_table_mut) {
+        let mut next = 0;
+        renumber(t, &mut next);
+    }
     crate::fsio::write_atomic(path, doc.to_string().as_bytes())
         .map_err(|e| FileError::Io(format!("cannot write {}: {e}", path.display())))
 }
 
+fn renumber(t: &mut toml_edit::Table, next: &mut isize) {
+    t.set_position(Some(*next));
+    *next += 1;
+    for (_, item) in t.iter_mut() {
+        match item {
+            toml_edit::Item::Table(sub) => renumber(sub, next),
+            toml_edit::Item::ArrayOfTables(a) => {
+                for sub in a.iter_mut() {
+                    renumber(sub, next);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A failure rate as an entry: `fit` is the exponential at the posterior mean rate (so
+/// `every = { calibration = …, name = … }` uses it), `rate` keeps the count, the exposure
+/// and every estimate (rates per second).
+pub fn rate_item(
+    name: &str,
+    source: &str,
+    r: &super::rates::RateEstimate,
+) -> Result<toml_edit::Item, FileError> {
+    let mut entry = toml::Table::new();
+    entry.insert("source".into(), source.into());
+    let mut fit = toml::Table::new();
+    fit.insert("dist".into(), "exponential".into());
+    fit.insert("mean".into(), (1.0 / r.mean).into());
+    entry.insert("fit".into(), fit.into());
+    let mut rate = toml::Table::new();
+    rate.insert("count".into(), (r.count as i64).into());
+    rate.insert("exposure".into(), r.exposure_seconds.into());
+    rate.insert("mle".into(), r.mle.into());
+    rate.insert("mean".into(), r.mean.into());
+    rate.insert("prior_shape".into(), r.prior.shape.into());
+    rate.insert("prior_rate".into(), r.prior.rate.into());
+    rate.insert("posterior_shape".into(), r.posterior.shape.into());
+    rate.insert("posterior_rate".into(), r.posterior.rate.into());
+    rate.insert("level".into(), r.level.into());
+    rate.insert("credible_low".into(), r.credible.low.into());
+    rate.insert("credible_high".into(), r.credible.high.into());
+    rate.insert("chi_square_low".into(), r.chi_square.low.into());
+    rate.insert("chi_square_high".into(), r.chi_square.high.into());
+    entry.insert("rate".into(), rate.into());
+    item_of(name, entry)
+}
+
 /// One entry as a `[distributions.NAME]` table, laid out as TOML writes it.
-fn entry_item(
+pub fn entry_item(
     name: &str,
     source: &str,
     samples: &[Sample],
@@ -151,6 +216,11 @@ fn entry_item(
     if !alternatives.is_empty() {
         entry.insert("alternatives".into(), alternatives.into());
     }
+    item_of(name, entry)
+}
+
+/// A table as the `[distributions.NAME]` item TOML writes for it.
+fn item_of(name: &str, entry: toml::Table) -> Result<toml_edit::Item, FileError> {
     let mut entries = toml::Table::new();
     entries.insert(name.into(), entry.into());
     let mut root = toml::Table::new();

@@ -6,6 +6,7 @@
 
 pub mod file;
 pub mod fit;
+pub mod history;
 #[cfg(feature = "k8s")]
 pub mod k8s;
 pub mod local;

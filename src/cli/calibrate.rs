@@ -25,6 +25,10 @@ pub enum Target {
     /// main process exit; watch until Ready; fit (needs a cluster; see calibration/README.md).
     #[cfg(feature = "k8s")]
     K8s(super::calibrate_k8s::K8sArgs),
+    /// Failure rates and outage durations from what was recorded: an incident log over a
+    /// window, with maximum likelihood, Bayesian (Jeffreys or a gamma prior) and
+    /// chi-square estimates; written as calibration entries models can use.
+    History(super::history::HistoryArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -71,6 +75,7 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<(), CliError> {
         Target::Local(a) => local_cmd(a),
         #[cfg(feature = "k8s")]
         Target::K8s(a) => super::calibrate_k8s::k8s_cmd(a),
+        Target::History(a) => super::history::history_cmd(a),
     }
 }
 

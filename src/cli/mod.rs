@@ -8,6 +8,7 @@ mod calibrate;
 mod calibrate_k8s;
 mod check;
 mod fit;
+mod history;
 #[cfg(feature = "k8s")]
 mod import;
 mod merge;

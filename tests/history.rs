@@ -1,0 +1,196 @@
+//! `hasim calibrate history`: an incident log over a window → rates with their intervals
+//! (checked against the estimators' published values elsewhere; here the plumbing: counts,
+//! exposure, the entries written and read back by a model, and bad input refused with
+//! nothing written).
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn hasim() -> Command {
+    Command::cargo_bin("hasim").unwrap()
+}
+
+const LOG: &str = "component,start,end,mode\n\
+    # 90 days of a small cluster\n\
+    influxdb,2026-01-10T00:00:00Z,2026-01-10T00:10:00Z,crash\n\
+    influxdb,2026-02-01T12:00:00Z,2026-02-01T12:00:30Z,crash\n\
+    influxdb,2026-02-20T08:00:00Z,2026-02-20T08:02:00Z,crash\n\
+    chronograf,2026-03-31T23:00:00Z,,crash\n";
+
+const WINDOW: [&str; 4] = [
+    "--from",
+    "2026-01-01T00:00:00Z",
+    "--to",
+    "2026-04-01T00:00:00Z",
+];
+
+#[test]
+fn rates_from_a_log_become_entries_a_model_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("incidents.csv");
+    std::fs::write(&log, LOG).unwrap();
+    let cal = dir.path().join("history.toml");
+    let mine =
+        "# my notes\n[distributions.mine]\nfit = { dist = \"exponential\", mean = 5.0 } # keep\n";
+    std::fs::write(&cal, mine).unwrap();
+    let out = hasim()
+        .args(["calibrate", "history", "--incidents"])
+        .arg(&log)
+        .args(WINDOW)
+        .args(["--component", "telegraf", "--format", "json", "--out"])
+        .arg(&cal)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let modes = v["modes"].as_array().unwrap();
+    let get = |c: &str| modes.iter().find(|m| m["component"] == c).unwrap();
+    let db = &get("influxdb")["rate"];
+    assert_eq!(db["count"], 3);
+    let window = 90.0 * 86_400.0;
+    assert_eq!(
+        db["exposure_seconds"].as_f64().unwrap(),
+        window - 600.0 - 30.0 - 120.0
+    );
+    // Jeffreys: (3 + 1/2) / T.
+    let mean = db["mean"].as_f64().unwrap();
+    assert!((mean - 3.5 / (window - 750.0)).abs() < 1e-15, "{mean}");
+    assert_eq!(get("telegraf")["rate"]["count"], 0);
+    assert_eq!(get("chronograf")["outages"][0]["censored"], true);
+    assert_eq!(
+        v["entries"],
+        serde_json::json!([
+            "chronograf-crash-every",
+            "influxdb-crash-every",
+            "influxdb-crash-outage",
+            "telegraf-failure-every"
+        ])
+    );
+    let text = std::fs::read_to_string(&cal).unwrap();
+    assert!(
+        text.starts_with(mine),
+        "the user's entry and comments kept:\n{text}"
+    );
+    // A model uses the rate: exponential at the posterior mean.
+    let model = dir.path().join("m.toml");
+    std::fs::write(
+        &model,
+        "[system]\nread_path = [\"C\"]\n[stages.C]\nkind = \"statefulset\"\nrestart = { calibration = \"history.toml\", name = \"influxdb-crash-outage\" }\n\
+         [[stages.C.failures]]\nname = \"crash\"\nevery = { calibration = \"history.toml\", name = \"influxdb-crash-every\" }\n",
+    )
+    .unwrap();
+    let m = hasim::model::Model::load(&model, &[]).unwrap();
+    let every = &m.stages[0].failures[0].every;
+    assert!(
+        (every.mean() - 1.0 / mean).abs() < 1e-6 * every.mean(),
+        "{every:?}"
+    );
+    hasim()
+        .args(["run", "-n", "200"])
+        .arg(&model)
+        .assert()
+        .success();
+}
+
+#[test]
+fn the_table_states_every_estimate_per_year() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("incidents.csv");
+    std::fs::write(&log, LOG).unwrap();
+    let out = hasim()
+        .args(["calibrate", "history", "--incidents"])
+        .arg(&log)
+        .args(WINDOW)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        t.contains("90 % posterior /y") && t.contains("90 % chi-square /y"),
+        "{t}"
+    );
+    assert!(t.contains("1 (1 cut)"), "{t}");
+    assert!(t.contains("longest outage 10.0m"), "{t}");
+}
+
+#[test]
+fn bad_input_is_refused_and_nothing_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("incidents.csv");
+    std::fs::write(&log, LOG).unwrap();
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(&broken, "influxdb,2026-01-10T00:00:00Z,tomorrow\n").unwrap();
+    let cal = dir.path().join("cal.toml");
+    for (extra, says) in [
+        (
+            vec!["--prior", "0,1e-6/h"],
+            "prior shape 0: must be positive",
+        ),
+        (vec!["--prior", "1.6,-1/h"], "must be a non-negative number"),
+        (vec!["--level", "1.2"], "--level 1.2"),
+    ] {
+        let out = hasim()
+            .args(["calibrate", "history", "--incidents"])
+            .arg(&log)
+            .args(WINDOW)
+            .args(&extra)
+            .arg("--out")
+            .arg(&cal)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{extra:?}"
+        );
+        assert!(!cal.exists(), "{extra:?} wrote {cal:?}");
+    }
+    let out = hasim()
+        .args(["calibrate", "history", "--incidents"])
+        .arg(&broken)
+        .args(WINDOW)
+        .arg("--out")
+        .arg(&cal)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("broken.csv:1: end: \"tomorrow\" is not an RFC 3339 time"),
+        "{err}"
+    );
+    assert!(!cal.exists());
+    let out = hasim()
+        .args(["calibrate", "history", "--incidents"])
+        .arg(&log)
+        .args([
+            "--from",
+            "2026-04-01T00:00:00Z",
+            "--to",
+            "2026-01-01T00:00:00Z",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--to must be after --from"));
+    // A model is not a calibration file: refused before anything is read.
+    let model = dir.path().join("model.toml");
+    std::fs::write(&model, "[system]\nread_path = [\"C\"]\n").unwrap();
+    let out = hasim()
+        .args(["calibrate", "history", "--incidents"])
+        .arg(&log)
+        .args(WINDOW)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(&model).unwrap(),
+        "[system]\nread_path = [\"C\"]\n"
+    );
+}
