@@ -194,3 +194,75 @@ fn bad_input_is_refused_and_nothing_written() {
         "[system]\nread_path = [\"C\"]\n"
     );
 }
+
+#[test]
+fn restart_rates_from_two_kubectl_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = |restarts: u32, reason: &str| {
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "List", "items": [{{"apiVersion": "v1", "kind": "Pod",
+  "metadata": {{"name": "influxdb-0", "uid": "u-0", "creationTimestamp": "2026-01-01T00:00:00Z",
+    "ownerReferences": [{{"kind": "StatefulSet", "name": "influxdb", "controller": true}}]}},
+  "status": {{"containerStatuses": [{{"name": "influxdb", "restartCount": {restarts},
+    "lastState": {{"terminated": {{"reason": "{reason}", "exitCode": 137}}}}}}]}}}}]}}"#
+        )
+    };
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    std::fs::write(&a, pod(1, "OOMKilled")).unwrap();
+    std::fs::write(&b, pod(3, "Error")).unwrap();
+    let arg = |p: &std::path::Path, t: &str| format!("{}@{t}", p.display());
+    let out = hasim()
+        .args(["calibrate", "history", "--format", "json", "--pods"])
+        .arg(arg(&a, "2026-01-31T00:00:00Z"))
+        .arg("--pods")
+        .arg(arg(&b, "2026-03-02T00:00:00Z"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &v["modes"][0];
+    assert_eq!(
+        (m["component"].as_str(), m["mode"].as_str()),
+        (Some("influxdb"), Some("restart"))
+    );
+    assert_eq!(m["rate"]["count"], 3);
+    assert_eq!(
+        m["rate"]["exposure_seconds"].as_f64(),
+        Some(60.0 * 86_400.0)
+    );
+    assert_eq!(v["reasons"]["influxdb"]["OOMKilled"], 1);
+    assert_eq!(v["reasons"]["influxdb"]["Error"], 1);
+    // A snapshot without its time is refused: kubectl's output holds none.
+    let out = hasim()
+        .args(["calibrate", "history", "--pods"])
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("a snapshot needs the time it was taken: FILE@TIME")
+    );
+    // Standard input works as `-@TIME`.
+    let out = hasim()
+        .args(["calibrate", "history", "--pods", "-@2026-01-31T00:00:00Z"])
+        .write_stdin(pod(1, "Error"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("influxdb: last termination reasons where restarts were new: Error 1")
+    );
+    // Neither source given.
+    let out = hasim().args(["calibrate", "history"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -10,5 +10,6 @@ pub mod history;
 #[cfg(feature = "k8s")]
 pub mod k8s;
 pub mod local;
+pub mod pods;
 pub mod probe;
 pub mod rates;

@@ -2,7 +2,7 @@
 //! operators already recorded.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -19,6 +19,8 @@ Examples:
   hasim calibrate history --incidents incidents.csv --from 2026-01-01T00:00:00Z --to 2026-04-01T00:00:00Z
   hasim calibrate history --incidents incidents.csv --from … --to … --component chronograf --out calibration/history.toml
   hasim calibrate history --incidents incidents.csv --from … --to … --prior 1.6,4.38e-6/h --format json
+  kubectl get pods -n metrics -o json > pods-0301.json   # now, and again a month later:
+  hasim calibrate history --pods pods-0301.json@2026-03-01T09:00:00Z --pods pods-0401.json@2026-04-01T09:00:00Z
 
 The incident log is CSV: component,start,end[,mode] with RFC 3339 times (an empty end:
 still going), an optional header line, # comments. For each component and mode: the
@@ -27,6 +29,12 @@ the maximum likelihood rate, the posterior Gamma(x + a, T + b) — Jeffreys' pri
 b = 0) unless --prior SHAPE,MEAN_RATE gives one — with its mean and interval, and the
 classical chi-square interval. A component named with --component that is not in the log
 had no incident: zero events over the whole window, which is evidence too.
+
+Snapshots (--pods FILE@TIME, the time each was taken: kubectl's output holds none) give
+each container's restarts over the time it was observed: since its Pod's creation for
+the first snapshot of a Pod, between snapshots after that; Pods grouped by their owner (a
+Deployment's ReplicaSets under the Deployment), a Pod with several containers as
+OWNER-CONTAINER; mode \"restart\" (the last termination reason of each is tallied).
 
 --out writes one entry per component and mode into a calibration file: COMPONENT-MODE-every
 (fit: the exponential at the posterior mean, so a model's every = { calibration = FILE,
@@ -38,15 +46,19 @@ is written on error.";
 #[derive(Debug, Args)]
 #[command(after_help = HISTORY_HELP)]
 pub struct HistoryArgs {
-    /// The incident log (CSV: component,start,end[,mode]).
-    #[arg(long, value_name = "FILE")]
-    pub incidents: PathBuf,
+    /// The incident log (CSV: component,start,end[,mode]); needs --from and --to.
+    #[arg(long, value_name = "FILE", required_unless_present = "pods", requires_all = ["from", "to"])]
+    pub incidents: Option<PathBuf>,
+    /// A `kubectl get pods -o json` snapshot and the time it was taken (RFC 3339;
+    /// `-@TIME` for standard input); repeatable, one per snapshot.
+    #[arg(long, value_name = "FILE@TIME", allow_hyphen_values = true)]
+    pub pods: Vec<String>,
     /// The start of the window the log covers (RFC 3339).
     #[arg(long, value_name = "TIME")]
-    pub from: String,
+    pub from: Option<String>,
     /// The end of the window (RFC 3339).
     #[arg(long, value_name = "TIME")]
-    pub to: String,
+    pub to: Option<String>,
     /// A component observed over the window (repeatable); one absent from the log had none.
     #[arg(long = "component", value_name = "NAME")]
     pub components: Vec<String>,
@@ -68,8 +80,6 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
     if !(a.level > 0.0 && a.level < 1.0) {
         return Err(bad(format!("--level {}: must be in (0, 1)", a.level)));
     }
-    let from = parse_time(&a.from).map_err(|e| bad(format!("--from: {e}")))?;
-    let to = parse_time(&a.to).map_err(|e| bad(format!("--to: {e}")))?;
     let prior = a
         .prior
         .as_deref()
@@ -79,15 +89,47 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
     if let Some(out) = &a.out {
         check_target(out).map_err(file_error)?;
     }
-    let text = crate::fsio::read_text(&a.incidents, crate::fsio::TEXT_CAP)?;
-    let shown = a.incidents.display().to_string();
-    let incidents = parse_incidents(&shown, &text).map_err(bad)?;
-    let h = estimate(&incidents, from, to, &a.components, prior, a.level).map_err(bad)?;
-    let source = format!(
-        "hasim calibrate history: {shown}, {} to {}",
-        a.from.trim(),
-        a.to.trim()
-    );
+    let mut h = vec![];
+    let mut sources = vec![];
+    if let Some(path) = &a.incidents {
+        let (f, t) = (
+            a.from.as_deref().unwrap_or(""),
+            a.to.as_deref().unwrap_or(""),
+        );
+        let from = parse_time(f).map_err(|e| bad(format!("--from: {e}")))?;
+        let to = parse_time(t).map_err(|e| bad(format!("--to: {e}")))?;
+        let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)?;
+        let shown = path.display().to_string();
+        let incidents = parse_incidents(&shown, &text).map_err(bad)?;
+        h.extend(estimate(&incidents, from, to, &a.components, prior, a.level).map_err(bad)?);
+        sources.push(format!("{shown}, {} to {}", f.trim(), t.trim()));
+    }
+    let mut pods = crate::calibrate::pods::PodsEstimate::default();
+    if !a.pods.is_empty() {
+        let mut obs = vec![];
+        for p in &a.pods {
+            let (file, at) = p.rsplit_once('@').ok_or_else(|| {
+                bad(format!(
+                    "--pods {p}: a snapshot needs the time it was taken: FILE@TIME (kubectl's output holds none)"
+                ))
+            })?;
+            let at = parse_time(at).map_err(|e| bad(format!("--pods {p}: {e}")))?;
+            let text = if file == "-" {
+                std::io::read_to_string(std::io::stdin().lock())
+                    .map_err(|e| CliError::Failed(format!("standard input: {e}")))?
+            } else {
+                crate::fsio::read_text(Path::new(file), crate::fsio::TEXT_CAP)?
+            };
+            obs.extend(crate::calibrate::pods::parse_snapshot(file, &text, at).map_err(bad)?);
+            sources.push(format!(
+                "{file} at {}",
+                p.rsplit_once('@').map_or("", |x| x.1)
+            ));
+        }
+        pods = crate::calibrate::pods::estimate(&obs, prior, a.level).map_err(bad)?;
+        h.extend(pods.modes.iter().cloned());
+    }
+    let source = format!("hasim calibrate history: {}", sources.join("; "));
     let mut written = vec![];
     if let Some(out) = &a.out {
         let mut items = vec![];
@@ -121,9 +163,12 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
     let out = match a.format {
         Format::Json => {
             let v = serde_json::json!({
-                "incidents": shown,
-                "from": a.from.trim(),
-                "to": a.to.trim(),
+                "incidents": a.incidents.as_ref().map(|p| p.display().to_string()),
+                "from": a.from,
+                "to": a.to,
+                "pods": a.pods,
+                "reasons": pods.reasons,
+                "skipped": pods.skipped,
                 "level": a.level,
                 "prior": prior.map_or("jeffreys".to_string(), |p| format!("gamma({}, {})", p.shape, p.rate)),
                 "rates_per": "second",
@@ -133,7 +178,24 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
             });
             serde_json::to_string_pretty(&v).expect("serialises") + "\n"
         }
-        Format::Table => table(&h, a.level, &written, a.out.as_ref()),
+        Format::Table => {
+            let mut t = table(&h, a.level, &written, a.out.as_ref());
+            for (c, rs) in &pods.reasons {
+                let list: Vec<String> = rs.iter().map(|(r, n)| format!("{r} {n}")).collect();
+                let _ = writeln!(
+                    t,
+                    "{c}: last termination reasons where restarts were new: {}",
+                    list.join(", ")
+                );
+            }
+            for c in &pods.skipped {
+                let _ = writeln!(
+                    t,
+                    "{c}: no time observed (its Pods were created at the snapshot's instant)"
+                );
+            }
+            t
+        }
     };
     Sink::open(None, &[])?.write(&out)
 }

@@ -1,0 +1,333 @@
+//! Restart rates from `kubectl get pods -o json` snapshots: each container's
+//! `restartCount` over the time it was observed. One snapshot counts the restarts since
+//! the Pod was created (`metadata.creationTimestamp`) up to the snapshot's time; later
+//! snapshots of the same Pod (by `metadata.uid`) add the restarts between them over the
+//! time between them. Pods are grouped by their owner: a ReplicaSet's Pods under its
+//! Deployment (the `pod-template-hash` suffix dropped), a StatefulSet's or DaemonSet's
+//! under it, a Pod without owner under its own name. The exposure counts a container's
+//! own restart times as exposure (seconds against days: negligible), and the termination
+//! reasons (`lastState.terminated.reason`) are tallied where a snapshot shows new
+//! restarts — the last reason only, since Kubernetes keeps no more.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::history::{ModeHistory, parse_time};
+use super::rates::{Prior, RateEstimate};
+
+/// The mode every restart counted from snapshots is given (its causes are not all known).
+pub const RESTART_MODE: &str = "restart";
+
+/// One container of one Pod in one snapshot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observation {
+    pub component: String,
+    pub uid: String,
+    pub container: String,
+    /// The snapshot's time, seconds since the epoch.
+    pub at: f64,
+    pub created: f64,
+    pub restarts: u64,
+    pub last_reason: Option<String>,
+}
+
+/// The containers of a snapshot (a `List` of Pods, or one Pod) taken at `at`.
+pub fn parse_snapshot(file: &str, text: &str, at: f64) -> Result<Vec<Observation>, String> {
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| format!("{file}: not JSON ({e}): expected `kubectl get pods -o json`"))?;
+    let pods: Vec<&Value> = match v.get("kind").and_then(Value::as_str) {
+        Some("List" | "PodList") => v
+            .get("items")
+            .and_then(Value::as_array)
+            .ok_or_else(|| format!("{file}: a List without items"))?
+            .iter()
+            .collect(),
+        Some("Pod") => vec![&v],
+        Some(k) => {
+            return Err(format!(
+                "{file}: kind {k}: expected Pods (kubectl get pods -o json)"
+            ));
+        }
+        None => {
+            return Err(format!(
+                "{file}: no kind: expected `kubectl get pods -o json`"
+            ));
+        }
+    };
+    let mut out = vec![];
+    for (i, pod) in pods.iter().enumerate() {
+        let name = pod
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        let at_pod = |m: String| format!("{file}: items[{i}] (Pod {name}): {m}");
+        if pod
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k != "Pod")
+        {
+            continue;
+        }
+        let uid = pod
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .ok_or_else(|| at_pod("no metadata.uid".into()))?;
+        let created = pod
+            .pointer("/metadata/creationTimestamp")
+            .and_then(Value::as_str)
+            .ok_or_else(|| at_pod("no metadata.creationTimestamp".into()))
+            .and_then(|t| {
+                parse_time(t).map_err(|e| at_pod(format!("metadata.creationTimestamp: {e}")))
+            })?;
+        if created > at {
+            return Err(at_pod(format!(
+                "created after the snapshot's time ({} s later): is the snapshot's time right?",
+                created - at
+            )));
+        }
+        let owner = owner(pod, name);
+        let statuses = pod
+            .pointer("/status/containerStatuses")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let several = statuses.len() > 1;
+        for (j, c) in statuses.iter().enumerate() {
+            let cname = c.get("name").and_then(Value::as_str).unwrap_or("?");
+            let restarts = c
+                .get("restartCount")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| {
+                    at_pod(format!(
+                        "status.containerStatuses[{j}].restartCount: not a count"
+                    ))
+                })?;
+            let last_reason = c
+                .pointer("/lastState/terminated/reason")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            out.push(Observation {
+                component: if several {
+                    format!("{owner}-{cname}")
+                } else {
+                    owner.clone()
+                },
+                uid: uid.to_string(),
+                container: cname.to_string(),
+                at,
+                created,
+                restarts,
+                last_reason,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The workload a Pod belongs to.
+fn owner(pod: &Value, name: &str) -> String {
+    let Some(o) = pod
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .and_then(|refs| {
+            refs.iter()
+                .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+                .or_else(|| refs.first())
+        })
+    else {
+        return name.to_string();
+    };
+    let oname = o.get("name").and_then(Value::as_str).unwrap_or(name);
+    let hash = pod
+        .pointer("/metadata/labels/pod-template-hash")
+        .and_then(Value::as_str);
+    match (o.get("kind").and_then(Value::as_str), hash) {
+        (Some("ReplicaSet"), Some(h)) => oname
+            .strip_suffix(&format!("-{h}"))
+            .unwrap_or(oname)
+            .to_string(),
+        _ => oname.to_string(),
+    }
+}
+
+/// What the snapshots say.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct PodsEstimate {
+    /// One `restart` mode per component.
+    pub modes: Vec<ModeHistory>,
+    /// Per component, the last termination reason seen where restarts were new, counted.
+    pub reasons: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Components with no time observed (their Pods created at the snapshot's instant).
+    pub skipped: Vec<String>,
+}
+
+/// Rates per component from the observations of one or more snapshots.
+pub fn estimate(
+    obs: &[Observation],
+    prior: Option<Prior>,
+    level: f64,
+) -> Result<PodsEstimate, String> {
+    let mut by_container: BTreeMap<(&str, &str), Vec<&Observation>> = BTreeMap::new();
+    for o in obs {
+        by_container
+            .entry((&o.uid, &o.container))
+            .or_default()
+            .push(o);
+    }
+    let mut totals: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+    let mut reasons: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for ((uid, container), mut seen) in by_container {
+        seen.sort_by(|a, b| a.at.total_cmp(&b.at));
+        let first = seen[0];
+        let t = totals.entry(first.component.clone()).or_default();
+        let (mut restarts, mut at) = (0, first.created);
+        for o in seen {
+            if o.restarts < restarts {
+                return Err(format!(
+                    "Pod {uid} container {container}: restartCount fell from {restarts} to {} between snapshots (the same Pod's count never falls)",
+                    o.restarts
+                ));
+            }
+            let new = o.restarts - restarts;
+            t.0 += new;
+            t.1 += o.at - at;
+            if new > 0 {
+                let r = o.last_reason.clone().unwrap_or_else(|| "unknown".into());
+                *reasons
+                    .entry(o.component.clone())
+                    .or_default()
+                    .entry(r)
+                    .or_default() += 1;
+            }
+            (restarts, at) = (o.restarts, o.at);
+        }
+    }
+    let mut out = PodsEstimate {
+        reasons,
+        ..Default::default()
+    };
+    for (component, (count, exposure)) in totals {
+        if exposure <= 0.0 {
+            out.skipped.push(component);
+            continue;
+        }
+        out.modes.push(ModeHistory {
+            component,
+            mode: RESTART_MODE.into(),
+            rate: RateEstimate::new(count, exposure, prior, level)?,
+            outages: vec![],
+            started_before: 0,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::units::DAY;
+
+    /// A `kubectl get pods -o json` list: a Deployment's Pod, a StatefulSet's Pod with a
+    /// sidecar, a bare Pod.
+    pub(crate) fn snapshot(db_restarts: u64, reason: &str) -> String {
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "List", "items": [
+  {{"apiVersion": "v1", "kind": "Pod",
+   "metadata": {{"name": "chronograf-7d9f8b6c5-x2x9q", "uid": "u1", "creationTimestamp": "2026-01-01T00:00:00Z",
+     "labels": {{"pod-template-hash": "7d9f8b6c5"}},
+     "ownerReferences": [{{"kind": "ReplicaSet", "name": "chronograf-7d9f8b6c5", "controller": true}}]}},
+   "status": {{"containerStatuses": [{{"name": "chronograf", "restartCount": 1,
+     "lastState": {{"terminated": {{"reason": "Error", "exitCode": 1}}}}}}]}}}},
+  {{"apiVersion": "v1", "kind": "Pod",
+   "metadata": {{"name": "influxdb-0", "uid": "u2", "creationTimestamp": "2026-01-11T00:00:00Z",
+     "ownerReferences": [{{"kind": "StatefulSet", "name": "influxdb", "controller": true}}]}},
+   "status": {{"containerStatuses": [
+     {{"name": "influxdb", "restartCount": {db_restarts}, "lastState": {{"terminated": {{"reason": "{reason}", "exitCode": 137}}}}}},
+     {{"name": "exporter", "restartCount": 0, "lastState": {{}}}}]}}}},
+  {{"apiVersion": "v1", "kind": "Pod",
+   "metadata": {{"name": "debug", "uid": "u3", "creationTimestamp": "2026-01-31T00:00:00Z"}},
+   "status": {{"containerStatuses": [{{"name": "sh", "restartCount": 0, "state": {{"running": {{}}}}}}]}}}}
+]}}"#
+        )
+    }
+
+    #[test]
+    fn one_snapshot_counts_restarts_since_creation() {
+        let at = parse_time("2026-01-31T00:00:00Z").unwrap();
+        let obs = parse_snapshot("pods.json", &snapshot(2, "OOMKilled"), at).unwrap();
+        let e = estimate(&obs, None, 0.9).unwrap();
+        let (h, reasons) = (&e.modes, &e.reasons);
+        let get = |c: &str| h.iter().find(|m| m.component == c).unwrap();
+        assert_eq!(
+            (
+                get("chronograf").rate.count,
+                get("chronograf").rate.exposure_seconds
+            ),
+            (1, 30.0 * DAY)
+        );
+        assert_eq!(
+            (
+                get("influxdb-influxdb").rate.count,
+                get("influxdb-influxdb").rate.exposure_seconds
+            ),
+            (2, 20.0 * DAY)
+        );
+        assert_eq!(get("influxdb-exporter").rate.count, 0);
+        assert_eq!(reasons["influxdb-influxdb"]["OOMKilled"], 1);
+        // A Pod created at the snapshot's instant has no time observed.
+        assert!(h.iter().all(|m| m.component != "debug"));
+        assert_eq!(e.skipped, ["debug"]);
+    }
+
+    #[test]
+    fn later_snapshots_add_the_restarts_between_them() {
+        let t1 = parse_time("2026-01-31T00:00:00Z").unwrap();
+        let t2 = parse_time("2026-03-02T00:00:00Z").unwrap();
+        let mut obs = parse_snapshot("a.json", &snapshot(2, "OOMKilled"), t1).unwrap();
+        obs.extend(parse_snapshot("b.json", &snapshot(5, "Error"), t2).unwrap());
+        let e = estimate(&obs, None, 0.9).unwrap();
+        let (h, reasons) = (&e.modes, &e.reasons);
+        let db = h
+            .iter()
+            .find(|m| m.component == "influxdb-influxdb")
+            .unwrap();
+        assert_eq!((db.rate.count, db.rate.exposure_seconds), (5, 50.0 * DAY));
+        assert_eq!(reasons["influxdb-influxdb"]["Error"], 1);
+        // Counts never fall for one Pod.
+        let mut bad = parse_snapshot("a.json", &snapshot(5, "Error"), t1).unwrap();
+        bad.extend(parse_snapshot("b.json", &snapshot(2, "Error"), t2).unwrap());
+        assert!(
+            estimate(&bad, None, 0.9)
+                .unwrap_err()
+                .contains("restartCount fell from 5 to 2")
+        );
+    }
+
+    #[test]
+    fn bad_snapshots_are_refused_with_the_reason() {
+        let at = parse_time("2026-01-31T00:00:00Z").unwrap();
+        let early = parse_time("2026-01-05T00:00:00Z").unwrap();
+        assert!(
+            parse_snapshot("p", "nope", at)
+                .unwrap_err()
+                .contains("not JSON")
+        );
+        assert!(
+            parse_snapshot("p", r#"{"kind": "Service"}"#, at)
+                .unwrap_err()
+                .contains("kind Service")
+        );
+        let e = parse_snapshot("p", &snapshot(1, "Error"), early).unwrap_err();
+        assert!(
+            e.contains("items[1] (Pod influxdb-0): created after the snapshot's time"),
+            "{e}"
+        );
+        let no_time = r#"{"kind": "Pod", "metadata": {"name": "x", "uid": "u"}, "status": {}}"#;
+        assert!(
+            parse_snapshot("p", no_time, at)
+                .unwrap_err()
+                .contains("no metadata.creationTimestamp")
+        );
+    }
+}
