@@ -25,9 +25,10 @@ pub enum Target {
     /// main process exit; watch until Ready; fit (needs a cluster; see calibration/README.md).
     #[cfg(feature = "k8s")]
     K8s(super::calibrate_k8s::K8sArgs),
-    /// Failure rates and outage durations from what was recorded: an incident log over a
-    /// window, with maximum likelihood, Bayesian (Jeffreys or a gamma prior) and
-    /// chi-square estimates; written as calibration entries models can use.
+    /// Failure rates and outage durations from what was recorded (an incident log over a
+    /// window, `kubectl get pods -o json` snapshots), with maximum likelihood, Bayesian
+    /// (Jeffreys or a gamma prior) and chi-square estimates; written as calibration
+    /// entries models can use.
     History(super::history::HistoryArgs),
 }
 
