@@ -266,3 +266,53 @@ fn restart_rates_from_two_kubectl_snapshots() {
     let out = hasim().args(["calibrate", "history"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn node_outages_from_events_join_the_incidents() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("events.json");
+    let e = |reason: &str, t: &str| {
+        format!(
+            r#"{{"kind": "Event", "involvedObject": {{"kind": "Node", "name": "node-1"}}, "reason": "{reason}", "firstTimestamp": "{t}", "lastTimestamp": "{t}", "count": 1}}"#
+        )
+    };
+    std::fs::write(
+        &ev,
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "List", "items": [{}, {}]}}"#,
+            e("NodeNotReady", "2026-02-01T00:00:00Z"),
+            e("NodeReady", "2026-02-01T00:15:00Z")
+        ),
+    )
+    .unwrap();
+    let out = hasim()
+        .args(["calibrate", "history", "--format", "json", "--events"])
+        .arg(&ev)
+        .args(WINDOW)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &v["modes"][0];
+    assert_eq!(
+        (m["component"].as_str(), m["mode"].as_str()),
+        (Some("node-1"), Some("not-ready"))
+    );
+    assert_eq!(m["rate"]["count"], 1);
+    assert_eq!(m["outages"][0]["seconds"].as_f64(), Some(900.0));
+    assert_eq!(
+        m["rate"]["exposure_seconds"].as_f64(),
+        Some(90.0 * 86_400.0 - 900.0)
+    );
+    // Events need the window they were collected over.
+    let out = hasim()
+        .args(["calibrate", "history", "--events"])
+        .arg(&ev)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

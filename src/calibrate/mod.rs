@@ -4,6 +4,7 @@
 //! process and [`k8s`] into a workload on a cluster; [`fit`] fits the samples (with
 //! right-censoring) and [`file`] writes the calibration files models refer to.
 
+pub mod events;
 pub mod file;
 pub mod fit;
 pub mod history;

@@ -30,6 +30,11 @@ b = 0) unless --prior SHAPE,MEAN_RATE gives one — with its mean and interval, 
 classical chi-square interval. A component named with --component that is not in the log
 had no incident: zero events over the whole window, which is evidence too.
 
+Event lists (--events FILE, kubectl get events -o json collected over the window: events
+expire after an hour by default, so collect them continuously) give node outages: a
+Node's NodeNotReady opens one, its next NodeReady closes it; component NODE, mode
+not-ready.
+
 Snapshots (--pods FILE@TIME, the time each was taken: kubectl's output holds none) give
 each container's restarts over the time it was observed: since its Pod's creation for
 the first snapshot of a Pod, between snapshots after that; Pods grouped by their owner (a
@@ -47,8 +52,17 @@ is written on error.";
 #[command(after_help = HISTORY_HELP)]
 pub struct HistoryArgs {
     /// The incident log (CSV: component,start,end[,mode]); needs --from and --to.
-    #[arg(long, value_name = "FILE", required_unless_present = "pods", requires_all = ["from", "to"])]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present_any = ["pods", "events"],
+        requires_all = ["from", "to"]
+    )]
     pub incidents: Option<PathBuf>,
+    /// `kubectl get events -o json` lists collected over the window (repeatable): node
+    /// NotReady → Ready as node outages; needs --from and --to.
+    #[arg(long, value_name = "FILE", requires_all = ["from", "to"])]
+    pub events: Vec<PathBuf>,
     /// A `kubectl get pods -o json` snapshot and the time it was taken (RFC 3339;
     /// `-@TIME` for standard input); repeatable, one per snapshot.
     #[arg(long, value_name = "FILE@TIME", allow_hyphen_values = true)]
@@ -91,18 +105,32 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
     }
     let mut h = vec![];
     let mut sources = vec![];
-    if let Some(path) = &a.incidents {
+    let mut notes = vec![];
+    if a.incidents.is_some() || !a.events.is_empty() {
         let (f, t) = (
             a.from.as_deref().unwrap_or(""),
             a.to.as_deref().unwrap_or(""),
         );
         let from = parse_time(f).map_err(|e| bad(format!("--from: {e}")))?;
         let to = parse_time(t).map_err(|e| bad(format!("--to: {e}")))?;
-        let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)?;
-        let shown = path.display().to_string();
-        let incidents = parse_incidents(&shown, &text).map_err(bad)?;
+        let mut incidents = vec![];
+        let mut read = vec![];
+        if let Some(path) = &a.incidents {
+            let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)?;
+            let shown = path.display().to_string();
+            incidents.extend(parse_incidents(&shown, &text).map_err(bad)?);
+            read.push(shown);
+        }
+        for path in &a.events {
+            let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)?;
+            let shown = path.display().to_string();
+            let (got, n) = crate::calibrate::events::node_outages(&shown, &text).map_err(bad)?;
+            incidents.extend(got);
+            notes.extend(n);
+            read.push(shown);
+        }
         h.extend(estimate(&incidents, from, to, &a.components, prior, a.level).map_err(bad)?);
-        sources.push(format!("{shown}, {} to {}", f.trim(), t.trim()));
+        sources.push(format!("{}, {} to {}", read.join(", "), f.trim(), t.trim()));
     }
     let mut pods = crate::calibrate::pods::PodsEstimate::default();
     if !a.pods.is_empty() {
@@ -169,6 +197,7 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
                 "pods": a.pods,
                 "reasons": pods.reasons,
                 "skipped": pods.skipped,
+                "notes": notes,
                 "level": a.level,
                 "prior": prior.map_or("jeffreys".to_string(), |p| format!("gamma({}, {})", p.shape, p.rate)),
                 "rates_per": "second",
@@ -187,6 +216,9 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
                     "{c}: last termination reasons where restarts were new: {}",
                     list.join(", ")
                 );
+            }
+            for n in &notes {
+                let _ = writeln!(t, "{n}");
             }
             for c in &pods.skipped {
                 let _ = writeln!(
