@@ -458,36 +458,18 @@ pub fn advise(
     }
     // Holm over the fixes, for downtime and (separately) for data lost.
     let alpha = 1.0 - c;
-    let p: Vec<f64> = measured
-        .iter()
-        .map(|m| {
-            two_sided_p(
-                m.downtime_saved_minutes_per_year.mean,
-                m.downtime_saved_minutes_per_year.std_err,
-            )
-        })
-        .collect();
-    for (m, sig) in measured.iter_mut().zip(holm(&p, alpha)) {
-        m.downtime_saved_minutes_per_year.significant = sig;
-    }
-    let with_lost: Vec<usize> = (0..measured.len())
-        .filter(|&i| measured[i].lost_metrics_saved_per_year.is_some())
-        .collect();
-    let p: Vec<f64> = with_lost
-        .iter()
-        .map(|&i| {
-            let l = measured[i]
-                .lost_metrics_saved_per_year
-                .as_ref()
-                .expect("filtered");
-            two_sided_p(l.mean, l.std_err)
-        })
-        .collect();
-    for (&i, sig) in with_lost.iter().zip(holm(&p, alpha)) {
-        if let Some(l) = measured[i].lost_metrics_saved_per_year.as_mut() {
-            l.significant = sig;
-        }
-    }
+    mark_significant(
+        measured
+            .iter_mut()
+            .map(|m| &mut m.downtime_saved_minutes_per_year),
+        alpha,
+    );
+    mark_significant(
+        measured
+            .iter_mut()
+            .filter_map(|m| m.lost_metrics_saved_per_year.as_mut()),
+        alpha,
+    );
     let x = &base.availability;
     let minutes = |a: f64| (1.0 - a) * model.simulation.horizon * per_year / 60.0;
     let slo = opts.slo.or(model.system.slo);
@@ -542,6 +524,18 @@ pub fn advise(
         passed,
         large_threshold_minutes_per_year: budget,
     })
+}
+
+/// Sets `significant` on each saving by Holm's procedure over all of them at `alpha`.
+fn mark_significant<'a>(saved: impl Iterator<Item = &'a mut Saved>, alpha: f64) {
+    let mut saved: Vec<&mut Saved> = saved.collect();
+    let p: Vec<f64> = saved
+        .iter()
+        .map(|s| two_sided_p(s.mean, s.std_err))
+        .collect();
+    for (s, sig) in saved.iter_mut().zip(holm(&p, alpha)) {
+        s.significant = sig;
+    }
 }
 
 /// −e scaled by `k`: a difference "fixed − model" as a saving.

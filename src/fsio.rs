@@ -61,20 +61,32 @@ fn too_large(shown: &str, cap: u64) -> ReadError {
 
 /// The whole of a regular file of at most `cap` bytes, as UTF-8 text.
 pub fn read_text(path: &Path, cap: u64) -> Result<String, ReadError> {
-    let shown = path.display().to_string();
     let file = open_regular(path, cap)?;
+    // A file that grew after the check is refused as too large.
+    read_capped(file, &path.display().to_string(), cap)
+}
+
+/// At most `cap` bytes of `from` as UTF-8 text (more is refused as too large).
+fn read_capped(from: impl Read, shown: &str, cap: u64) -> Result<String, ReadError> {
     let mut bytes = vec![];
-    file.take(cap + 1)
+    from.take(cap + 1)
         .read_to_end(&mut bytes)
         .map_err(|source| ReadError::Io {
-            path: shown.clone(),
+            path: shown.into(),
             source,
         })?;
     if bytes.len() as u64 > cap {
-        // It grew after the check.
-        return Err(too_large(&shown, cap));
+        return Err(too_large(shown, cap));
     }
-    utf8(&shown, bytes)
+    utf8(shown, bytes)
+}
+
+/// [`read_text`], or for `-` standard input, held to the same cap.
+pub fn read_input(path: &Path, cap: u64) -> Result<String, ReadError> {
+    if path.as_os_str() != "-" {
+        return read_text(path, cap);
+    }
+    read_capped(io::stdin(), "standard input", cap)
 }
 
 /// `bytes` as text, or where the first byte that is not UTF-8 is (`file:line:col`).

@@ -3,6 +3,9 @@
 //! exposure, the entries written and read back by a model, and bad input refused with
 //! nothing written).
 
+use std::path::Path;
+use std::process::Output;
+
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -24,6 +27,20 @@ const WINDOW: [&str; 4] = [
     "2026-04-01T00:00:00Z",
 ];
 
+/// `hasim calibrate history --incidents LOG` over [`WINDOW`], then `extra`, then
+/// `--out OUT` if given.
+fn from_log(log: &Path, extra: &[&str], out: Option<&Path>) -> Output {
+    let mut cmd = hasim();
+    cmd.args(["calibrate", "history", "--incidents"])
+        .arg(log)
+        .args(WINDOW)
+        .args(extra);
+    if let Some(out) = out {
+        cmd.arg("--out").arg(out);
+    }
+    cmd.output().unwrap()
+}
+
 #[test]
 fn rates_from_a_log_become_entries_a_model_uses() {
     let dir = tempfile::tempdir().unwrap();
@@ -33,14 +50,11 @@ fn rates_from_a_log_become_entries_a_model_uses() {
     let mine =
         "# my notes\n[distributions.mine]\nfit = { dist = \"exponential\", mean = 5.0 } # keep\n";
     std::fs::write(&cal, mine).unwrap();
-    let out = hasim()
-        .args(["calibrate", "history", "--incidents"])
-        .arg(&log)
-        .args(WINDOW)
-        .args(["--component", "telegraf", "--format", "json", "--out"])
-        .arg(&cal)
-        .output()
-        .unwrap();
+    let out = from_log(
+        &log,
+        &["--component", "telegraf", "--format", "json"],
+        Some(&cal),
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -101,12 +115,7 @@ fn the_table_states_every_estimate_per_year() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("incidents.csv");
     std::fs::write(&log, LOG).unwrap();
-    let out = hasim()
-        .args(["calibrate", "history", "--incidents"])
-        .arg(&log)
-        .args(WINDOW)
-        .output()
-        .unwrap();
+    let out = from_log(&log, &[], None);
     assert!(out.status.success());
     let t = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -133,15 +142,7 @@ fn bad_input_is_refused_and_nothing_written() {
         (vec!["--prior", "1.6,-1/h"], "must be a non-negative number"),
         (vec!["--level", "1.2"], "--level 1.2"),
     ] {
-        let out = hasim()
-            .args(["calibrate", "history", "--incidents"])
-            .arg(&log)
-            .args(WINDOW)
-            .args(&extra)
-            .arg("--out")
-            .arg(&cal)
-            .output()
-            .unwrap();
+        let out = from_log(&log, &extra, Some(&cal));
         assert_eq!(out.status.code(), Some(2), "{extra:?}");
         assert!(
             String::from_utf8_lossy(&out.stderr).contains(says),
@@ -149,14 +150,7 @@ fn bad_input_is_refused_and_nothing_written() {
         );
         assert!(!cal.exists(), "{extra:?} wrote {cal:?}");
     }
-    let out = hasim()
-        .args(["calibrate", "history", "--incidents"])
-        .arg(&broken)
-        .args(WINDOW)
-        .arg("--out")
-        .arg(&cal)
-        .output()
-        .unwrap();
+    let out = from_log(&broken, &[], Some(&cal));
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -180,14 +174,7 @@ fn bad_input_is_refused_and_nothing_written() {
     // A model is not a calibration file: refused before anything is read.
     let model = dir.path().join("model.toml");
     std::fs::write(&model, "[system]\nread_path = [\"C\"]\n").unwrap();
-    let out = hasim()
-        .args(["calibrate", "history", "--incidents"])
-        .arg(&log)
-        .args(WINDOW)
-        .arg("--out")
-        .arg(&model)
-        .output()
-        .unwrap();
+    let out = from_log(&log, &[], Some(&model));
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         std::fs::read_to_string(&model).unwrap(),

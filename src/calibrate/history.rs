@@ -132,32 +132,30 @@ pub fn estimate(
     if to.partial_cmp(&from) != Some(std::cmp::Ordering::Greater) {
         return Err("the window is empty: --to must be after --from".into());
     }
-    // Down time per component inside the window: the union of its incidents.
+    // Time up per component inside the window: the window less the union of its
+    // incidents (a component without any was up throughout).
     let mut down: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
     for i in incidents {
         let (a, b) = (i.start.max(from), i.end.unwrap_or(to).min(to));
         if b > a {
             down.entry(&i.component).or_default().push((a, b));
-        } else {
-            down.entry(&i.component).or_default();
         }
     }
-    for q in quiet {
-        down.entry(q.as_str()).or_default();
-    }
-    let up = |c: &str| -> f64 {
-        let mut spans = down.get(c).cloned().unwrap_or_default();
-        spans.sort_by(|x, y| x.0.total_cmp(&y.0));
-        let (mut total, mut reach) = (0.0, f64::NEG_INFINITY);
-        for (a, b) in spans {
-            let a = a.max(reach);
-            if b > a {
-                total += b - a;
-                reach = b;
+    let up: BTreeMap<&str, f64> = down
+        .into_iter()
+        .map(|(c, mut spans)| {
+            spans.sort_by(|x, y| x.0.total_cmp(&y.0));
+            let (mut total, mut reach) = (0.0, f64::NEG_INFINITY);
+            for (a, b) in spans {
+                let a = a.max(reach);
+                if b > a {
+                    total += b - a;
+                    reach = b;
+                }
             }
-        }
-        (to - from) - total
-    };
+            (c, (to - from) - total)
+        })
+        .collect();
     let mut groups: BTreeMap<(String, String), (u64, Vec<OutageSample>, usize)> = BTreeMap::new();
     for q in quiet {
         groups
@@ -186,7 +184,7 @@ pub fn estimate(
     }
     let mut out = vec![];
     for ((component, mode), (count, outages, started_before)) in groups {
-        let exposure = up(&component);
+        let exposure = up.get(component.as_str()).copied().unwrap_or(to - from);
         if exposure <= 0.0 {
             return Err(format!(
                 "{component} was down for the whole window: no exposure to estimate a rate from"

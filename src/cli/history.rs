@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::output::Sink;
 use super::{CliError, Format};
-use crate::calibrate::file::{FileError, check_target, entry_item, rate_item, write_items};
+use crate::calibrate::file::{check_target, entry_item, rate_item, write_items};
 use crate::calibrate::fit::{Sample, fit_all};
 use crate::calibrate::history::{ModeHistory, estimate, parse_incidents, parse_time};
 use crate::calibrate::rates::Prior;
@@ -101,7 +101,7 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
         .transpose()
         .map_err(bad)?;
     if let Some(out) = &a.out {
-        check_target(out).map_err(file_error)?;
+        check_target(out)?;
     }
     let mut h = vec![];
     let mut sources = vec![];
@@ -136,23 +136,15 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
     if !a.pods.is_empty() {
         let mut obs = vec![];
         for p in &a.pods {
-            let (file, at) = p.rsplit_once('@').ok_or_else(|| {
+            let (file, when) = p.rsplit_once('@').ok_or_else(|| {
                 bad(format!(
                     "--pods {p}: a snapshot needs the time it was taken: FILE@TIME (kubectl's output holds none)"
                 ))
             })?;
-            let at = parse_time(at).map_err(|e| bad(format!("--pods {p}: {e}")))?;
-            let text = if file == "-" {
-                std::io::read_to_string(std::io::stdin().lock())
-                    .map_err(|e| CliError::Failed(format!("standard input: {e}")))?
-            } else {
-                crate::fsio::read_text(Path::new(file), crate::fsio::TEXT_CAP)?
-            };
+            let at = parse_time(when).map_err(|e| bad(format!("--pods {p}: {e}")))?;
+            let text = crate::fsio::read_input(Path::new(file), crate::fsio::TEXT_CAP)?;
             obs.extend(crate::calibrate::pods::parse_snapshot(file, &text, at).map_err(bad)?);
-            sources.push(format!(
-                "{file} at {}",
-                p.rsplit_once('@').map_or("", |x| x.1)
-            ));
+            sources.push(format!("{file} at {when}"));
         }
         pods = crate::calibrate::pods::estimate(&obs, prior, a.level).map_err(bad)?;
         h.extend(pods.modes.iter().cloned());
@@ -163,10 +155,7 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
         let mut items = vec![];
         for m in &h {
             let every = format!("{}-{}-every", m.component, m.mode);
-            items.push((
-                every.clone(),
-                rate_item(&every, &source, &m.rate).map_err(file_error)?,
-            ));
+            items.push((every.clone(), rate_item(&every, &source, &m.rate)?));
             written.push(every);
             let samples: Vec<Sample> = m.outages.iter().map(|&o| o.into()).collect();
             if samples.iter().filter(|s| !s.censored).count() >= 2
@@ -180,13 +169,12 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
                         &format!("{source}: outage durations"),
                         &samples,
                         &fits,
-                    )
-                    .map_err(file_error)?,
+                    )?,
                 ));
                 written.push(name);
             }
         }
-        write_items(out, items).map_err(file_error)?;
+        write_items(out, items)?;
     }
     let out = match a.format {
         Format::Json => {
@@ -230,13 +218,6 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
         }
     };
     Sink::open(None, &[])?.write(&out)
-}
-
-fn file_error(e: FileError) -> CliError {
-    match e {
-        FileError::Bad(m) => CliError::BadInput(m),
-        FileError::Io(m) => CliError::Failed(m),
-    }
 }
 
 fn table(h: &[ModeHistory], level: f64, written: &[String], out: Option<&PathBuf>) -> String {

@@ -324,16 +324,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ImportError> {
 
 /// The text of one file (or of standard input for `-`).
 pub fn read(path: &Path) -> Result<String, ImportError> {
-    if path.as_os_str() == "-" {
-        use std::io::Read as _;
-        let mut text = String::new();
-        std::io::stdin()
-            .take(MAX_FILE)
-            .read_to_string(&mut text)
-            .map_err(|e| ImportError::Io(format!("standard input: {e}")))?;
-        return Ok(text);
-    }
-    crate::fsio::read_text(path, MAX_FILE).map_err(|e| match e {
+    crate::fsio::read_input(path, MAX_FILE).map_err(|e| match e {
         crate::fsio::ReadError::Io { .. } => ImportError::Io(e.to_string()),
         crate::fsio::ReadError::Refused(m) => ImportError::Bad(m),
     })
