@@ -19,6 +19,7 @@ use rand_distr::{Distribution, Exp1, Gamma, LogNormal, Weibull};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use statrs::distribution::ContinuousCDF;
 
+use crate::epistemic::Epistemic;
 use crate::units::Seconds;
 
 /// A distribution family with its parameters, ready to sample.
@@ -59,6 +60,9 @@ pub enum Family {
 pub struct Dist {
     pub family: Family,
     pub shift: Seconds,
+    /// What is not known about the mean (`uncertain`), for `run --uncertainty`; draws
+    /// ignore it.
+    pub uncertain: Option<Box<Epistemic>>,
 }
 
 /// Why a set of parameters does not make a distribution.
@@ -69,6 +73,7 @@ impl Dist {
         Dist {
             family: Family::Fixed { value },
             shift: 0.0,
+            uncertain: None,
         }
     }
 
@@ -77,6 +82,7 @@ impl Dist {
         Ok(Dist {
             family: Family::Exponential { mean },
             shift: 0.0,
+            uncertain: None,
         })
     }
 
@@ -89,6 +95,7 @@ impl Dist {
         Ok(Dist {
             family: Family::Uniform { min, max },
             shift: 0.0,
+            uncertain: None,
         })
     }
 
@@ -101,6 +108,7 @@ impl Dist {
         Ok(Dist {
             family: Family::LogNormal { mu, sigma, sampler },
             shift: 0.0,
+            uncertain: None,
         })
     }
 
@@ -127,6 +135,7 @@ impl Dist {
                 sampler,
             },
             shift: 0.0,
+            uncertain: None,
         })
     }
 
@@ -150,6 +159,7 @@ impl Dist {
                 sampler,
             },
             shift: 0.0,
+            uncertain: None,
         })
     }
 
@@ -167,6 +177,7 @@ impl Dist {
                 samples: samples.into(),
             },
             shift: 0.0,
+            uncertain: None,
         })
     }
 
@@ -328,8 +339,14 @@ impl Dist {
     }
 
     /// The distribution of `f` times a draw: every time parameter, `shift` included,
-    /// multiplied by `f > 0`.
+    /// multiplied by `f > 0` (and an `uncertain` law with them).
     pub fn scaled(&self, f: f64) -> Dist {
+        let mut d = self.scaled_draws(f);
+        d.uncertain = self.uncertain.as_ref().map(|e| Box::new(e.scaled(f)));
+        d
+    }
+
+    fn scaled_draws(&self, f: f64) -> Dist {
         debug_assert!(f > 0.0);
         let family = match &self.family {
             Family::Fixed { value } => Family::Fixed { value: value * f },
@@ -363,7 +380,14 @@ impl Dist {
         Dist {
             family,
             shift: self.shift * f,
+            uncertain: None,
         }
+    }
+
+    /// This distribution rescaled to `mean` (its shape kept), with no `uncertain` law: one
+    /// draw of an uncertainty run's outer loop.
+    pub fn with_mean(&self, mean: Seconds) -> Dist {
+        self.scaled_draws(mean / self.mean())
     }
 
     /// The mean when this is an unshifted exponential (memoryless), else `None`.
@@ -439,6 +463,9 @@ impl Serialize for Dist {
         }
         if self.shift != 0.0 {
             m.serialize_entry("shift", &self.shift)?;
+        }
+        if let Some(u) = &self.uncertain {
+            m.serialize_entry("uncertain", u)?;
         }
         m.end()
     }

@@ -12,6 +12,7 @@ pub mod analytic;
 pub mod calibrate;
 pub mod cli;
 pub mod dist;
+pub mod epistemic;
 pub mod estimate;
 pub mod fsio;
 #[cfg(feature = "k8s")]

@@ -45,6 +45,35 @@ pub fn parse_duration(text: &str) -> Result<Seconds, String> {
     Ok(value * factor)
 }
 
+/// A rate with an optional unit: `4.38e-6/h`, `2/y`, `0.1/d`, `1e-7` (per second).
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let (num, per) = match text.split_once('/') {
+        Some((n, u)) => {
+            let per = match u.trim() {
+                "s" => 1.0,
+                "m" | "min" => MINUTE,
+                "h" => HOUR,
+                "d" => DAY,
+                "y" | "yr" | "year" => YEAR,
+                other => {
+                    return Err(format!(
+                        "rate unit \"/{other}\": use /s, /min, /h, /d or /y"
+                    ));
+                }
+            };
+            (n.trim(), per)
+        }
+        None => (text.trim(), 1.0),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("rate \"{text}\": \"{num}\" is not a number"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("rate \"{text}\": must be a non-negative number"));
+    }
+    Ok(v / per)
+}
+
 /// Formats seconds for people: the largest unit that keeps the number at least 1.
 /// A time into a history as days and a clock, to the millisecond: `12d 03:04:05.120`
 /// (the days left out below one day).

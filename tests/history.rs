@@ -103,11 +103,38 @@ fn rates_from_a_log_become_entries_a_model_uses() {
         (every.mean() - 1.0 / mean).abs() < 1e-6 * every.mean(),
         "{every:?}"
     );
-    hasim()
-        .args(["run", "-n", "200"])
+    // ... and keeps its posterior, Gamma(3 + 1/2, T), for a run with --uncertainty.
+    let uncertain = m.uncertain_parameters();
+    assert_eq!(uncertain.len(), 1);
+    assert_eq!(uncertain[0].parameter, "stages.C.failures.crash.every");
+    assert_eq!(
+        uncertain[0].law,
+        hasim::epistemic::Epistemic::GammaRate {
+            shape: 3.5,
+            exposure: window - 750.0
+        }
+    );
+    let out = hasim()
+        .args([
+            "run",
+            "-n",
+            "200",
+            "--uncertainty",
+            "20",
+            "--format",
+            "json",
+        ])
         .arg(&model)
-        .assert()
-        .success();
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let band = &run["uncertainty"]["availability"];
+    assert!(band["p05"].as_f64().unwrap() < band["p95"].as_f64().unwrap());
 }
 
 #[test]

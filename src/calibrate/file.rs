@@ -157,6 +157,12 @@ pub fn rate_item(
     let mut fit = toml::Table::new();
     fit.insert("dist".into(), "exponential".into());
     fit.insert("mean".into(), (1.0 / r.mean).into());
+    // The posterior on the rate, for `hasim run --uncertainty`.
+    let mut uncertain = toml::Table::new();
+    uncertain.insert("dist".into(), "gamma".into());
+    uncertain.insert("shape".into(), r.posterior.shape.into());
+    uncertain.insert("exposure".into(), r.posterior.rate.into());
+    fit.insert("uncertain".into(), uncertain.into());
     entry.insert("fit".into(), fit.into());
     let mut rate = toml::Table::new();
     rate.insert("count".into(), (r.count as i64).into());

@@ -16,7 +16,9 @@
 use serde::Serialize;
 use statrs::distribution::{ChiSquared, ContinuousCDF, Gamma};
 
-use crate::units::{DAY, HOUR, MINUTE, YEAR};
+pub use crate::units::parse_rate;
+#[cfg(test)]
+use crate::units::{DAY, HOUR, YEAR};
 
 /// A gamma prior on a rate: `shape` α and `rate` β (seconds of pseudo-exposure), so its
 /// mean is `α / β`.
@@ -60,35 +62,6 @@ impl Prior {
         let mean = parse_rate(mean.trim()).map_err(|e| format!("--prior {text}: {e}"))?;
         Prior::from_mean(shape, mean).map_err(|e| format!("--prior {text}: {e}"))
     }
-}
-
-/// A rate with an optional unit: `4.38e-6/h`, `2/y`, `0.1/d`, `1e-7` (per second).
-pub fn parse_rate(text: &str) -> Result<f64, String> {
-    let (num, per) = match text.split_once('/') {
-        Some((n, u)) => {
-            let per = match u.trim() {
-                "s" => 1.0,
-                "m" | "min" => MINUTE,
-                "h" => HOUR,
-                "d" => DAY,
-                "y" | "yr" | "year" => YEAR,
-                other => {
-                    return Err(format!(
-                        "rate unit \"/{other}\": use /s, /min, /h, /d or /y"
-                    ));
-                }
-            };
-            (n.trim(), per)
-        }
-        None => (text.trim(), 1.0),
-    };
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("rate \"{text}\": \"{num}\" is not a number"))?;
-    if !v.is_finite() || v < 0.0 {
-        return Err(format!("rate \"{text}\": must be a non-negative number"));
-    }
-    Ok(v / per)
 }
 
 /// An interval with its level.

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::output::Sink;
 use super::{CliError, Format, ModelArgs, RunOptions};
 use crate::estimate::shard::{self, Shard};
-use crate::estimate::{self, splitting};
+use crate::estimate::{self, splitting, uncertainty};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -66,6 +66,19 @@ pub struct RunArgs {
     /// Default: a scout tries both and keeps the cheaper (with --factors: not-ready).
     #[arg(long, value_enum)]
     pub importance: Option<crate::sim::Importance>,
+    /// Also propagate what is not known about the parameters: N draws (Latin hypercube)
+    /// of every parameter with an `uncertain` law (or an `every` from `hasim calibrate
+    /// history`, which keeps its posterior), each simulated for --draw-replications
+    /// plain histories from the same random streams. Adds the epistemic distribution of
+    /// availability (mean, 5 %, 50 %, 95 %, with intervals), P(meet SLO) over it, and the
+    /// parameters that drive the spread (JSON `uncertainty`). The point estimate above it
+    /// is the model as written.
+    #[arg(long, value_name = "N", value_parser = super::replications_flag, conflicts_with = "shard")]
+    pub uncertainty: Option<u64>,
+    /// With --uncertainty: histories per draw (default: -n, else the model's
+    /// replications).
+    #[arg(long, value_name = "N", requires = "uncertainty", value_parser = super::replications_flag)]
+    pub draw_replications: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -83,10 +96,13 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             "--factors and --importance only apply to --method splitting".into(),
         ));
     }
+    if let Some(draws) = args.uncertainty {
+        uncertainty::check(&model, draws).map_err(|e| CliError::BadInput(e.to_string()))?;
+    }
     if args.method == Method::Bfb {
-        if args.precision.is_some() || args.shard.is_some() {
+        if args.precision.is_some() || args.shard.is_some() || args.uncertainty.is_some() {
             return Err(CliError::BadInput(
-                "--method bfb takes neither --precision nor --shard".into(),
+                "--method bfb takes neither --precision, --shard nor --uncertainty".into(),
             ));
         }
         return run_bfb(args, &model);
@@ -143,8 +159,29 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             .request(method, (replications, seed), args.precision, None)
     };
     let progress = Progress::new(replications);
-    let report = estimate::report(&model, &request, &|done| progress.update(done))?;
+    let mut report = estimate::report(&model, &request, &|done| progress.update(done))?;
     progress.finish();
+    if let Some(draws) = args.uncertainty {
+        let plan = uncertainty::UncertaintyPlan {
+            draws,
+            replications: args
+                .draw_replications
+                .or(args.run.replications)
+                .unwrap_or(model.simulation.replications),
+            seed,
+            threads: args.run.threads,
+            engine: args.run.engine,
+        };
+        let progress = Progress::new(draws * plan.replications);
+        let u = uncertainty::estimate(&model, &plan, &|done| progress.update(done)).map_err(
+            |e| match e {
+                uncertainty::UncertaintyError::Run(r) => r.into(),
+                other => CliError::BadInput(other.to_string()),
+            },
+        )?;
+        progress.finish();
+        report.uncertainty = Some(u);
+    }
 
     emit(&report, args.format, sink)
 }

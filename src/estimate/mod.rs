@@ -12,6 +12,7 @@ pub mod results;
 pub mod shard;
 pub mod splitting;
 pub mod tally;
+pub mod uncertainty;
 
 pub use tally::Tally;
 

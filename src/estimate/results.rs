@@ -165,6 +165,9 @@ pub struct RunReport {
     /// metrics minus the model's own point's, per history.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lost_metrics_difference: Option<Estimate>,
+    /// With `--uncertainty N`: the two-loop run over the uncertain parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<super::uncertainty::UncertaintyReport>,
     /// Why the run stopped where it did.
     pub stopping: Stopping,
     /// Which estimator ran, why, and which gave each field.
@@ -364,6 +367,7 @@ impl RunReport {
                 .then(|| Estimate::of(&tally.paired, c)),
             lost_metrics_difference: (tally.paired_lost.n > 0 && model.system.flow.is_some())
                 .then(|| Estimate::of(&tally.paired_lost, c)),
+            uncertainty: None,
             stopping: Stopping {
                 reason: "replications",
                 precision: None,
@@ -616,6 +620,9 @@ impl RunReport {
                     ""
                 }
             );
+        }
+        if let Some(u) = &self.uncertainty {
+            o.push_str(&u.to_table(self.confidence, self.slo.as_ref().map(|s| s.target)));
         }
         for w in &self.warnings {
             let _ = writeln!(o, "\nwarning: {w}");

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::dist::{Dist, Family};
+use crate::epistemic::Epistemic;
 use crate::units::{Seconds, YEAR};
 use tree::{Ctx, Field, Table};
 pub use tree::{ModelError, Origin};
@@ -480,6 +481,79 @@ impl Model {
         Ok(model)
     }
 
+    /// Every distribution of the model with the parameter it sets, named as the model
+    /// file names it (`stages.C.failures.crash.every`, `nodes.minikube.recovery`), in a
+    /// fixed order.
+    pub fn distributions_mut(&mut self) -> Vec<(String, &mut Dist)> {
+        let mut out: Vec<(String, &mut Dist)> = vec![];
+        if let Some(u) = &mut self.upgrades {
+            out.push(("upgrades.every".into(), &mut u.every));
+            out.push(("upgrades.node_time".into(), &mut u.node_time));
+        }
+        for n in &mut self.nodes {
+            if let Some(f) = &mut n.failure {
+                out.push((format!("nodes.{}.every", n.name), &mut f.every));
+                out.push((format!("nodes.{}.recovery", n.name), &mut f.recovery));
+            }
+        }
+        for st in &mut self.stages {
+            let at = format!("stages.{}", st.name);
+            for (key, d) in [
+                ("restart", &mut st.restart),
+                ("recreate", &mut st.recreate),
+                ("operator_response", &mut st.operator_response),
+            ] {
+                if let Some(d) = d {
+                    out.push((format!("{at}.{key}"), d));
+                }
+            }
+            for fm in &mut st.failures {
+                let at = format!("{at}.failures.{}", fm.name);
+                out.push((format!("{at}.every"), &mut fm.every));
+                if let Some(d) = &mut fm.persists {
+                    out.push((format!("{at}.persists"), d));
+                }
+                if let Detect::After(d) = &mut fm.detect {
+                    out.push((format!("{at}.detect"), d));
+                }
+            }
+        }
+        out
+    }
+
+    /// The parameters with an `uncertain` law, in [`Model::distributions_mut`]'s order.
+    pub fn uncertain_parameters(&self) -> Vec<UncertainParameter> {
+        self.clone()
+            .distributions_mut()
+            .into_iter()
+            .filter_map(|(parameter, d)| {
+                d.uncertain.as_deref().map(|law| UncertainParameter {
+                    parameter,
+                    law: *law,
+                    mean: d.mean(),
+                })
+            })
+            .collect()
+    }
+
+    /// This model with the uncertain parameters' means set to `means` (one per
+    /// [`Model::uncertain_parameters`], in order), their laws dropped.
+    pub fn with_means(&self, means: &[Seconds]) -> Model {
+        let mut m = self.clone();
+        let mut next = means.iter();
+        for (_, d) in m.distributions_mut() {
+            if d.uncertain.is_some() {
+                let mean = next.next().expect("one mean per uncertain parameter");
+                *d = d.with_mean(*mean);
+            }
+        }
+        debug_assert!(
+            next.next().is_none(),
+            "more means than uncertain parameters"
+        );
+        m
+    }
+
     pub fn stage_index(&self, name: &str) -> Option<usize> {
         self.stages.iter().position(|s| s.name == name)
     }
@@ -488,6 +562,15 @@ impl Model {
     pub fn to_resolved_toml(&self) -> String {
         toml::to_string(self).unwrap_or_else(|e| format!("# cannot print the model: {e}\n"))
     }
+}
+
+/// A parameter whose mean is not known: its name, its law, the mean as written.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UncertainParameter {
+    pub parameter: String,
+    pub law: Epistemic,
+    /// The model's own mean (the point estimate's), seconds.
+    pub mean: Seconds,
 }
 
 /// Why a model could not be loaded.
@@ -1303,9 +1386,80 @@ impl Reader<'_> {
 
     fn dist_table(&self, f: Field<'_>) -> Result<Dist, ModelError> {
         let mut t = f.table()?;
+        let uncertain = match t.get("uncertain") {
+            Some(uf) => Some(Box::new(self.epistemic(uf)?)),
+            None => None,
+        };
         if t.has("calibration") {
-            return self.calibrated(t);
+            let mut d = self.calibrated(t)?;
+            if uncertain.is_some() {
+                d.uncertain = uncertain;
+            }
+            return Ok(d);
         }
+        let mut d = self.dist_family(t)?;
+        d.uncertain = uncertain;
+        Ok(d)
+    }
+
+    /// `uncertain = { dist = "lognormal", median = …, error_factor | sigma = … }` on the
+    /// mean time, or `{ dist = "gamma", shape = …, exposure = … | mean_rate = … }` on the
+    /// rate (docs/MODEL-SPEC-extensions.md).
+    fn epistemic(&self, f: Field<'_>) -> Result<Epistemic, ModelError> {
+        let mut t = f.table()?;
+        let family_f = t.require("dist")?;
+        let law = match family_f.str()? {
+            "lognormal" => {
+                let median = t.require("median")?.positive_duration()?;
+                match (t.get("error_factor"), t.get("sigma")) {
+                    (Some(ef), None) => Epistemic::lognormal_error_factor(median, ef.f64()?)
+                        .map_err(|m| ef.error(m))?,
+                    (None, Some(sf)) => {
+                        Epistemic::lognormal(median, sf.f64()?).map_err(|m| sf.error(m))?
+                    }
+                    _ => {
+                        return Err(f.error(
+                            "an uncertain lognormal takes median + error_factor or median + sigma",
+                        ));
+                    }
+                }
+            }
+            "gamma" => {
+                let shape_f = t.require("shape")?;
+                let shape = shape_f.f64()?;
+                let exposure = match (t.get("exposure"), t.get("mean_rate")) {
+                    (Some(ef), None) => ef.positive_duration()?,
+                    (None, Some(rf)) => {
+                        let rate = match &rf.node.value {
+                            tree::Value::Str(text) => {
+                                crate::units::parse_rate(text).map_err(|m| rf.error(m))?
+                            }
+                            _ => rf.f64()?,
+                        };
+                        if !(rate > 0.0 && rate.is_finite()) {
+                            return Err(rf.error(format!("must be a positive rate, found {rate}")));
+                        }
+                        shape / rate
+                    }
+                    _ => {
+                        return Err(f.error(
+                            "an uncertain gamma (on the rate) takes shape + exposure or shape + mean_rate",
+                        ));
+                    }
+                };
+                Epistemic::gamma_rate(shape, exposure).map_err(|m| shape_f.error(m))?
+            }
+            other => {
+                return Err(family_f.error(format!(
+                    "unknown uncertain distribution \"{other}\" (lognormal on the mean time, or gamma on the rate)"
+                )));
+            }
+        };
+        t.finish()?;
+        Ok(law)
+    }
+
+    fn dist_family(&self, mut t: Table<'_>) -> Result<Dist, ModelError> {
         let family_f = t.require("dist")?;
         let family = family_f.str()?.to_string();
         let family_err = family_f.error(format!(

@@ -116,7 +116,7 @@ pub fn history_rng(seed: u64, index: u64) -> HistoryRng {
     Xoshiro256PlusPlus::from_seed(bytes)
 }
 
-fn splitmix64(state: &mut u64) -> u64 {
+pub fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
