@@ -103,7 +103,7 @@ pub struct ModeHistory {
     pub started_before: usize,
 }
 
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct OutageSample {
     pub seconds: f64,
     pub censored: bool,

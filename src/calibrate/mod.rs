@@ -13,4 +13,5 @@ pub mod k8s;
 pub mod local;
 pub mod pods;
 pub mod probe;
+pub mod prometheus;
 pub mod rates;

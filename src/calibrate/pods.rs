@@ -162,6 +162,20 @@ pub struct PodsEstimate {
     pub skipped: Vec<String>,
 }
 
+impl PodsEstimate {
+    /// Adds another source's modes, reasons and skipped components.
+    pub fn merge(&mut self, other: PodsEstimate) {
+        self.modes.extend(other.modes);
+        for (c, rs) in other.reasons {
+            let mine = self.reasons.entry(c).or_default();
+            for (r, n) in rs {
+                *mine.entry(r).or_default() += n;
+            }
+        }
+        self.skipped.extend(other.skipped);
+    }
+}
+
 /// Rates per component from the observations of one or more snapshots.
 pub fn estimate(
     obs: &[Observation],

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::output::Sink;
-use super::{CliError, Format};
+use super::{CliError, Format, duration_flag, url_flag};
 use crate::calibrate::file::{check_target, entry_item, rate_item, write_items};
 use crate::calibrate::fit::{Sample, fit_all};
 use crate::calibrate::history::{ModeHistory, estimate, parse_incidents, parse_time};
@@ -21,6 +21,7 @@ Examples:
   hasim calibrate history --incidents incidents.csv --from … --to … --prior 1.6,4.38e-6/h --format json
   kubectl get pods -n metrics -o json > pods-0301.json   # now, and again a month later:
   hasim calibrate history --pods pods-0301.json@2026-03-01T09:00:00Z --pods pods-0401.json@2026-04-01T09:00:00Z
+  hasim calibrate history --prometheus http://127.0.0.1:9090 --namespace metrics --from 2026-01-01T00:00:00Z --to 2026-04-01T00:00:00Z
 
 The incident log is CSV: component,start,end[,mode] with RFC 3339 times (an empty end:
 still going), an optional header line, # comments. For each component and mode: the
@@ -34,6 +35,15 @@ Event lists (--events FILE, kubectl get events -o json collected over the window
 expire after an hour by default, so collect them continuously) give node outages: a
 Node's NodeNotReady opens one, its next NodeReady closes it; component NODE, mode
 not-ready.
+
+A Prometheus server (--prometheus URL, over --from..--to) that scrapes kube-state-metrics
+gives restarts and node outages. Restarts: kube_pod_container_status_restarts_total (its raw samples, a day
+per query; a fall is a counter reset, a new counter; a series unscraped for longer than
+--max-gap is not observed there: neither exposure nor events), grouped like snapshots,
+each restart's cause from kube_pod_container_status_last_terminated_reason. Node
+outages: kube_node_status_condition{condition=\"Ready\",status=\"true\"} (from the first
+sample not Ready to the next Ready one; exposure the time seen Ready; every node seen is
+a component, with no outage if it had none).
 
 Snapshots (--pods FILE@TIME, the time each was taken: kubectl's output holds none) give
 each container's restarts over the time it was observed: since its Pod's creation for
@@ -55,7 +65,7 @@ pub struct HistoryArgs {
     #[arg(
         long,
         value_name = "FILE",
-        required_unless_present_any = ["pods", "events"],
+        required_unless_present_any = ["pods", "events", "prometheus"],
         requires_all = ["from", "to"]
     )]
     pub incidents: Option<PathBuf>,
@@ -67,6 +77,21 @@ pub struct HistoryArgs {
     /// `-@TIME` for standard input); repeatable, one per snapshot.
     #[arg(long, value_name = "FILE@TIME", allow_hyphen_values = true)]
     pub pods: Vec<String>,
+    /// A Prometheus server that scrapes kube-state-metrics (its base URL, e.g.
+    /// http://127.0.0.1:9090): restart counters and node Ready conditions over the window;
+    /// needs --from and --to.
+    #[arg(long, value_name = "URL", requires_all = ["from", "to"])]
+    pub prometheus: Option<String>,
+    /// With --prometheus: only the Pods of this namespace.
+    #[arg(long, value_name = "NS", requires = "prometheus")]
+    pub namespace: Option<String>,
+    /// With --prometheus: a series unscraped for longer than this is not observed there
+    /// (neither exposure nor events).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub max_gap: String,
+    /// With --prometheus: each request's timeout.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub timeout: String,
     /// The start of the window the log covers (RFC 3339).
     #[arg(long, value_name = "TIME")]
     pub from: Option<String>,
@@ -103,16 +128,68 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
     if let Some(out) = &a.out {
         check_target(out)?;
     }
+    let max_gap = duration_flag("max-gap", &a.max_gap, false)?.as_secs_f64();
+    let timeout = duration_flag("timeout", &a.timeout, false)?;
+    if let Some(url) = &a.prometheus {
+        url_flag("--prometheus", url)?;
+        if let Some(ns) = &a.namespace
+            && !is_dns_label(ns)
+        {
+            return Err(bad(format!(
+                "--namespace {ns:?}: not a namespace name (lower-case letters, digits and '-', at most 63)"
+            )));
+        }
+    }
+    let (f, t) = (
+        a.from.as_deref().unwrap_or(""),
+        a.to.as_deref().unwrap_or(""),
+    );
+    let window = if a.from.is_some() || a.to.is_some() {
+        let from = parse_time(f).map_err(|e| bad(format!("--from: {e}")))?;
+        let to = parse_time(t).map_err(|e| bad(format!("--to: {e}")))?;
+        if to <= from {
+            return Err(bad(format!(
+                "the window is empty: --to must be after --from ({} is not after {})",
+                t.trim(),
+                f.trim()
+            )));
+        }
+        Some((from, to))
+    } else {
+        None
+    };
     let mut h = vec![];
     let mut sources = vec![];
     let mut notes = vec![];
-    if a.incidents.is_some() || !a.events.is_empty() {
-        let (f, t) = (
-            a.from.as_deref().unwrap_or(""),
-            a.to.as_deref().unwrap_or(""),
-        );
-        let from = parse_time(f).map_err(|e| bad(format!("--from: {e}")))?;
-        let to = parse_time(t).map_err(|e| bad(format!("--to: {e}")))?;
+    let mut pods = crate::calibrate::pods::PodsEstimate::default();
+    if let (Some(url), Some((from, to))) = (&a.prometheus, window) {
+        use crate::calibrate::prometheus::{Prometheus, node_rates, restart_rates};
+        let p = Prometheus::new(url, timeout);
+        let fail = CliError::Failed;
+        let (restarts, n) = restart_rates(
+            &p,
+            from,
+            to,
+            a.namespace.as_deref(),
+            max_gap,
+            prior,
+            a.level,
+        )
+        .map_err(fail)?;
+        let (nodes, m) = node_rates(&p, from, to, max_gap, prior, a.level).map_err(fail)?;
+        h.extend(restarts.modes.iter().cloned());
+        h.extend(nodes);
+        pods = restarts;
+        notes.extend(n);
+        notes.extend(m);
+        sources.push(format!(
+            "Prometheus {}, {} to {}",
+            crate::calibrate::probe::redact(url),
+            f.trim(),
+            t.trim()
+        ));
+    }
+    if let (true, Some((from, to))) = (a.incidents.is_some() || !a.events.is_empty(), window) {
         let mut incidents = vec![];
         let mut read = vec![];
         if let Some(path) = &a.incidents {
@@ -132,7 +209,6 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
         h.extend(estimate(&incidents, from, to, &a.components, prior, a.level).map_err(bad)?);
         sources.push(format!("{}, {} to {}", read.join(", "), f.trim(), t.trim()));
     }
-    let mut pods = crate::calibrate::pods::PodsEstimate::default();
     if !a.pods.is_empty() {
         let mut obs = vec![];
         for p in &a.pods {
@@ -146,8 +222,9 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
             obs.extend(crate::calibrate::pods::parse_snapshot(file, &text, at).map_err(bad)?);
             sources.push(format!("{file} at {when}"));
         }
-        pods = crate::calibrate::pods::estimate(&obs, prior, a.level).map_err(bad)?;
-        h.extend(pods.modes.iter().cloned());
+        let snapshots = crate::calibrate::pods::estimate(&obs, prior, a.level).map_err(bad)?;
+        h.extend(snapshots.modes.iter().cloned());
+        pods.merge(snapshots);
     }
     let source = format!("hasim calibrate history: {}", sources.join("; "));
     let mut written = vec![];
@@ -183,6 +260,8 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
                 "from": a.from,
                 "to": a.to,
                 "pods": a.pods,
+                "prometheus": a.prometheus.as_deref().map(crate::calibrate::probe::redact),
+                "namespace": a.namespace,
                 "reasons": pods.reasons,
                 "skipped": pods.skipped,
                 "notes": notes,
@@ -276,4 +355,14 @@ fn table(h: &[ModeHistory], level: f64, written: &[String], out: Option<&PathBuf
         let _ = writeln!(o, "Wrote {} to {}.", written.join(", "), p.display());
     }
     o
+}
+
+/// A Kubernetes namespace name (an RFC 1123 label).
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }
