@@ -229,3 +229,48 @@ fn bad_uncertainty_is_refused_with_where_and_why() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10 draws"));
     assert!(out.stdout.is_empty());
 }
+
+/// `models/seed-uncertain.toml` is `models/seed.toml` with laws on its assumptions: the
+/// same model once the laws are taken off (so its point estimate is seed.toml's), and
+/// every failure rate of seed.toml carries one.
+#[test]
+fn the_uncertain_seed_is_the_seed_with_stated_laws() {
+    use hasim::model::Model;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let seed = Model::load(&root.join("models/seed.toml"), &[]).unwrap();
+    let mut uncertain = Model::load(&root.join("models/seed-uncertain.toml"), &[]).unwrap();
+    let stated: Vec<String> = uncertain
+        .uncertain_parameters()
+        .into_iter()
+        .map(|p| p.parameter)
+        .collect();
+    let mut rates: Vec<String> = seed
+        .clone()
+        .distributions_mut()
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name.ends_with(".every"))
+        .collect();
+    rates.push("stages.C.failures.hang.detect".into());
+    rates.sort();
+    let mut sorted = stated.clone();
+    sorted.sort();
+    assert_eq!(sorted, rates, "every failure rate (and the hang's detection) has a law");
+    for p in uncertain.uncertain_parameters() {
+        let (lo, hi) = (p.law.mean_at(0.05), p.law.mean_at(0.95));
+        assert!(
+            lo < p.mean && p.mean < hi,
+            "{}: the point {} inside its law's 5–95 %",
+            p.parameter,
+            p.mean
+        );
+    }
+    for (_, d) in uncertain.distributions_mut() {
+        d.uncertain = None;
+    }
+    uncertain.name.clone_from(&seed.name);
+    assert_eq!(
+        serde_json::to_value(&uncertain).unwrap(),
+        serde_json::to_value(&seed).unwrap()
+    );
+}
