@@ -255,7 +255,10 @@ fn the_uncertain_seed_is_the_seed_with_stated_laws() {
     rates.sort();
     let mut sorted = stated.clone();
     sorted.sort();
-    assert_eq!(sorted, rates, "every failure rate (and the hang's detection) has a law");
+    assert_eq!(
+        sorted, rates,
+        "every failure rate (and the hang's detection) has a law"
+    );
     for p in uncertain.uncertain_parameters() {
         let (lo, hi) = (p.law.mean_at(0.05), p.law.mean_at(0.95));
         assert!(
