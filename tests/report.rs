@@ -492,3 +492,94 @@ fn a_report_on_ha_states_the_same_findings_for_three_seeds() {
         "a real effect is found: {list:?}"
     );
 }
+
+/// A model with uncertain parameters gets the epistemic band on its page: the same draws
+/// and numbers as `hasim run --uncertainty` from the same seed, every draw in the CSV, and
+/// a chart; a model without gets none, and asking one of it is refused.
+#[test]
+fn a_report_on_an_uncertain_model_shows_the_band_hasim_run_gives() {
+    use hasim::estimate::results::fmt_avail;
+    let dir = tempfile::tempdir().unwrap();
+    let band = ["--uncertainty", "20", "--draw-replications", "500"];
+    let out = hasim()
+        .args(["report", "models/seed-uncertain.toml", "-n", "200"])
+        .args(band)
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    let run = json(&[
+        "run",
+        "models/seed-uncertain.toml",
+        "-n",
+        "200",
+        "--uncertainty",
+        "20",
+        "--draw-replications",
+        "500",
+        "--format",
+        "json",
+    ]);
+    let u = &run["uncertainty"];
+    assert!(page.contains("<h2>What is not known</h2>"));
+    for q in ["p05", "p50", "p95", "mean"] {
+        let v = u["availability"][q].as_f64().unwrap();
+        let lo = u["availability_ci"][q][0].as_f64().unwrap();
+        let hi = u["availability_ci"][q][1].as_f64().unwrap();
+        let shown = format!(
+            "{} (95 % CI {} – {})",
+            fmt_avail(v),
+            fmt_avail(lo),
+            fmt_avail(hi)
+        );
+        assert!(page.contains(&shown), "{q}: {shown} not on the page");
+    }
+    for d in u["drivers"].as_array().unwrap() {
+        let p = d["parameter"].as_str().unwrap();
+        assert!(page.contains(p), "{p} not on the page");
+    }
+    let csv = std::fs::read_to_string(dir.path().join("uncertainty.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 21, "a header and one row per draw");
+    assert!(lines[0].starts_with("draw,nodes.minikube.every_mean_seconds,"));
+    let first: Vec<f64> = lines[1].split(',').map(|x| x.parse().unwrap()).collect();
+    assert_eq!(
+        first[first.len() - 3],
+        u["draw_results"][0]["availability"].as_f64().unwrap()
+    );
+    assert!(dir.path().join("uncertainty.png").exists());
+    assert!(page.contains("src=\"uncertainty.png\""));
+
+    // No uncertain parameter: no band, and none can be asked for.
+    let plain = tempfile::tempdir().unwrap();
+    let out = hasim()
+        .args(["report", "models/r1.toml", "-n", "200", "--out"])
+        .arg(plain.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let page = std::fs::read_to_string(plain.path().join("index.html")).unwrap();
+    assert!(!page.contains("What is not known"));
+    assert!(!plain.path().join("uncertainty.csv").exists());
+    let out = hasim()
+        .args([
+            "report",
+            "models/r1.toml",
+            "-n",
+            "200",
+            "--uncertainty",
+            "20",
+        ])
+        .arg("--out")
+        .arg(tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--uncertainty 20:"));
+}

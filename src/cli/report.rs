@@ -38,11 +38,22 @@ pub struct ReportArgs {
     /// own plain run, history by history.
     #[arg(long, value_enum, default_value_t = super::sweep::SweepMethod::Auto)]
     pub method: super::sweep::SweepMethod,
+    /// Draws of the model's uncertain parameters (an `uncertain` law, or a rate entry from
+    /// `hasim calibrate history`) for the page's epistemic band, as `hasim run
+    /// --uncertainty` makes them; default 100 when the model has any, 0 for no band.
+    #[arg(long, value_name = "N")]
+    pub uncertainty: Option<u64>,
+    /// With a band: simulated years per draw (default: the model's replications).
+    #[arg(long, value_name = "N", value_parser = super::replications_flag)]
+    pub draw_replications: Option<u64>,
     /// Replace the report already in DIR (without it, a DIR holding an index.html is
     /// refused).
     #[arg(long)]
     pub force: bool,
 }
+
+/// The draws of a page's epistemic band unless told otherwise.
+const DEFAULT_DRAWS: u64 = 100;
 
 /// The precision a report asks of every point unless told otherwise.
 const DEFAULT_PRECISION: f64 = 0.1;
@@ -72,6 +83,21 @@ pub fn report(args: &ReportArgs) -> Result<(), CliError> {
             args.out.display()
         )));
     }
+    let uncertain = !model.uncertain_parameters().is_empty();
+    let draws = match args.uncertainty {
+        Some(0) => None,
+        Some(n) => {
+            crate::estimate::uncertainty::check(&model, n)
+                .map_err(|e| CliError::BadInput(format!("--uncertainty {n}: {e}")))?;
+            Some(n)
+        }
+        None => uncertain.then_some(DEFAULT_DRAWS),
+    };
+    if args.draw_replications.is_some() && draws.is_none() {
+        return Err(CliError::BadInput(
+            "--draw-replications: there is no band to draw (the model has no uncertain parameter, or --uncertainty 0)".into(),
+        ));
+    }
     let opts = StudyOptions {
         replications,
         precision,
@@ -86,6 +112,13 @@ pub fn report(args: &ReportArgs) -> Result<(), CliError> {
                 crate::estimate::Method::Splitting
             }
         },
+        uncertainty: draws.map(|d| {
+            (
+                d,
+                args.draw_replications
+                    .unwrap_or(model.simulation.replications),
+            )
+        }),
     };
     let started = Instant::now();
     let s = study(&model, &args.out, &opts).map_err(CliError::Failed)?;

@@ -10,6 +10,7 @@ use super::charts::{self, Lane, LineChart, Reference, Series, StepChart, Tornado
 use crate::dist::Dist;
 use crate::estimate::plain::{RunPlan, run_report_paired, simulate};
 use crate::estimate::results::{Estimate, RunReport, fmt_avail};
+use crate::estimate::uncertainty::{UncertaintyPlan, UncertaintyReport};
 use crate::model::{Kind, Model};
 use crate::sim::{EngineChoice, Simulator};
 use crate::stats::{holm, two_sided_p};
@@ -31,6 +32,9 @@ pub struct StudyOptions {
     /// Every chart's points are plain runs, whatever this says: they are paired with the
     /// model's own plain run history by history, which splitting cannot be.
     pub method: crate::estimate::Method,
+    /// Two-loop draws of the model's uncertain parameters for the page's band, and the
+    /// histories per draw (`None`: no band).
+    pub uncertainty: Option<(u64, u64)>,
 }
 
 /// One thing the page states about the model.
@@ -66,6 +70,8 @@ pub struct Study {
     pub capped: Vec<(String, u64, Option<f64>)>,
     pub findings: Vec<Finding>,
     pub points_run: usize,
+    /// The epistemic band: what the model's uncertain parameters allow.
+    pub uncertainty: Option<UncertaintyReport>,
 }
 
 pub type StudyError = String;
@@ -213,6 +219,9 @@ pub const FILES: &[&str] = &[
     "tornado.png",
     "tornado.svg",
     "tornado.csv",
+    "uncertainty.png",
+    "uncertainty.svg",
+    "uncertainty.csv",
     "findings.json",
 ];
 
@@ -229,6 +238,26 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     let baseline = ctx.estimate(model, &reference)?;
     let mut charts_done = vec![];
     let mut findings = vec![];
+    let uncertainty = match opts.uncertainty {
+        Some((draws, replications)) if !model.uncertain_parameters().is_empty() => {
+            let plan = UncertaintyPlan {
+                draws,
+                replications,
+                seed: opts.seed,
+                threads: opts.threads,
+                engine: EngineChoice::Auto,
+            };
+            let u = crate::estimate::uncertainty::estimate(model, &plan, &|_| {})
+                .map_err(|e| e.to_string())?;
+            epistemic_chart(&ctx, model, &reference, &u)?;
+            charts_done.push((
+                "uncertainty.png".to_string(),
+                "What is not known: downtime per year over the parameters' uncertainty".to_string(),
+            ));
+            Some(u)
+        }
+        _ => None,
+    };
     let slo_minutes = model.system.slo.map(|s| (1.0 - s) * MINUTES_PER_YEAR);
     let slo_ref = |slo: Option<f64>| {
         slo.map(|m| Reference {
@@ -651,6 +680,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         capped: ctx.capped,
         findings,
         points_run: ctx.points,
+        uncertainty,
     };
     let findings_json = serde_json::to_string_pretty(&study.findings)
         .map_err(|e| format!("cannot write the findings: {e}"))?;
@@ -662,6 +692,235 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
     )
     .map_err(|e| format!("cannot write {}: {e}", dir.join("index.html").display()))?;
     Ok(study)
+}
+
+/// Writes uncertainty.png/.svg/.csv: the fraction of draws of the uncertain parameters
+/// with more downtime per year than x (each draw's mean, with Massart's DKW band), the
+/// model as written and its SLO budget marked; the CSV has every draw.
+fn epistemic_chart(
+    ctx: &Ctx<'_>,
+    model: &Model,
+    reference: &RunReport,
+    u: &UncertaintyReport,
+) -> Result<(), StudyError> {
+    let c = model.simulation.confidence;
+    let pct = (c * 100.0).round();
+    let minutes_of = |a: f64| (1.0 - a) * MINUTES_PER_YEAR;
+    let mut header = String::from("draw");
+    for p in &u.parameters {
+        let _ = write!(header, ",{}_mean_seconds", p.parameter);
+    }
+    header.push_str(",availability,availability_std_err,downtime_minutes_per_year");
+    let rows: Vec<String> = u
+        .draw_results
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let mut r = i.to_string();
+            for m in &d.means_seconds {
+                let _ = write!(r, ",{m}");
+            }
+            let _ = write!(
+                r,
+                ",{},{},{}",
+                d.availability,
+                d.std_err,
+                minutes_of(d.availability)
+            );
+            r
+        })
+        .collect();
+    ctx.csv("uncertainty.csv", &header, &rows)?;
+    let mut x: Vec<f64> = u
+        .draw_results
+        .iter()
+        .map(|d| minutes_of(d.availability).max(0.0))
+        .collect();
+    x.sort_by(f64::total_cmp);
+    // The fraction of draws with more downtime than x, on log axes (the spread covers
+    // decades): from 1 down to the last draw's step; a draw without downtime has no
+    // place on a log axis and keeps the curve below 1 from the left edge.
+    let n = x.len();
+    let floor = 1.0 / n as f64;
+    let eps = crate::stats::dkw_half_width(n, c);
+    let zero = x.iter().filter(|&&m| m <= 0.0).count();
+    let steps: Vec<(f64, f64, f64, f64)> = x
+        .iter()
+        .enumerate()
+        .filter(|&(i, &m)| m > 0.0 && i + 1 < n)
+        .map(|(i, &m)| {
+            let y = (n - i - 1) as f64 / n as f64;
+            (m, y, (y - eps).max(floor), (y + eps).min(1.0))
+        })
+        .collect();
+    let start = 1.0 - zero as f64 / n as f64;
+    let point = minutes_of(reference.availability.mean);
+    let mut marks = vec![(
+        point,
+        format!(
+            "the model as written: {} a year",
+            format_duration(point * 60.0)
+        ),
+        false,
+    )];
+    if let Some(slo) = model.system.slo {
+        let m = (1.0 - slo) * MINUTES_PER_YEAR;
+        marks.push((
+            m,
+            format!("SLO {slo}: {} a year", format_duration(m * 60.0)),
+            true,
+        ));
+    }
+    let d = &u.downtime_minutes_per_year;
+    let notes = [format!(
+        "5 % .. 95 %: {} .. {} a year, median {}",
+        format_duration(d.p05 * 60.0),
+        format_duration(d.p95 * 60.0),
+        format_duration(d.p50 * 60.0)
+    )];
+    let title = format!(
+        "Downtime per year over what is not known ({} draws of {} parameters, {} years each)",
+        u.draws,
+        u.parameters.len(),
+        u.replications_per_draw
+    );
+    both(ctx, "uncertainty", |p| {
+        charts::step_chart(
+            p,
+            &StepChart {
+                title: &title,
+                x_label: "mean downtime per year of one draw of the parameters, x (log)",
+                y_label: "fraction of draws with more (log)",
+                log: true,
+                steps: &steps,
+                start,
+                floor,
+                curves: &[],
+                marks: &marks,
+                step_label: "draws with more than x",
+                band_label: &format!("{pct} % band (DKW)"),
+                notes: &notes,
+                x_format: &|m| format_duration(m * 60.0),
+            },
+        )
+    })
+}
+
+/// The page's section on the epistemic band.
+fn uncertainty_section(o: &mut String, model: &Model, u: &UncertaintyReport, pct: f64) {
+    let _ = write!(
+        o,
+        "<h2>What is not known</h2>\n<p>{}</p>\n<table>\n",
+        html_escape(&format!(
+            "The key numbers above are the model as written. Over what its {} uncertain parameter{} allow \
+             ({} Latin-hypercube draws of their means, {} simulated years each, every draw from the same random numbers):",
+            u.parameters.len(),
+            if u.parameters.len() == 1 { "" } else { "s" },
+            u.draws,
+            u.replications_per_draw
+        ))
+    );
+    let mut row = |k: &str, v: String| {
+        let _ = writeln!(
+            o,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            html_escape(k),
+            html_escape(&v)
+        );
+    };
+    let (a, ci) = (&u.availability, &u.availability_ci);
+    for (label, v, c) in [
+        ("availability, 5 % of draws", a.p05, ci.p05),
+        ("availability, median", a.p50, ci.p50),
+        ("availability, 95 % of draws", a.p95, ci.p95),
+        ("availability, mean over the draws", a.mean, ci.mean),
+    ] {
+        row(
+            label,
+            format!(
+                "{} ({pct} % CI {} – {})",
+                fmt_avail(v),
+                fmt_avail(c[0]),
+                fmt_avail(c[1])
+            ),
+        );
+    }
+    let d = &u.downtime_minutes_per_year;
+    row(
+        "downtime per year, 5 % – 95 % of draws",
+        format!(
+            "{} – {} (median {})",
+            format_duration(d.p05 * 60.0),
+            format_duration(d.p95 * 60.0),
+            format_duration(d.p50 * 60.0)
+        ),
+    );
+    if let (Some(t), Some(p), Some(c)) = (model.system.slo, u.p_meet_slo, u.p_meet_slo_ci) {
+        row(
+            &format!("chance a year meets {t}, over the uncertainty too"),
+            format!("{p:.4} ({pct} % CI {:.4} – {:.4})", c[0], c[1]),
+        );
+    }
+    if let (Some(t), Some(p), Some(c)) = (
+        model.system.slo,
+        u.p_availability_meets_slo,
+        u.p_availability_meets_slo_ci,
+    ) {
+        row(
+            &format!("chance the mean availability is at least {t}"),
+            format!("{p:.3} ({pct} % CI {:.3} – {:.3})", c[0], c[1]),
+        );
+    }
+    o.push_str("</table>\n");
+    let named: Vec<_> = u.drivers.iter().filter(|d| d.significant).collect();
+    let quiet: Vec<&str> = u
+        .drivers
+        .iter()
+        .filter(|d| !d.significant)
+        .map(|d| d.parameter.as_str())
+        .collect();
+    if named.is_empty() {
+        o.push_str(
+            "<p>No parameter measurably drives the spread: no rank correlation with the availability excludes zero.</p>\n",
+        );
+    } else {
+        o.push_str("<p>What drives the spread (share of the squared rank correlations; only those whose interval excludes zero):</p>\n<ul>\n");
+        for d in named {
+            let _ = writeln!(
+                o,
+                "<li>{}</li>",
+                html_escape(&format!(
+                    "{}: {:.1} % (rank correlation {:+.2}, {pct} % CI {:+.2} – {:+.2})",
+                    d.parameter,
+                    d.share * 100.0,
+                    d.rank_correlation,
+                    d.rank_correlation_ci[0],
+                    d.rank_correlation_ci[1]
+                ))
+            );
+        }
+        o.push_str("</ul>\n");
+    }
+    if !quiet.is_empty() {
+        let _ = writeln!(
+            o,
+            "<p>{}</p>",
+            html_escape(&format!("No measurable effect: {}.", quiet.join(", ")))
+        );
+    }
+    o.push_str("<table>\n<tr><th>parameter</th><th>law of its mean</th><th>as written</th><th>5 % – 95 % of the law</th></tr>\n");
+    for p in &u.parameters {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} – {}</td></tr>",
+            html_escape(&p.parameter),
+            p.uncertain.name(),
+            html_escape(&format_duration(p.point_seconds)),
+            html_escape(&format_duration(p.p05_seconds)),
+            html_escape(&format_duration(p.p95_seconds))
+        );
+    }
+    o.push_str("</table>\n");
 }
 
 /// Writes downtime.png/.svg/.csv: the fraction of years with more downtime than x
@@ -1427,9 +1686,17 @@ fn page(model: &Model, study: &Study, opts: &StudyOptions) -> String {
         );
     }
     o.push_str("</table>\n");
-    if !r.warnings.is_empty() {
+    if let Some(u) = &study.uncertainty {
+        uncertainty_section(&mut o, model, u, pct);
+    }
+    let warnings: Vec<&String> = r
+        .warnings
+        .iter()
+        .chain(study.uncertainty.iter().flat_map(|u| &u.warnings))
+        .collect();
+    if !warnings.is_empty() {
         o.push_str("<h2>Warnings</h2>\n<ul>\n");
-        for w in &r.warnings {
+        for w in warnings {
             let _ = writeln!(o, "<li>{}</li>", html_escape(w));
         }
         o.push_str("</ul>\n");
