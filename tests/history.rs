@@ -330,3 +330,96 @@ fn node_outages_from_events_join_the_incidents() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--stage NAME=SELECTOR` groups Pods by their labels; a snapshot names the stage of the
+/// Pods the events speak of, and how many there are: liveness kills from `Killing` events
+/// become mode `liveness` over the window of every Pod of the stage, crash loops
+/// (`BackOff`) are reported.
+#[test]
+fn stages_by_selector_and_liveness_kills_from_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = |name: &str, uid: &str, app: &str| {
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "Pod",
+  "metadata": {{"name": "{name}", "namespace": "metrics", "uid": "{uid}", "creationTimestamp": "2026-01-01T00:00:00Z",
+    "labels": {{"app": "{app}"}},
+    "ownerReferences": [{{"kind": "StatefulSet", "name": "influx-statefulset", "controller": true}}]}},
+  "status": {{"containerStatuses": [{{"name": "influxdb", "restartCount": 2, "lastState": {{}}}}]}}}}"#
+        )
+    };
+    let snap = dir.path().join("pods.json");
+    std::fs::write(
+        &snap,
+        format!(
+            r#"{{"kind": "List", "items": [{}, {}]}}"#,
+            pod("influx-statefulset-0", "u0", "influxdb"),
+            pod("influx-statefulset-1", "u1", "influxdb")
+        ),
+    )
+    .unwrap();
+    let events = dir.path().join("events.json");
+    std::fs::write(
+        &events,
+        r#"{"kind": "List", "items": [
+  {"kind": "Event", "involvedObject": {"kind": "Pod", "namespace": "metrics", "name": "influx-statefulset-0"},
+   "reason": "Killing", "message": "Container influxdb failed liveness probe, will be restarted",
+   "firstTimestamp": "2026-01-10T00:00:00Z", "lastTimestamp": "2026-01-10T00:30:00Z", "count": 2},
+  {"kind": "Event", "involvedObject": {"kind": "Pod", "namespace": "metrics", "name": "influx-statefulset-0"},
+   "reason": "BackOff", "message": "Back-off restarting failed container influxdb in pod influx-statefulset-0_metrics(u0)",
+   "firstTimestamp": "2026-01-10T00:31:00Z", "lastTimestamp": "2026-01-10T00:40:00Z", "count": 4}
+]}"#,
+    )
+    .unwrap();
+    let out = hasim()
+        .args(["calibrate", "history", "--format", "json"])
+        .args(["--stage", "C=app=influxdb", "--events"])
+        .arg(&events)
+        .args([
+            "--from",
+            "2026-01-01T00:00:00Z",
+            "--to",
+            "2026-01-31T00:00:00Z",
+        ])
+        .arg("--pods")
+        .arg(format!("{}@2026-01-31T00:00:00Z", snap.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let modes = v["modes"].as_array().unwrap();
+    let get = |mode: &str| {
+        modes
+            .iter()
+            .find(|m| m["component"] == "C" && m["mode"] == mode)
+            .unwrap_or_else(|| panic!("no C {mode} in {modes:#?}"))
+    };
+    // The selector names the stage (not the owner, influx-statefulset).
+    assert_eq!(get("restart")["rate"]["count"], 4);
+    let live = &get("liveness")["rate"];
+    assert_eq!(live["count"], 2);
+    // Both Pods of the stage, over the 30-day window.
+    assert_eq!(
+        live["exposure_seconds"].as_f64(),
+        Some(2.0 * 30.0 * 86_400.0)
+    );
+    assert_eq!(v["backoff"][0]["component"], "C");
+    assert_eq!(v["backoff"][0]["count"], 4);
+    // A selector that is not one: exit 2.
+    let out = hasim()
+        .args([
+            "calibrate",
+            "history",
+            "--stage",
+            "C=app in influxdb",
+            "--pods",
+        ])
+        .arg(format!("{}@2026-01-31T00:00:00Z", snap.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--stage C=app in influxdb"));
+}

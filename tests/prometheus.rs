@@ -212,6 +212,13 @@ fn plant() -> Planted {
             hourly(),
         );
     }
+    // Pod labels, as kube-state-metrics exports those it is allowed to.
+    om.family("kube_pod_labels", "gauge");
+    om.series(
+        "kube_pod_labels",
+        "namespace=\"metrics\",pod=\"influxdb-0\",label_app_kubernetes_io_name=\"influxdb\"",
+        hourly(),
+    );
     om.family("kube_replicaset_owner", "gauge");
     for rs in ["telegraf-5d8f7c9b4", "chronograf-7f6d5c4b3"] {
         let dep = rs.split('-').next().unwrap();
@@ -455,6 +462,36 @@ fn rates_planted_in_a_real_prometheus_are_recovered_within_their_intervals() {
         written["distributions"]
             .get("node-a-not-ready-outage")
             .is_some()
+    );
+
+    // --stage groups by the Pod's labels (a selector key as written in Kubernetes, the
+    // label as kube-state-metrics names it).
+    let staged = history(
+        &prom.url(),
+        &[
+            "--namespace",
+            "metrics",
+            "--stage",
+            "C=app.kubernetes.io/name=influxdb",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(staged.status.success());
+    let sv: Value = serde_json::from_slice(&staged.stdout).unwrap();
+    let c = sv["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["component"] == "C")
+        .expect("stage C");
+    assert_eq!(c["rate"]["count"].as_u64(), Some(planted.influxdb as u64));
+    assert!(
+        sv["modes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["component"] != "influxdb")
     );
 
     // The table names the components and what was read around.

@@ -15,3 +15,4 @@ pub mod pods;
 pub mod probe;
 pub mod prometheus;
 pub mod rates;
+pub mod selector;

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::history::{ModeHistory, parse_time};
 use super::rates::{Prior, RateEstimate};
+use super::selector::{StageSelector, stage_of};
 
 /// The mode every restart counted from snapshots is given (its causes are not all known).
 pub const RESTART_MODE: &str = "restart";
@@ -23,6 +24,9 @@ pub const RESTART_MODE: &str = "restart";
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observation {
     pub component: String,
+    /// The Pod's namespace and name.
+    pub namespace: String,
+    pub pod: String,
     pub uid: String,
     pub container: String,
     /// The snapshot's time, seconds since the epoch.
@@ -32,8 +36,14 @@ pub struct Observation {
     pub last_reason: Option<String>,
 }
 
-/// The containers of a snapshot (a `List` of Pods, or one Pod) taken at `at`.
-pub fn parse_snapshot(file: &str, text: &str, at: f64) -> Result<Vec<Observation>, String> {
+/// The containers of a snapshot (a `List` of Pods, or one Pod) taken at `at`, each Pod
+/// in the first of `stages` whose selector matches its labels, else under its owner.
+pub fn parse_snapshot(
+    file: &str,
+    text: &str,
+    at: f64,
+    stages: &[StageSelector],
+) -> Result<Vec<Observation>, String> {
     let v: Value = serde_json::from_str(text)
         .map_err(|e| format!("{file}: not JSON ({e}): expected `kubectl get pods -o json`"))?;
     let pods: Vec<&Value> = match v.get("kind").and_then(Value::as_str) {
@@ -86,7 +96,23 @@ pub fn parse_snapshot(file: &str, text: &str, at: f64) -> Result<Vec<Observation
                 created - at
             )));
         }
-        let owner = owner(pod, name);
+        let labels: BTreeMap<String, String> = pod
+            .pointer("/metadata/labels")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let owner = stage_of(stages, &labels)
+            .map(str::to_string)
+            .unwrap_or_else(|| owner(pod, name));
+        let namespace = pod
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let statuses = pod
             .pointer("/status/containerStatuses")
             .and_then(Value::as_array)
@@ -113,6 +139,8 @@ pub fn parse_snapshot(file: &str, text: &str, at: f64) -> Result<Vec<Observation
                 } else {
                     owner.clone()
                 },
+                namespace: namespace.clone(),
+                pod: name.to_string(),
                 uid: uid.to_string(),
                 container: cname.to_string(),
                 at,
@@ -269,7 +297,7 @@ mod tests {
     #[test]
     fn one_snapshot_counts_restarts_since_creation() {
         let at = parse_time("2026-01-31T00:00:00Z").unwrap();
-        let obs = parse_snapshot("pods.json", &snapshot(2, "OOMKilled"), at).unwrap();
+        let obs = parse_snapshot("pods.json", &snapshot(2, "OOMKilled"), at, &[]).unwrap();
         let e = estimate(&obs, None, 0.9).unwrap();
         let (h, reasons) = (&e.modes, &e.reasons);
         let get = |c: &str| h.iter().find(|m| m.component == c).unwrap();
@@ -298,8 +326,8 @@ mod tests {
     fn later_snapshots_add_the_restarts_between_them() {
         let t1 = parse_time("2026-01-31T00:00:00Z").unwrap();
         let t2 = parse_time("2026-03-02T00:00:00Z").unwrap();
-        let mut obs = parse_snapshot("a.json", &snapshot(2, "OOMKilled"), t1).unwrap();
-        obs.extend(parse_snapshot("b.json", &snapshot(5, "Error"), t2).unwrap());
+        let mut obs = parse_snapshot("a.json", &snapshot(2, "OOMKilled"), t1, &[]).unwrap();
+        obs.extend(parse_snapshot("b.json", &snapshot(5, "Error"), t2, &[]).unwrap());
         let e = estimate(&obs, None, 0.9).unwrap();
         let (h, reasons) = (&e.modes, &e.reasons);
         let db = h
@@ -309,8 +337,8 @@ mod tests {
         assert_eq!((db.rate.count, db.rate.exposure_seconds), (5, 50.0 * DAY));
         assert_eq!(reasons["influxdb-influxdb"]["Error"], 1);
         // Counts never fall for one Pod.
-        let mut bad = parse_snapshot("a.json", &snapshot(5, "Error"), t1).unwrap();
-        bad.extend(parse_snapshot("b.json", &snapshot(2, "Error"), t2).unwrap());
+        let mut bad = parse_snapshot("a.json", &snapshot(5, "Error"), t1, &[]).unwrap();
+        bad.extend(parse_snapshot("b.json", &snapshot(2, "Error"), t2, &[]).unwrap());
         assert!(
             estimate(&bad, None, 0.9)
                 .unwrap_err()
@@ -323,23 +351,23 @@ mod tests {
         let at = parse_time("2026-01-31T00:00:00Z").unwrap();
         let early = parse_time("2026-01-05T00:00:00Z").unwrap();
         assert!(
-            parse_snapshot("p", "nope", at)
+            parse_snapshot("p", "nope", at, &[])
                 .unwrap_err()
                 .contains("not JSON")
         );
         assert!(
-            parse_snapshot("p", r#"{"kind": "Service"}"#, at)
+            parse_snapshot("p", r#"{"kind": "Service"}"#, at, &[])
                 .unwrap_err()
                 .contains("kind Service")
         );
-        let e = parse_snapshot("p", &snapshot(1, "Error"), early).unwrap_err();
+        let e = parse_snapshot("p", &snapshot(1, "Error"), early, &[]).unwrap_err();
         assert!(
             e.contains("items[1] (Pod influxdb-0): created after the snapshot's time"),
             "{e}"
         );
         let no_time = r#"{"kind": "Pod", "metadata": {"name": "x", "uid": "u"}, "status": {}}"#;
         assert!(
-            parse_snapshot("p", no_time, at)
+            parse_snapshot("p", no_time, at, &[])
                 .unwrap_err()
                 .contains("no metadata.creationTimestamp")
         );

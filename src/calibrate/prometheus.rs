@@ -32,6 +32,7 @@ use super::events::NOT_READY;
 use super::history::{ModeHistory, OutageSample};
 use super::pods::{PodsEstimate, RESTART_MODE};
 use super::rates::{Prior, RateEstimate};
+use super::selector::{StageSelector, stage_of};
 use crate::units::{DAY, format_duration};
 
 /// The restart counters.
@@ -43,6 +44,8 @@ pub const NODE_CONDITION: &str = "kube_node_status_condition";
 /// Who owns a Pod, and who owns a ReplicaSet.
 pub const POD_OWNER: &str = "kube_pod_owner";
 pub const REPLICASET_OWNER: &str = "kube_replicaset_owner";
+/// A Pod's labels (those kube-state-metrics is allowed to export), as `label_KEY`.
+pub const POD_LABELS: &str = "kube_pod_labels";
 
 /// How much of the window one query reads.
 const CHUNK: f64 = DAY;
@@ -327,14 +330,46 @@ fn pod_matcher(namespace: Option<&str>) -> String {
     namespace.map_or(String::new(), |ns| format!("{{namespace=\"{ns}\"}}"))
 }
 
-/// Each Pod's (namespace, name) → the workload it belongs to.
+/// Each Pod's (namespace, name) → the stage it belongs to: the first of `stages` whose
+/// selector matches its `kube_pod_labels`, else the workload that owns it.
 fn owners(
     p: &Prometheus,
     from: f64,
     to: f64,
     namespace: Option<&str>,
+    stages: &[StageSelector],
+    notes: &mut Vec<String>,
 ) -> Result<BTreeMap<(String, String), String>, String> {
     let m = pod_matcher(namespace);
+    let mut by_labels: BTreeMap<(String, String), String> = BTreeMap::new();
+    if !stages.is_empty() {
+        let sanitized: Vec<StageSelector> = stages
+            .iter()
+            .map(|s| StageSelector {
+                stage: s.stage.clone(),
+                selector: s.selector.sanitized(),
+            })
+            .collect();
+        let seen = p.seen(&format!("{POD_LABELS}{m}"), from, to)?;
+        if seen.is_empty() {
+            notes.push(format!(
+                "Prometheus: no {POD_LABELS}{m}: --stage needs kube-state-metrics to export Pod labels (--metric-labels-allowlist=pods=[…]); Pods grouped by owner"
+            ));
+        }
+        for s in seen {
+            let labels: Labels = s
+                .labels
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix("label_")?.to_string(), v.clone())))
+                .collect();
+            if let Some(stage) = stage_of(&sanitized, &labels) {
+                by_labels.insert(
+                    (s.label("namespace").to_string(), s.label("pod").to_string()),
+                    stage.to_string(),
+                );
+            }
+        }
+    }
     let mut deployments: BTreeMap<(String, String), String> = BTreeMap::new();
     for s in p.seen(&format!("{REPLICASET_OWNER}{m}"), from, to)? {
         if s.label("owner_kind") == "Deployment" {
@@ -361,24 +396,41 @@ fn owners(
         };
         out.insert((ns.to_string(), pod.to_string()), owner);
     }
+    out.extend(by_labels);
     Ok(out)
 }
 
-/// Restart rates per component over `[from, to]`, with the causes tallied and notes on
-/// what was read around (gaps, resets, Pods without an owner known).
+/// What to read: the window, the longest gap between samples still observed, and for
+/// the Pod metrics their namespace and the stages' selectors.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope<'a> {
+    pub from: f64,
+    pub to: f64,
+    pub max_gap: f64,
+    pub namespace: Option<&'a str>,
+    pub stages: &'a [StageSelector],
+}
+
+/// Restart rates per component over the scope's window, with the causes tallied and
+/// notes on what was read around (gaps, resets, Pods without an owner known).
 pub fn restart_rates(
     p: &Prometheus,
-    from: f64,
-    to: f64,
-    namespace: Option<&str>,
-    max_gap: f64,
+    scope: &Scope<'_>,
     prior: Option<Prior>,
     level: f64,
 ) -> Result<(PodsEstimate, Vec<String>), String> {
+    let Scope {
+        from,
+        to,
+        max_gap,
+        namespace,
+        stages,
+    } = *scope;
     let m = pod_matcher(namespace);
     let counters = p.raw(&format!("{RESTARTS}{m}"), from, to)?;
     let reasons = p.raw(&format!("{LAST_REASON}{m}"), from, to)?;
-    let owners = owners(p, from, to, namespace)?;
+    let mut notes = vec![];
+    let owners = owners(p, from, to, namespace, stages, &mut notes)?;
     let key = |s: &Series| {
         (
             s.label("namespace").to_string(),
@@ -453,7 +505,6 @@ pub fn restart_rates(
             started_before: 0,
         });
     }
-    let mut notes = vec![];
     if counters.is_empty() {
         notes.push(format!(
             "Prometheus: no {RESTARTS}{m} in the window: is kube-state-metrics scraped?"
@@ -493,16 +544,15 @@ fn reason_at<'a>(series: &[&'a Series], at: f64, max_gap: f64) -> Option<&'a str
         .map(|(_, r)| r)
 }
 
-/// Node outage rates over `[from, to]`: one component per node seen, mode
+/// Node outage rates over the scope's window: one component per node seen, mode
 /// [`NOT_READY`].
 pub fn node_rates(
     p: &Prometheus,
-    from: f64,
-    to: f64,
-    max_gap: f64,
+    scope: &Scope<'_>,
     prior: Option<Prior>,
     level: f64,
 ) -> Result<(Vec<ModeHistory>, Vec<String>), String> {
+    let (from, to, max_gap) = (scope.from, scope.to, scope.max_gap);
     let series = p.raw(
         &format!("{NODE_CONDITION}{{condition=\"Ready\",status=\"true\"}}"),
         from,

@@ -1,6 +1,7 @@
 //! `hasim calibrate history`: failure rates and outage durations from what a cluster's
 //! operators already recorded.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -8,10 +9,13 @@ use clap::Args;
 
 use super::output::Sink;
 use super::{CliError, Format, duration_flag, url_flag};
+use crate::calibrate::events;
 use crate::calibrate::file::{check_target, entry_item, rate_item, write_items};
 use crate::calibrate::fit::{Sample, fit_all};
 use crate::calibrate::history::{ModeHistory, estimate, parse_incidents, parse_time};
+use crate::calibrate::pods::Observation;
 use crate::calibrate::rates::Prior;
+use crate::calibrate::selector::StageSelector;
 use crate::units::{DAY, YEAR, format_duration};
 
 const HISTORY_HELP: &str = "\
@@ -34,16 +38,26 @@ had no incident: zero events over the whole window, which is evidence too.
 Event lists (--events FILE, kubectl get events -o json collected over the window: events
 expire after an hour by default, so collect them continuously) give node outages: a
 Node's NodeNotReady opens one, its next NodeReady closes it; component NODE, mode
-not-ready.
+not-ready. Their Pod events give liveness kills (Killing: \"Container C failed liveness
+probe\"), counted with their count as mode liveness over the window of each Pod of the
+stage (the Pods of --pods snapshots, else those seen in the events), and crash loops
+(BackOff), reported in the notes and JSON (backoff), not counted: the crashes under them
+are restarts.
 
-A Prometheus server (--prometheus URL, over --from..--to) that scrapes kube-state-metrics
-gives restarts and node outages. Restarts: kube_pod_container_status_restarts_total (its raw samples, a day
-per query; a fall is a counter reset, a new counter; a series unscraped for longer than
---max-gap is not observed there: neither exposure nor events), grouped like snapshots,
-each restart's cause from kube_pod_container_status_last_terminated_reason. Node
-outages: kube_node_status_condition{condition=\"Ready\",status=\"true\"} (from the first
-sample not Ready to the next Ready one; exposure the time seen Ready; every node seen is
-a component, with no outage if it had none).
+--stage NAME=SELECTOR (repeatable, first match wins, kubectl's -l syntax) puts the Pods
+whose labels match into stage NAME instead of under their owner: for snapshots by their
+labels, for Prometheus by kube_pod_labels (which kube-state-metrics exports only for the
+labels its --metric-labels-allowlist names), for events through the snapshots.
+
+A Prometheus server (--prometheus URL, over --from..--to) that scrapes
+kube-state-metrics gives restarts and node outages. Restarts:
+kube_pod_container_status_restarts_total (its raw samples, a day per query; a fall is a
+counter reset, a new counter; a series unscraped for longer than --max-gap is not
+observed there: neither exposure nor events), grouped like snapshots, each restart's
+cause from kube_pod_container_status_last_terminated_reason. Node outages:
+kube_node_status_condition{condition=\"Ready\",status=\"true\"} (from the first sample
+not Ready to the next Ready one; exposure the time seen Ready; every node seen is a
+component, with no outage if it had none).
 
 Snapshots (--pods FILE@TIME, the time each was taken: kubectl's output holds none) give
 each container's restarts over the time it was observed: since its Pod's creation for
@@ -98,6 +112,12 @@ pub struct HistoryArgs {
     /// The end of the window (RFC 3339).
     #[arg(long, value_name = "TIME")]
     pub to: Option<String>,
+    /// Group the Pods a label selector matches into stage NAME instead of by their owner
+    /// (repeatable, the first match wins; kubectl's -l syntax: `C=app=influxdb`,
+    /// `D=app in (chronograf,grafana),tier!=canary`). Applies to --pods snapshots (their
+    /// labels), --prometheus (kube_pod_labels) and, through the snapshots, --events.
+    #[arg(long = "stage", value_name = "NAME=SELECTOR")]
+    pub stages: Vec<String>,
     /// A component observed over the window (repeatable); one absent from the log had none.
     #[arg(long = "component", value_name = "NAME")]
     pub components: Vec<String>,
@@ -158,25 +178,43 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
     } else {
         None
     };
+    let stages: Vec<StageSelector> = a
+        .stages
+        .iter()
+        .map(|s| StageSelector::parse(s))
+        .collect::<Result<_, _>>()
+        .map_err(bad)?;
     let mut h = vec![];
     let mut sources = vec![];
     let mut notes = vec![];
     let mut pods = crate::calibrate::pods::PodsEstimate::default();
+    let mut backoff = vec![];
+    // Snapshots first: they name the stages of the Pods the events speak of.
+    let mut obs = vec![];
+    for p in &a.pods {
+        let (file, when) = p.rsplit_once('@').ok_or_else(|| {
+            bad(format!(
+                "--pods {p}: a snapshot needs the time it was taken: FILE@TIME (kubectl's output holds none)"
+            ))
+        })?;
+        let at = parse_time(when).map_err(|e| bad(format!("--pods {p}: {e}")))?;
+        let text = crate::fsio::read_input(Path::new(file), crate::fsio::TEXT_CAP)?;
+        obs.extend(crate::calibrate::pods::parse_snapshot(file, &text, at, &stages).map_err(bad)?);
+        sources.push(format!("{file} at {when}"));
+    }
     if let (Some(url), Some((from, to))) = (&a.prometheus, window) {
-        use crate::calibrate::prometheus::{Prometheus, node_rates, restart_rates};
+        use crate::calibrate::prometheus::{Prometheus, Scope, node_rates, restart_rates};
         let p = Prometheus::new(url, timeout);
-        let fail = CliError::Failed;
-        let (restarts, n) = restart_rates(
-            &p,
+        let scope = Scope {
             from,
             to,
-            a.namespace.as_deref(),
             max_gap,
-            prior,
-            a.level,
-        )
-        .map_err(fail)?;
-        let (nodes, m) = node_rates(&p, from, to, max_gap, prior, a.level).map_err(fail)?;
+            namespace: a.namespace.as_deref(),
+            stages: &stages,
+        };
+        let fail = CliError::Failed;
+        let (restarts, n) = restart_rates(&p, &scope, prior, a.level).map_err(fail)?;
+        let (nodes, m) = node_rates(&p, &scope, prior, a.level).map_err(fail)?;
         h.extend(restarts.modes.iter().cloned());
         h.extend(nodes);
         pods = restarts;
@@ -198,30 +236,41 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
             incidents.extend(parse_incidents(&shown, &text).map_err(bad)?);
             read.push(shown);
         }
+        let mut pod_events = vec![];
         for path in &a.events {
             let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)?;
             let shown = path.display().to_string();
-            let (got, n) = crate::calibrate::events::node_outages(&shown, &text).map_err(bad)?;
+            let (got, n) = events::node_outages(&shown, &text).map_err(bad)?;
             incidents.extend(got);
             notes.extend(n);
+            pod_events.extend(events::pod_events(&shown, &text).map_err(bad)?);
             read.push(shown);
         }
         h.extend(estimate(&incidents, from, to, &a.components, prior, a.level).map_err(bad)?);
+        if !pod_events.is_empty() {
+            let (component_of, replicas) = pod_stages(&obs);
+            let r = events::liveness_rates(
+                &pod_events,
+                &component_of,
+                &replicas,
+                from,
+                to,
+                prior,
+                a.level,
+            )
+            .map_err(bad)?;
+            h.extend(r.modes);
+            notes.extend(r.notes);
+            backoff = r.backoff;
+            if !stages.is_empty() && obs.is_empty() {
+                notes.push(
+                    "--stage: events carry no labels; without --pods snapshots their Pods are grouped by their names".into(),
+                );
+            }
+        }
         sources.push(format!("{}, {} to {}", read.join(", "), f.trim(), t.trim()));
     }
-    if !a.pods.is_empty() {
-        let mut obs = vec![];
-        for p in &a.pods {
-            let (file, when) = p.rsplit_once('@').ok_or_else(|| {
-                bad(format!(
-                    "--pods {p}: a snapshot needs the time it was taken: FILE@TIME (kubectl's output holds none)"
-                ))
-            })?;
-            let at = parse_time(when).map_err(|e| bad(format!("--pods {p}: {e}")))?;
-            let text = crate::fsio::read_input(Path::new(file), crate::fsio::TEXT_CAP)?;
-            obs.extend(crate::calibrate::pods::parse_snapshot(file, &text, at).map_err(bad)?);
-            sources.push(format!("{file} at {when}"));
-        }
+    if !obs.is_empty() {
         let snapshots = crate::calibrate::pods::estimate(&obs, prior, a.level).map_err(bad)?;
         h.extend(snapshots.modes.iter().cloned());
         pods.merge(snapshots);
@@ -263,6 +312,8 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
                 "prometheus": a.prometheus.as_deref().map(crate::calibrate::probe::redact),
                 "namespace": a.namespace,
                 "reasons": pods.reasons,
+                "backoff": backoff,
+                "stages": a.stages,
                 "skipped": pods.skipped,
                 "notes": notes,
                 "level": a.level,
@@ -365,4 +416,31 @@ fn is_dns_label(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
+}
+
+/// A Pod's stage by what the snapshots say of it (its container's component, or its
+/// Pods' one), else by its name; and each stage's Pods in the snapshots.
+#[allow(clippy::type_complexity)]
+fn pod_stages(
+    obs: &[Observation],
+) -> (
+    impl Fn(&str, &str, Option<&str>) -> String + '_,
+    BTreeMap<String, BTreeSet<String>>,
+) {
+    let mut replicas: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for o in obs {
+        replicas
+            .entry(o.component.clone())
+            .or_default()
+            .insert(o.pod.clone());
+    }
+    let find = move |ns: &str, pod: &str, container: Option<&str>| {
+        let same = |o: &&Observation| o.pod == pod && (ns.is_empty() || o.namespace == ns);
+        obs.iter()
+            .filter(same)
+            .find(|o| container.is_none_or(|c| o.container == c))
+            .map(|o| o.component.clone())
+            .unwrap_or_else(|| events::workload_of_pod_name(pod))
+    };
+    (find, replicas)
 }
