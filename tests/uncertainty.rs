@@ -277,3 +277,90 @@ fn the_uncertain_seed_is_the_seed_with_stated_laws() {
         serde_json::to_value(&seed).unwrap()
     );
 }
+
+/// `--uncertainty` with `--shard`: each shard simulates its share of the draws (from the
+/// whole run's hypercube, on any thread count), and the merged parts give exactly the
+/// whole run's `uncertainty`; parts whose draws do not match are refused.
+#[test]
+fn an_uncertainty_run_cut_into_shards_merges_into_the_whole_run() {
+    let f = one_component();
+    let dir = tempfile::tempdir().unwrap();
+    let common = [
+        "-n",
+        "64001",
+        "--uncertainty",
+        "12",
+        "--draw-replications",
+        "300",
+    ];
+    let mut whole = run_json(f.path(), &common);
+    let mut parts = vec![];
+    for (i, threads) in [(0, "1"), (1, "2"), (2, "1")] {
+        let part = dir.path().join(format!("part-{i}.jsonl"));
+        let out = hasim()
+            .arg("run")
+            .arg(f.path())
+            .args(common)
+            .args(["--threads", threads, "--shard", &format!("{i}/3"), "--out"])
+            .arg(&part)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        parts.push(part);
+    }
+    let out = hasim()
+        .arg("merge")
+        .args(&parts)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut merged: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for v in [&mut whole, &mut merged] {
+        v["uncertainty"]
+            .as_object_mut()
+            .unwrap()
+            .remove("wall_seconds");
+    }
+    assert_eq!(merged["uncertainty"]["draws"], 12);
+    assert_eq!(merged["uncertainty"], whole["uncertainty"]);
+    assert_eq!(merged["availability"], whole["availability"]);
+    // A part from a run with other draws does not merge.
+    let other = dir.path().join("other.jsonl");
+    let out = hasim()
+        .arg("run")
+        .arg(f.path())
+        .args([
+            "-n",
+            "64001",
+            "--uncertainty",
+            "13",
+            "--draw-replications",
+            "300",
+        ])
+        .args(["--shard", "1/3", "--out"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = hasim()
+        .arg("merge")
+        .args([&parts[0], &other, &parts[2]])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("uncertainty draws"));
+}

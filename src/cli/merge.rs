@@ -24,6 +24,7 @@ pub struct MergeArgs {
 pub fn merge(args: &MergeArgs) -> Result<(), CliError> {
     let sink = Sink::open(args.out.as_deref(), &args.parts)?;
     let merged = shard::merge(&args.parts)?;
-    let report = RunReport::new(&merged.model, merged.seed, &merged.tally, merged.perf);
+    let mut report = RunReport::new(&merged.model, merged.seed, &merged.tally, merged.perf);
+    report.uncertainty = merged.uncertainty;
     super::run::emit(&report, args.format, sink)
 }

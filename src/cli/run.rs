@@ -73,7 +73,7 @@ pub struct RunArgs {
     /// availability (mean, 5 %, 50 %, 95 %, with intervals), P(meet SLO) over it, and the
     /// parameters that drive the spread (JSON `uncertainty`). The point estimate above it
     /// is the model as written.
-    #[arg(long, value_name = "N", value_parser = super::replications_flag, conflicts_with = "shard")]
+    #[arg(long, value_name = "N", value_parser = super::replications_flag)]
     pub uncertainty: Option<u64>,
     /// With --uncertainty: histories per draw (default: -n, else the model's
     /// replications).
@@ -272,6 +272,14 @@ fn run_shard(
         .map_err(CliError::BadInput)?;
     let mut out = Sink::open(Some(path), &model.sources)?;
     let (first, count) = shard.range(replications);
+    let uncertainty = args.uncertainty.map(|draws| {
+        (
+            draws,
+            args.draw_replications
+                .or(args.run.replications)
+                .unwrap_or(model.simulation.replications),
+        )
+    });
     let end = shard::run_shard(
         model,
         seed,
@@ -279,6 +287,7 @@ fn run_shard(
         shard,
         args.run.threads,
         args.run.engine,
+        uncertainty,
         &mut out,
     )?;
     out.finish()?;

@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 use super::Tally;
 use super::plain::{BLOCK, Hooks, RunError, RunPlan, simulate_with};
 use super::results::Perf;
+use super::uncertainty::{
+    Draw, UncertaintyError, UncertaintyPlan, UncertaintyReport, run_draws, summarise_draws,
+};
 use crate::model::Model;
 use crate::sim::{Engine, EngineChoice};
 
@@ -92,6 +95,28 @@ pub struct Header {
     /// This shard's replications: `first .. first + count`.
     pub first: u64,
     pub count: u64,
+    /// A two-loop run (`--uncertainty`): its draws and histories per draw; this shard
+    /// simulates draws `draws_first .. draws_first + draws_count` of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<UncertaintyShard>,
+}
+
+/// The outer loop of a two-loop run, cut like the blocks: draws split evenly by shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UncertaintyShard {
+    pub draws: u64,
+    pub replications: u64,
+    pub draws_first: u64,
+    pub draws_count: u64,
+}
+
+impl Shard {
+    /// This shard's draws `first .. first + count` of `draws`.
+    pub fn draws(self, draws: u64) -> (u64, u64) {
+        let from = draws * self.index / self.count;
+        let to = draws * (self.index + 1) / self.count;
+        (from, to - from)
+    }
 }
 
 /// The last line of a complete part.
@@ -120,7 +145,15 @@ fn hex(digest: &[u8]) -> String {
 #[serde(rename_all = "lowercase")]
 enum Line {
     Header(Header),
-    Block { first: u64, tally: Box<Tally> },
+    Block {
+        first: u64,
+        tally: Box<Tally>,
+    },
+    /// One draw of a two-loop run, by its index in the whole run.
+    Draw {
+        index: u64,
+        draw: Box<Draw>,
+    },
     End(End),
 }
 
@@ -137,7 +170,10 @@ pub enum ShardError {
     Merge(String),
 }
 
-/// Runs one shard of a run of `total` replications and writes its part to `out`.
+/// Runs one shard of a run of `total` replications — and, with `uncertainty` (draws,
+/// histories per draw), its share of the two-loop run's draws — and writes its part to
+/// `out`.
+#[allow(clippy::too_many_arguments)]
 pub fn run_shard(
     model: &Model,
     seed: u64,
@@ -145,9 +181,19 @@ pub fn run_shard(
     shard: Shard,
     threads: usize,
     engine: EngineChoice,
+    uncertainty: Option<(u64, u64)>,
     out: &mut dyn Write,
 ) -> Result<End, ShardError> {
     let (first, count) = shard.range(total);
+    let uncertainty = uncertainty.map(|(draws, replications)| {
+        let (draws_first, draws_count) = shard.draws(draws);
+        UncertaintyShard {
+            draws,
+            replications,
+            draws_first,
+            draws_count,
+        }
+    });
     let header = Header {
         format: FORMAT,
         hasim_version: env!("CARGO_PKG_VERSION").into(),
@@ -158,6 +204,7 @@ pub fn run_shard(
         engine: Engine::new(model, engine).name().into(),
         first,
         count,
+        uncertainty,
     };
     let body = std::cell::RefCell::new(Sha256::new());
     let line = |l: &Line, out: &mut dyn Write| -> Result<(), ShardError> {
@@ -202,6 +249,33 @@ pub fn run_shard(
     if let Some(e) = failure {
         return Err(e);
     }
+    if let Some(u) = uncertainty {
+        let plan = UncertaintyPlan {
+            draws: u.draws,
+            replications: u.replications,
+            seed,
+            threads,
+            engine,
+        };
+        let range = u.draws_first..u.draws_first + u.draws_count;
+        let mut write_failure = None;
+        let mut on_draw = |index: u64, d: &Draw| {
+            let l = Line::Draw {
+                index,
+                draw: Box::new(d.clone()),
+            };
+            line(&l, out).map_err(|e| {
+                let m = e.to_string();
+                write_failure = Some(e);
+                UncertaintyError::Stopped(m)
+            })
+        };
+        match run_draws(model, &plan, range, &|_| {}, &mut on_draw) {
+            Ok(_) => {}
+            Err(UncertaintyError::Run(e)) => return Err(e.into()),
+            Err(e) => return Err(write_failure.unwrap_or(ShardError::Merge(e.to_string()))),
+        }
+    }
     let end = End {
         wall_seconds: started.elapsed().as_secs_f64(),
         threads: output.threads,
@@ -218,6 +292,8 @@ pub struct Merged {
     pub seed: u64,
     pub tally: Tally,
     pub perf: Perf,
+    /// A two-loop run's report, from every shard's draws.
+    pub uncertainty: Option<UncertaintyReport>,
 }
 
 fn merge_error(path: &Path, msg: impl std::fmt::Display) -> ShardError {
@@ -281,6 +357,7 @@ impl PartLines {
 fn read_part(
     path: &Path,
     mut block: impl FnMut(u64, Tally) -> Result<(), ShardError>,
+    draws: &mut Vec<(u64, Draw)>,
 ) -> Result<(Header, End), ShardError> {
     let mut lines = PartLines::open(path)?;
     let mut header = None;
@@ -308,6 +385,7 @@ fn read_part(
                 header = Some(h);
             }
             (Line::Block { first, tally }, Some(_)) => block(first, *tally)?,
+            (Line::Draw { index, draw }, Some(_)) => draws.push((index, *draw)),
             (Line::End(e), Some(_)) => end = Some(e),
             _ => {
                 return Err(merge_error(
@@ -363,12 +441,14 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, ShardError> {
             && h.replications == h0.replications
             && h.shard.count == h0.shard.count
             && h.engine == h0.engine
-            && h.hasim_version == h0.hasim_version;
+            && h.hasim_version == h0.hasim_version
+            && h.uncertainty.map(|u| (u.draws, u.replications))
+                == h0.uncertainty.map(|u| (u.draws, u.replications));
         if !same {
             return Err(merge_error(
                 p,
                 format!(
-                    "belongs to another run than {} (model, seed, replications, shard count, engine or hasim version differ)",
+                    "belongs to another run than {} (model, seed, replications, shard count, engine, uncertainty draws or hasim version differ)",
                     p0.display()
                 ),
             ));
@@ -407,25 +487,50 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, ShardError> {
     let mut next = 0u64;
     let mut wall = 0.0;
     let mut threads = 0;
-    for (p, _) in &headers {
-        let (_, end) = read_part(p, |first, block| {
-            let expected = (total_reps - first).min(BLOCK);
-            if first != next || block.replications() != expected {
+    let mut draws: Vec<(u64, Draw)> = vec![];
+    for (p, h) in &headers {
+        let before = draws.len();
+        let (_, end) = read_part(
+            p,
+            |first, block| {
+                let expected = (total_reps - first).min(BLOCK);
+                if first != next || block.replications() != expected {
+                    return Err(merge_error(
+                        p,
+                        format!(
+                            "block at replication {first} with {} replications; expected one at {next} with {expected}",
+                            block.replications()
+                        ),
+                    ));
+                }
+                block
+                    .check(&model, expected)
+                    .map_err(|e| merge_error(p, format!("block at replication {first}: {e}")))?;
+                tally.merge(&block);
+                next += expected;
+                Ok(())
+            },
+            &mut draws,
+        )?;
+        if let Some(u) = h.uncertainty {
+            let got: Vec<u64> = draws[before..].iter().map(|d| d.0).collect();
+            let want: Vec<u64> = (u.draws_first..u.draws_first + u.draws_count).collect();
+            if got != want || h.shard.draws(u.draws) != (u.draws_first, u.draws_count) {
                 return Err(merge_error(
                     p,
                     format!(
-                        "block at replication {first} with {} replications; expected one at {next} with {expected}",
-                        block.replications()
+                        "holds draws {got:?}; shard {} of {} holds draws {}..{} of {}",
+                        h.shard.index,
+                        h.shard.count,
+                        u.draws_first,
+                        u.draws_first + u.draws_count,
+                        u.draws
                     ),
                 ));
             }
-            block
-                .check(&model, expected)
-                .map_err(|e| merge_error(p, format!("block at replication {first}: {e}")))?;
-            tally.merge(&block);
-            next += expected;
-            Ok(())
-        })?;
+        } else if draws.len() > before {
+            return Err(merge_error(p, "holds draws its header does not announce"));
+        }
         wall += end.wall_seconds;
         threads += end.threads;
     }
@@ -442,11 +547,28 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, ShardError> {
         threads,
         engine: h0.engine.clone(),
     };
+    let uncertainty = h0.uncertainty.map(|u| {
+        let plan = UncertaintyPlan {
+            draws: u.draws,
+            replications: u.replications,
+            seed: h0.seed,
+            threads,
+            engine: EngineChoice::Auto,
+        };
+        // Shards in index order hold consecutive draws: the whole run's order.
+        summarise_draws(
+            &model,
+            &plan,
+            draws.into_iter().map(|d| d.1).collect(),
+            wall,
+        )
+    });
     Ok(Merged {
         seed: h0.seed,
         model,
         tally,
         perf,
+        uncertainty,
     })
 }
 

@@ -81,7 +81,7 @@ pub struct ParameterSummary {
 }
 
 /// One draw of the outer loop.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
 pub struct Draw {
     /// Each uncertain parameter's mean, seconds, in `parameters`' order.
     pub means_seconds: Vec<Seconds>,
@@ -89,7 +89,7 @@ pub struct Draw {
     /// The inner run's standard error on it.
     pub std_err: f64,
     /// The share of this draw's histories that met the SLO.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p_meet_slo: Option<f64>,
 }
 
@@ -231,6 +231,9 @@ pub enum UncertaintyError {
     TooFewDraws(u64),
     #[error(transparent)]
     Run(#[from] RunError),
+    /// What `run_draws`' caller stopped it for (a part that cannot be written).
+    #[error("{0}")]
+    Stopped(String),
 }
 
 /// The hypercube's stream: the run's seed, kept apart from every history's stream.
@@ -282,13 +285,31 @@ pub fn estimate(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<UncertaintyReport, UncertaintyError> {
     check(model, plan.draws)?;
-    let parameters = model.uncertain_parameters();
     let started = std::time::Instant::now();
-    let n = plan.draws as usize;
-    let cube = latin_hypercube(n, parameters.len(), plan.seed);
-    let horizon = model.simulation.horizon;
-    let mut draws = Vec::with_capacity(n);
-    for (i, u) in cube.iter().enumerate() {
+    let draws = run_draws(model, plan, 0..plan.draws, progress, &mut |_, _| Ok(()))?;
+    Ok(summarise_draws(
+        model,
+        plan,
+        draws,
+        started.elapsed().as_secs_f64(),
+    ))
+}
+
+/// Draws `range` of the plan's `draws` (the whole plan's Latin hypercube, so a shard's
+/// draws are the whole run's), each simulated in full; `on_draw` sees each as it ends
+/// (an error from it stops the run).
+pub fn run_draws(
+    model: &Model,
+    plan: &UncertaintyPlan,
+    range: std::ops::Range<u64>,
+    progress: &(dyn Fn(u64) + Sync),
+    on_draw: &mut dyn FnMut(u64, &Draw) -> Result<(), UncertaintyError>,
+) -> Result<Vec<Draw>, UncertaintyError> {
+    let parameters = model.uncertain_parameters();
+    let cube = latin_hypercube(plan.draws as usize, parameters.len(), plan.seed);
+    let mut draws = Vec::with_capacity((range.end - range.start) as usize);
+    for i in range {
+        let u = &cube[i as usize];
         let means: Vec<Seconds> = parameters
             .iter()
             .zip(u)
@@ -302,10 +323,10 @@ pub fn estimate(
             threads: plan.threads,
             engine: plan.engine,
         };
-        let done = i as u64 * plan.replications;
+        let done = draws.len() as u64 * plan.replications;
         let out = simulate(&drawn, &run, &|k| progress(done + k))?;
         let t = &out.tally;
-        draws.push(Draw {
+        let d = Draw {
             means_seconds: means,
             availability: 1.0 - t.unavailability.mean,
             std_err: t.unavailability.std_err(),
@@ -313,26 +334,22 @@ pub fn estimate(
                 .system
                 .slo
                 .map(|_| t.slo_met as f64 / t.replications() as f64),
-        });
+        };
+        on_draw(i, &d)?;
+        draws.push(d);
     }
-    Ok(summarise(
-        model,
-        &parameters,
-        plan,
-        draws,
-        horizon,
-        started.elapsed().as_secs_f64(),
-    ))
+    Ok(draws)
 }
 
-fn summarise(
+/// The report of every draw of the plan, in draw order.
+pub fn summarise_draws(
     model: &Model,
-    parameters: &[UncertainParameter],
     plan: &UncertaintyPlan,
     draws: Vec<Draw>,
-    horizon: Seconds,
     wall_seconds: f64,
 ) -> UncertaintyReport {
+    let parameters = &model.uncertain_parameters()[..];
+    let horizon = model.simulation.horizon;
     let c = model.simulation.confidence;
     let avail: Vec<f64> = draws.iter().map(|d| d.availability).collect();
     let (availability, availability_ci) = spread(&avail, c);
