@@ -7,13 +7,17 @@
 //! under it, a Pod without owner under its own name. The exposure counts a container's
 //! own restart times as exposure (seconds against days: negligible), and the termination
 //! reasons (`lastState.terminated.reason`) are tallied where a snapshot shows new
-//! restarts — the last reason only, since Kubernetes keeps no more.
+//! restarts — the last reason only, since Kubernetes keeps no more. Each new last
+//! termination gives an outage sample: from its `finishedAt` to the container's
+//! `state.running.startedAt` (back-off included; the readiness delay is not in it), or,
+//! while it is still down, up to the snapshot, censored (and completed by a later
+//! snapshot that sees it running).
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::history::{ModeHistory, parse_time};
+use super::history::{ModeHistory, OutageSample, parse_time};
 use super::rates::{Prior, RateEstimate};
 use super::selector::{StageSelector, stage_of};
 
@@ -34,6 +38,10 @@ pub struct Observation {
     pub created: f64,
     pub restarts: u64,
     pub last_reason: Option<String>,
+    /// The last termination's end (`lastState.terminated.finishedAt`) and, if the
+    /// container runs again, when it started (`state.running.startedAt`): the time it was
+    /// down, back-off included.
+    pub last_down: Option<(f64, Option<f64>)>,
 }
 
 /// The containers of a snapshot (a `List` of Pods, or one Pod) taken at `at`, each Pod
@@ -133,6 +141,23 @@ pub fn parse_snapshot(
                 .pointer("/lastState/terminated/reason")
                 .and_then(Value::as_str)
                 .map(str::to_string);
+            let time = |ptr: &str| -> Result<Option<f64>, String> {
+                c.pointer(ptr)
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| {
+                        parse_time(t).map_err(|e| {
+                            at_pod(format!(
+                                "status.containerStatuses[{j}]{}: {e}",
+                                ptr.replace('/', ".")
+                            ))
+                        })
+                    })
+                    .transpose()
+            };
+            let finished = time("/lastState/terminated/finishedAt")?;
+            let running = time("/state/running/startedAt")?;
+            let last_down = finished.map(|f| (f, running.filter(|&r| r >= f)));
             out.push(Observation {
                 component: if several {
                     format!("{owner}-{cname}")
@@ -147,6 +172,7 @@ pub fn parse_snapshot(
                 created,
                 restarts,
                 last_reason,
+                last_down,
             });
         }
     }
@@ -217,13 +243,16 @@ pub fn estimate(
             .or_default()
             .push(o);
     }
-    let mut totals: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+    let mut totals: BTreeMap<String, (u64, f64, Vec<OutageSample>)> = BTreeMap::new();
     let mut reasons: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for ((uid, container), mut seen) in by_container {
         seen.sort_by(|a, b| a.at.total_cmp(&b.at));
         let first = seen[0];
         let t = totals.entry(first.component.clone()).or_default();
         let (mut restarts, mut at) = (0, first.created);
+        // A termination seen still down: its censored sample, replaced by the whole time
+        // once a later snapshot sees the container running again.
+        let mut pending: Option<(f64, usize)> = None;
         for o in seen {
             if o.restarts < restarts {
                 return Err(format!(
@@ -234,6 +263,23 @@ pub fn estimate(
             let new = o.restarts - restarts;
             t.0 += new;
             t.1 += o.at - at;
+            match (o.last_down, pending) {
+                (Some((fin, Some(up))), Some((p, k))) if fin == p => {
+                    t.2[k] = OutageSample {
+                        seconds: up - fin,
+                        censored: false,
+                    };
+                    pending = None;
+                }
+                (Some((fin, up)), _) if new > 0 && fin > at => {
+                    t.2.push(OutageSample {
+                        seconds: up.unwrap_or(o.at) - fin,
+                        censored: up.is_none(),
+                    });
+                    pending = up.is_none().then(|| (fin, t.2.len() - 1));
+                }
+                _ => {}
+            }
             if new > 0 {
                 let r = o.last_reason.clone().unwrap_or_else(|| "unknown".into());
                 *reasons
@@ -249,7 +295,7 @@ pub fn estimate(
         reasons,
         ..Default::default()
     };
-    for (component, (count, exposure)) in totals {
+    for (component, (count, exposure, outages)) in totals {
         if exposure <= 0.0 {
             out.skipped.push(component);
             continue;
@@ -258,7 +304,7 @@ pub fn estimate(
             component,
             mode: RESTART_MODE.into(),
             rate: RateEstimate::new(count, exposure, prior, level)?,
-            outages: vec![],
+            outages,
             started_before: 0,
         });
     }
@@ -344,6 +390,52 @@ mod tests {
                 .unwrap_err()
                 .contains("restartCount fell from 5 to 2")
         );
+    }
+
+    #[test]
+    fn last_terminations_give_outage_samples() {
+        let pod = |restarts: u32, finished: &str, state: &str| {
+            format!(
+                r#"{{"kind": "Pod", "metadata": {{"name": "influxdb-0", "uid": "u", "creationTimestamp": "2026-01-01T00:00:00Z"}},
+                  "status": {{"containerStatuses": [{{"name": "influxdb", "restartCount": {restarts},
+                    "lastState": {{"terminated": {{"reason": "Error", "exitCode": 1, "finishedAt": "{finished}"}}}},
+                    "state": {state}}}]}}}}"#
+            )
+        };
+        let t = |s: &str| parse_time(s).unwrap();
+        let mut obs = vec![];
+        // Crash-looping at the first snapshot: down since 09:00, a censored hour so far.
+        let waiting = r#"{"waiting": {"reason": "CrashLoopBackOff"}}"#;
+        let snap1 = pod(1, "2026-01-10T09:00:00Z", waiting);
+        obs.extend(parse_snapshot("a", &snap1, t("2026-01-10T10:00:00Z"), &[]).unwrap());
+        let e = estimate(&obs, None, 0.9).unwrap();
+        assert_eq!(
+            e.modes[0].outages,
+            [OutageSample {
+                seconds: 3600.0,
+                censored: true
+            }]
+        );
+        // Running again by the next one, same termination: the whole 100 min.
+        let running = r#"{"running": {"startedAt": "2026-01-10T10:40:00Z"}}"#;
+        let snap2 = pod(1, "2026-01-10T09:00:00Z", running);
+        obs.extend(parse_snapshot("b", &snap2, t("2026-01-11T00:00:00Z"), &[]).unwrap());
+        // Then a new crash, back in 20 s.
+        let quick = r#"{"running": {"startedAt": "2026-01-15T00:00:20Z"}}"#;
+        let snap3 = pod(2, "2026-01-15T00:00:00Z", quick);
+        obs.extend(parse_snapshot("c", &snap3, t("2026-01-20T00:00:00Z"), &[]).unwrap());
+        let e = estimate(&obs, None, 0.9).unwrap();
+        let secs: Vec<(f64, bool)> = e.modes[0]
+            .outages
+            .iter()
+            .map(|o| (o.seconds, o.censored))
+            .collect();
+        assert_eq!(secs, [(6000.0, false), (20.0, false)]);
+        assert_eq!(e.modes[0].rate.count, 2);
+        // A termination time that is not one names its field.
+        let bad = pod(1, "yesterday", waiting);
+        let err = parse_snapshot("d", &bad, t("2026-01-20T00:00:00Z"), &[]).unwrap_err();
+        assert!(err.contains("lastState.terminated.finishedAt"), "{err}");
     }
 
     #[test]

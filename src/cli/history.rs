@@ -63,7 +63,9 @@ Snapshots (--pods FILE@TIME, the time each was taken: kubectl's output holds non
 each container's restarts over the time it was observed: since its Pod's creation for
 the first snapshot of a Pod, between snapshots after that; Pods grouped by their owner (a
 Deployment's ReplicaSets under the Deployment), a Pod with several containers as
-OWNER-CONTAINER; mode \"restart\" (the last termination reason of each is tallied).
+OWNER-CONTAINER; mode \"restart\" (the last termination reason of each is tallied, and
+its finishedAt to the container's running.startedAt is an outage sample, censored while
+still down).
 
 --out writes one entry per component and mode into a calibration file: COMPONENT-MODE-every
 (fit: the exponential at the posterior mean, so a model's every = { calibration = FILE,
