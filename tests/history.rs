@@ -422,4 +422,42 @@ fn stages_by_selector_and_liveness_kills_from_events() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--stage C=app in influxdb"));
+    // The same Pods from two sources would count their restarts twice: refused, nothing
+    // written.
+    let cal = dir.path().join("cal.toml");
+    let log = dir.path().join("incidents.csv");
+    std::fs::write(
+        &log,
+        "C,2026-01-05T00:00:00Z,2026-01-05T00:01:00Z,restart\n",
+    )
+    .unwrap();
+    let out = hasim()
+        .args([
+            "calibrate",
+            "history",
+            "--stage",
+            "C=app=influxdb",
+            "--incidents",
+        ])
+        .arg(&log)
+        .args([
+            "--from",
+            "2026-01-01T00:00:00Z",
+            "--to",
+            "2026-01-31T00:00:00Z",
+        ])
+        .arg("--pods")
+        .arg(format!("{}@2026-01-31T00:00:00Z", snap.display()))
+        .arg("--out")
+        .arg(&cal)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("C restart: estimated from two of the sources given"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!cal.exists());
 }

@@ -277,6 +277,19 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
         h.extend(snapshots.modes.iter().cloned());
         pods.merge(snapshots);
     }
+    // One component and mode from two sources (the same Pods in snapshots and in
+    // Prometheus, say) would be counted twice, and its entries would overwrite each other.
+    let mut seen = std::collections::BTreeSet::new();
+    for m in &h {
+        if !seen.insert((m.component.as_str(), m.mode.as_str())) {
+            return Err(bad(format!(
+                "{} {}: estimated from two of the sources given ({}): give each source its own stage names (--stage) or one source at a time",
+                m.component,
+                m.mode,
+                sources.join("; ")
+            )));
+        }
+    }
     let source = format!("hasim calibrate history: {}", sources.join("; "));
     let mut written = vec![];
     if let Some(out) = &a.out {
