@@ -38,6 +38,9 @@ pub struct Observation {
     pub created: f64,
     pub restarts: u64,
     pub last_reason: Option<String>,
+    /// Its exit code (`lastState.terminated.exitCode`: 137 is a SIGKILL, OOM kills and
+    /// liveness kills included; 143 a SIGTERM).
+    pub last_exit_code: Option<i64>,
     /// The last termination's end (`lastState.terminated.finishedAt`) and, if the
     /// container runs again, when it started (`state.running.startedAt`): the time it was
     /// down, back-off included.
@@ -155,6 +158,9 @@ pub fn parse_snapshot(
                     })
                     .transpose()
             };
+            let last_exit_code = c
+                .pointer("/lastState/terminated/exitCode")
+                .and_then(Value::as_i64);
             let finished = time("/lastState/terminated/finishedAt")?;
             let running = time("/state/running/startedAt")?;
             let last_down = finished.map(|f| (f, running.filter(|&r| r >= f)));
@@ -172,6 +178,7 @@ pub fn parse_snapshot(
                 created,
                 restarts,
                 last_reason,
+                last_exit_code,
                 last_down,
             });
         }
@@ -212,6 +219,8 @@ pub struct PodsEstimate {
     pub modes: Vec<ModeHistory>,
     /// Per component, the last termination reason seen where restarts were new, counted.
     pub reasons: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Per component, the last exit code seen where restarts were new, counted.
+    pub exit_codes: BTreeMap<String, BTreeMap<i64, u64>>,
     /// Components with no time observed (their Pods created at the snapshot's instant).
     pub skipped: Vec<String>,
 }
@@ -224,6 +233,12 @@ impl PodsEstimate {
             let mine = self.reasons.entry(c).or_default();
             for (r, n) in rs {
                 *mine.entry(r).or_default() += n;
+            }
+        }
+        for (c, codes) in other.exit_codes {
+            let mine = self.exit_codes.entry(c).or_default();
+            for (k, n) in codes {
+                *mine.entry(k).or_default() += n;
             }
         }
         self.skipped.extend(other.skipped);
@@ -245,6 +260,7 @@ pub fn estimate(
     }
     let mut totals: BTreeMap<String, (u64, f64, Vec<OutageSample>)> = BTreeMap::new();
     let mut reasons: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut exit_codes: BTreeMap<String, BTreeMap<i64, u64>> = BTreeMap::new();
     for ((uid, container), mut seen) in by_container {
         seen.sort_by(|a, b| a.at.total_cmp(&b.at));
         let first = seen[0];
@@ -287,12 +303,20 @@ pub fn estimate(
                     .or_default()
                     .entry(r)
                     .or_default() += 1;
+                if let Some(code) = o.last_exit_code {
+                    *exit_codes
+                        .entry(o.component.clone())
+                        .or_default()
+                        .entry(code)
+                        .or_default() += 1;
+                }
             }
             (restarts, at) = (o.restarts, o.at);
         }
     }
     let mut out = PodsEstimate {
         reasons,
+        exit_codes,
         ..Default::default()
     };
     for (component, (count, exposure, outages)) in totals {
@@ -363,6 +387,7 @@ mod tests {
         );
         assert_eq!(get("influxdb-exporter").rate.count, 0);
         assert_eq!(reasons["influxdb-influxdb"]["OOMKilled"], 1);
+        assert_eq!(e.exit_codes["influxdb-influxdb"][&137], 1);
         // A Pod created at the snapshot's instant has no time observed.
         assert!(h.iter().all(|m| m.component != "debug"));
         assert_eq!(e.skipped, ["debug"]);

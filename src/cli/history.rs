@@ -327,6 +327,7 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
                 "prometheus": a.prometheus.as_deref().map(crate::calibrate::probe::redact),
                 "namespace": a.namespace,
                 "reasons": pods.reasons,
+                "exit_codes": pods.exit_codes,
                 "backoff": backoff,
                 "stages": a.stages,
                 "skipped": pods.skipped,
@@ -347,6 +348,14 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
                 let _ = writeln!(
                     t,
                     "{c}: last termination reasons where restarts were new: {}",
+                    list.join(", ")
+                );
+            }
+            for (c, codes) in &pods.exit_codes {
+                let list: Vec<String> = codes.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+                let _ = writeln!(
+                    t,
+                    "{c}: last exit codes where restarts were new: {} (137: killed, OOM and liveness kills included)",
                     list.join(", ")
                 );
             }
