@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Throughput of hasim against the floor (../shared/bench/floor: the least work a
+# Throughput of hasim against the floor (bench/floor: the least work a
 # simulator can do for model R1), measured in the same run on the same machine — hasim as
 # `run` picks its engine (the timeline engine: R1's replicas are independent) and with
 # `--engine events` (the general event engine) — and hasim's peak memory at two
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 n=${1:-1000000}
 threads=${2:-0}
 runs=${3:-5}
-floor_dir=${FLOOR_DIR:-../shared/bench/floor}
+floor_dir=${FLOOR_DIR:-bench/floor}
 
 cargo build --release --quiet
 cargo build --release --quiet --manifest-path "$floor_dir/Cargo.toml" --target-dir target/floor

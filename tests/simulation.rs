@@ -664,7 +664,7 @@ fn every_bundled_model_is_valid_and_runs() {
 
 #[test]
 fn r1_matches_its_published_steady_state() {
-    // ../shared/bench/floor/README.md: steady-state availability 0.999237875.
+    // bench/floor/README.md: steady-state availability 0.999237875.
     let m = Model::load(Path::new("models/r1.toml"), &[]).unwrap();
     assert!((analytic::solve(&m).unwrap().availability - 0.999_237_875).abs() < 5e-10);
     let r = report(&m, 1, 20_000, 0);

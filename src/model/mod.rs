@@ -227,22 +227,22 @@ impl Pdb {
 }
 
 /// The attach/detach controller's wait before it force-detaches a volume from an
-/// unreachable node (`maxWaitForUnmountDuration`; k8s-facts.md §9).
+/// unreachable node (`maxWaitForUnmountDuration`; docs/k8s-facts.md §9).
 pub const DEFAULT_DETACH_WAIT: Seconds = 360.0;
-/// A blocked drain is forced after this (GKE's limit; k8s-facts.md §9).
+/// A blocked drain is forced after this (GKE's limit; docs/k8s-facts.md §9).
 pub const DEFAULT_PDB_TIMEOUT: Seconds = 3600.0;
 /// One node's upgrade, drained to ready again, when the model does not say.
 pub const DEFAULT_NODE_TIME: Seconds = 600.0;
 
 /// The kubelet's back-off reset window: a container that exits more than this long after
 /// its last start restarts with `n = 0`, whatever the profile or cap (kubelet.go sets
-/// `HasExpiredFunc` to 600 s; k8s-facts.md §9).
+/// `HasExpiredFunc` to 600 s; docs/k8s-facts.md §9).
 pub const BACKOFF_RESET_WINDOW: Seconds = 600.0;
-/// Kubernetes' termination grace period (k8s-facts.md §1).
+/// Kubernetes' termination grace period (docs/k8s-facts.md §1).
 pub const GRACE_PERIOD: Seconds = 30.0;
-/// 50 s node-monitor grace + 300 s toleration (k8s-facts.md §2).
+/// 50 s node-monitor grace + 300 s toleration (docs/k8s-facts.md §2).
 pub const DEFAULT_EVICTION_DELAY: Seconds = 350.0;
-/// Telegraf's `metric_buffer_limit` (k8s-facts.md §5).
+/// Telegraf's `metric_buffer_limit` (docs/k8s-facts.md §5).
 pub const DEFAULT_BUFFER_LIMIT: f64 = 10_000.0;
 
 /// Planned `kubectl rollout restart`.
@@ -294,9 +294,9 @@ pub struct Backoff {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackoffProfile {
-    /// 10 s doubling to 300 s (kubelet default; k8s-facts.md §1).
+    /// 10 s doubling to 300 s (kubelet default; docs/k8s-facts.md §1).
     Classic,
-    /// 1 s doubling to 60 s (`ReduceDefaultCrashLoopBackOffDecay`; k8s-facts.md §1).
+    /// 1 s doubling to 60 s (`ReduceDefaultCrashLoopBackOffDecay`; docs/k8s-facts.md §1).
     Reduced,
 }
 
@@ -339,7 +339,7 @@ pub struct Probes {
     pub liveness: Probe,
 }
 
-/// A liveness probe; defaults are Kubernetes' (k8s-facts.md §1).
+/// A liveness probe; defaults are Kubernetes' (docs/k8s-facts.md §1).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Probe {
     pub period: Seconds,
