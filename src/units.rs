@@ -1,7 +1,8 @@
 //! Units: durations are seconds as `f64` everywhere inside hasim.
 //!
-//! A duration in a model is a string with a unit (`"250ms"`, `"5s"`, `"3m"`, `"1.5h"`,
-//! `"30d"`, `"2w"`, `"1y"`, a year being 365 days) or a bare number of seconds.
+//! A duration in a model is a string with a unit (`"500us"`, `"250ms"`, `"5s"`, `"3m"`,
+//! `"1.5h"`, `"30d"`, `"2w"`, `"1y"`, a year being 365 days; parts add up: `"1h30m"`) or
+//! a bare number of seconds.
 
 /// A length of time in seconds. Inside the simulator every time and duration is this.
 pub type Seconds = f64;
@@ -13,36 +14,80 @@ pub const WEEK: Seconds = 7.0 * DAY;
 /// The year of `1 - X/Y`: 365 days.
 pub const YEAR: Seconds = 365.0 * DAY;
 
-/// Parses a duration string such as `"1.5h"` into seconds. A string without a unit is
-/// refused, so that `"5"` is never silently read as 5 seconds or 5 minutes.
+/// Parses a duration string such as `"1.5h"` into seconds; several parts add up, as in
+/// Go's and Kubernetes' durations (`"1h30m"`, `"2m30s"`, `"1d12h"`), and the units run
+/// from `ns`, `us` (or `µs`) and `ms` to `s`, `m` (or `min`), `h`, `d`, `w` and `y`. A
+/// string without a unit is refused, so that `"5"` is never silently read as 5 seconds or
+/// 5 minutes.
 pub fn parse_duration(text: &str) -> Result<Seconds, String> {
     let t = text.trim();
-    let split = t
-        .find(|c: char| c.is_ascii_alphabetic())
-        .ok_or_else(|| format!("expected a duration with a unit like \"5s\", found \"{text}\""))?;
-    let (number, unit) = t.split_at(split);
-    let factor = match unit.trim() {
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "m" | "min" => MINUTE,
-        "h" => HOUR,
-        "d" => DAY,
-        "w" => WEEK,
-        "y" => YEAR,
-        other => {
-            return Err(format!(
-                "unknown unit \"{other}\" in \"{text}\" (use ms, s, m, h, d, w or y)"
-            ));
+    if !t.contains(|c: char| c.is_alphabetic()) {
+        return Err(format!(
+            "expected a duration with a unit like \"5s\", found \"{text}\""
+        ));
+    }
+    let bad = || format!("expected a duration like \"5s\" or \"1h30m\", found \"{text}\"");
+    let mut rest = t;
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        // The number: digits, a point, a sign first, an exponent (`1e-3`) when a digit
+        // or a signed digit follows its `e`.
+        let b = rest.as_bytes();
+        let mut k = 0;
+        if matches!(b.first(), Some(b'-' | b'+')) && total == 0.0 && rest.len() == t.len() {
+            k = 1;
         }
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("expected a duration like \"5s\", found \"{text}\""))?;
-    if !value.is_finite() {
+        while k < b.len() && (b[k].is_ascii_digit() || b[k] == b'.') {
+            k += 1;
+        }
+        if k < b.len() && matches!(b[k], b'e' | b'E') {
+            let after = &b[k + 1..];
+            let digits = match after.first() {
+                Some(b'+' | b'-') => after.get(1).is_some_and(u8::is_ascii_digit),
+                Some(c) => c.is_ascii_digit(),
+                None => false,
+            };
+            if digits {
+                k += 2;
+                while k < b.len() && b[k].is_ascii_digit() {
+                    k += 1;
+                }
+            }
+        }
+        let (number, after) = rest.split_at(k);
+        let after = after.trim_start();
+        let unit_len = after
+            .find(|c: char| !c.is_alphabetic())
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let factor = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" | "min" => MINUTE,
+            "h" => HOUR,
+            "d" => DAY,
+            "w" => WEEK,
+            "y" => YEAR,
+            "" => return Err(bad()),
+            other => {
+                return Err(format!(
+                    "unknown unit \"{other}\" in \"{text}\" (use ns, us, ms, s, m, h, d, w or y)"
+                ));
+            }
+        };
+        let value: f64 = number.trim().parse().map_err(|_| bad())?;
+        if !value.is_finite() {
+            return Err(format!("duration \"{text}\" is not finite"));
+        }
+        total += value * factor;
+        rest = next.trim_start();
+    }
+    if !total.is_finite() {
         return Err(format!("duration \"{text}\" is not finite"));
     }
-    Ok(value * factor)
+    Ok(total)
 }
 
 /// A rate with an optional unit: `4.38e-6/h`, `2/y`, `0.1/d`, `1e-7` (per second).
@@ -133,6 +178,24 @@ mod tests {
         assert_eq!(parse_duration("30d").unwrap(), 2_592_000.0);
         assert_eq!(parse_duration("2w").unwrap(), 1_209_600.0);
         assert_eq!(parse_duration("1y").unwrap(), 31_536_000.0);
+        assert_eq!(parse_duration("500us").unwrap(), 500e-6);
+        assert_eq!(parse_duration("500µs").unwrap(), 500e-6);
+        assert_eq!(parse_duration("20ns").unwrap(), 20e-9);
+        assert_eq!(parse_duration("2.5e-3s").unwrap(), 2.5e-3);
+        assert_eq!(parse_duration("5 s").unwrap(), 5.0);
+        assert_eq!(parse_duration("-5s").unwrap(), -5.0);
+    }
+
+    #[test]
+    fn parts_add_up_as_kubernetes_durations_do() {
+        assert_eq!(parse_duration("1h30m").unwrap(), 5400.0);
+        assert_eq!(parse_duration("2m30s").unwrap(), 150.0);
+        assert_eq!(parse_duration("1d12h").unwrap(), 1.5 * DAY);
+        assert_eq!(parse_duration("1h 30m").unwrap(), 5400.0);
+        assert_eq!(parse_duration("1m0.5s").unwrap(), 60.5);
+        for bad in ["1h30", "1h-30m", "h30m", "1h30parsecs", "1hh"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
