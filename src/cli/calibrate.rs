@@ -25,6 +25,9 @@ pub enum Target {
     /// main process exit; watch until Ready; fit (needs a cluster; see calibration/README.md).
     #[cfg(feature = "k8s")]
     K8s(super::calibrate_k8s::K8sArgs),
+    /// (Not in this build: it was built without the `k8s` feature.)
+    #[cfg(not(feature = "k8s"))]
+    K8s(super::NotBuilt),
     /// Failure rates and outage durations from what was recorded (an incident log over a
     /// window, `kubectl get pods -o json` snapshots), with maximum likelihood, Bayesian
     /// (Jeffreys or a gamma prior) and chi-square estimates; written as calibration
@@ -76,6 +79,8 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<(), CliError> {
         Target::Local(a) => local_cmd(a),
         #[cfg(feature = "k8s")]
         Target::K8s(a) => super::calibrate_k8s::k8s_cmd(a),
+        #[cfg(not(feature = "k8s"))]
+        Target::K8s(_) => Err(super::not_built("hasim calibrate k8s")),
         Target::History(a) => super::history::history_cmd(a),
     }
 }

@@ -76,9 +76,29 @@ pub enum Command {
     /// PodDisruptionBudgets, a Telegraf's ConfigMap, Nodes), every value naming its source.
     #[cfg(feature = "k8s")]
     Import(import::ImportArgs),
+    /// (Not in this build: it was built without the `k8s` feature.)
+    #[cfg(not(feature = "k8s"))]
+    Import(NotBuilt),
     /// The high-availability checks linters make, each measured: downtime a year saved by
     /// the fix, with its paired interval, largest first.
     Advise(advise::AdviseArgs),
+}
+
+/// The arguments of a command this build leaves out: taken whatever they are, so the
+/// answer is how to get the command rather than a usage error.
+#[cfg(not(feature = "k8s"))]
+#[derive(Debug, Args)]
+pub struct NotBuilt {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<String>,
+}
+
+/// What a command left out of this build answers (exit 2).
+#[cfg(not(feature = "k8s"))]
+pub fn not_built(command: &str) -> CliError {
+    CliError::BadInput(format!(
+        "{command} needs the Kubernetes client, which this hasim was built without (the `k8s` feature): build it with the default features, e.g. `cargo install --locked --path .` (without --no-default-features)"
+    ))
 }
 
 /// The model and its overrides, shared by every command.
@@ -333,6 +353,8 @@ pub fn main() -> i32 {
         Command::Calibrate(a) => calibrate::calibrate(a),
         #[cfg(feature = "k8s")]
         Command::Import(a) => import::import_cmd(a),
+        #[cfg(not(feature = "k8s"))]
+        Command::Import(_) => Err(not_built("hasim import")),
         Command::Advise(a) => advise::advise_cmd(a),
     };
     match result {
