@@ -1070,3 +1070,24 @@ fn fit_reads_censored_samples_and_prints_every_family() {
     let none = s.file("none.csv", "5,censored\n");
     hasim().arg("fit").arg(&none).assert().code(2);
 }
+
+/// Warnings go to standard error in table mode as in JSON: the table holds only results.
+#[test]
+fn warnings_go_to_standard_error_in_every_format() {
+    for format in ["table", "json"] {
+        let out = hasim()
+            .args(["run", "models/seed.toml", "-n", "1", "--format", format])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(
+            stderr.contains("warning: one replication gives no interval"),
+            "{format}: {stderr}"
+        );
+        assert!(!stdout.contains("warning:"), "{format}: {stdout}");
+    }
+}

@@ -245,10 +245,11 @@ pub(super) fn emit(
     format: Format,
     sink: Sink,
 ) -> Result<(), CliError> {
-    if format == Format::Json {
-        for w in &report.warnings {
-            eprintln!("warning: {w}");
-        }
+    // Warnings go to standard error whatever the format, so a table or JSON written to
+    // a file or a pipe holds only results.
+    let uncertainty = report.uncertainty.iter().flat_map(|u| &u.warnings);
+    for w in report.warnings.iter().chain(uncertainty) {
+        eprintln!("warning: {w}");
     }
     sink.write(&match format {
         Format::Json => report.to_json(),
@@ -326,10 +327,8 @@ fn emit_rare(
     format: Format,
     sink: Sink,
 ) -> Result<(), CliError> {
-    if format == Format::Json {
-        for w in report.warnings() {
-            eprintln!("warning: {w}");
-        }
+    for w in report.warnings() {
+        eprintln!("warning: {w}");
     }
     sink.write(&match format {
         Format::Json => report.to_json(),

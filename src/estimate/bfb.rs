@@ -470,9 +470,6 @@ impl RareEstimate for RareReport {
             "variance reduction over plain simulation: {:.3e} (cycles that reached an outage: {})",
             self.variance_reduction, self.cycles_with_outage
         );
-        for w in &self.warnings {
-            let _ = writeln!(o, "\nwarning: {w}");
-        }
         let _ = writeln!(
             o,
             "\n{:.0} cycles/s on {} threads, {:.2} s",

@@ -624,9 +624,6 @@ impl RunReport {
         if let Some(u) = &self.uncertainty {
             o.push_str(&u.to_table(self.confidence, self.slo.as_ref().map(|s| s.target)));
         }
-        for w in &self.warnings {
-            let _ = writeln!(o, "\nwarning: {w}");
-        }
         let _ = writeln!(
             o,
             "\n{} events in {:.2} s on {} threads ({} engine): {:.0} simulated years/s",

@@ -213,9 +213,6 @@ impl UncertaintyReport {
                 let _ = writeln!(o, "    no measurable effect: {}", rest.join(", "));
             }
         }
-        for w in &self.warnings {
-            let _ = writeln!(o, "  warning: {w}");
-        }
         o
     }
 }
