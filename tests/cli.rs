@@ -1091,3 +1091,15 @@ fn warnings_go_to_standard_error_in_every_format() {
         assert!(!stdout.contains("warning:"), "{format}: {stdout}");
     }
 }
+
+/// `--version` names the features built in.
+#[test]
+fn the_version_names_the_features_built_in() {
+    let out = hasim().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let v = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        v.trim(),
+        format!("hasim {} (features: k8s)", env!("CARGO_PKG_VERSION"))
+    );
+}

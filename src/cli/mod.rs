@@ -42,7 +42,7 @@ The model file format is described in MODEL-SPEC.md and, in brief, in the README
 /// it better? hasim simulates many years of the pipeline (failures, Kubernetes restarts,
 /// nodes) and reports availability `1 - X/Y` with confidence intervals.
 #[derive(Debug, Parser)]
-#[command(name = "hasim", version, after_help = AFTER_HELP, propagate_version = true)]
+#[command(name = "hasim", version = VERSION, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -83,6 +83,15 @@ pub enum Command {
     /// the fix, with its paired interval, largest first.
     Advise(advise::AdviseArgs),
 }
+
+/// `hasim --version`: the version and the features built in.
+#[cfg(feature = "k8s")]
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (features: k8s)");
+#[cfg(not(feature = "k8s"))]
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (features: none; built without k8s: no calibrate k8s, no import)"
+);
 
 /// The arguments of a command this build leaves out: taken whatever they are, so the
 /// answer is how to get the command rather than a usage error.
