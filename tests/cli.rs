@@ -1103,3 +1103,36 @@ fn the_version_names_the_features_built_in() {
         format!("hasim {} (features: k8s)", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// `-` reads the model from standard input, its errors named so.
+#[test]
+fn a_model_can_come_from_standard_input() {
+    let model = std::fs::read_to_string("models/seed.toml").unwrap();
+    let from_stdin = hasim()
+        .args(["run", "-", "-n", "300", "--format", "json"])
+        .write_stdin(model)
+        .output()
+        .unwrap();
+    assert!(
+        from_stdin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_stdin.stderr)
+    );
+    let from_file = hasim()
+        .args(["run", "models/seed.toml", "-n", "300", "--format", "json"])
+        .output()
+        .unwrap();
+    let strip = |o: &[u8]| {
+        let mut v: serde_json::Value = serde_json::from_slice(o).unwrap();
+        v.as_object_mut().unwrap().remove("perf");
+        v
+    };
+    assert_eq!(strip(&from_stdin.stdout), strip(&from_file.stdout));
+    let bad = hasim()
+        .args(["check", "-"])
+        .write_stdin("[system]\nread_path = [\"C\"]\n[stages.C]\nreplicas = 0\n")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("standard input:"));
+}

@@ -113,7 +113,8 @@ pub fn not_built(command: &str) -> CliError {
 /// The model and its overrides, shared by every command.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// The model file (TOML; see MODEL-SPEC.md).
+    /// The model file (TOML; see MODEL-SPEC.md); `-` for standard input (its relative
+    /// paths then from the working folder).
     pub model: PathBuf,
     /// Override a model value: `--set stages.C.replicas=3` (repeatable). VALUE is TOML
     /// (`3`, `true`, `"5s"`, `{ dist = "exponential", mean = "30d" }`) or a bare string.

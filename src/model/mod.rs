@@ -441,15 +441,25 @@ impl Stage {
 }
 
 impl Model {
-    /// Reads a model file and applies `--set` overrides.
+    /// Reads a model file (`-`: standard input, its relative paths from the working
+    /// folder) and applies `--set` overrides.
     pub fn load(path: &Path, sets: &[String]) -> Result<Model, LoadError> {
-        let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP).map_err(|e| match e {
+        let stdin = path.as_os_str() == "-";
+        let text = crate::fsio::read_input(path, crate::fsio::TEXT_CAP).map_err(|e| match e {
             crate::fsio::ReadError::Io { source, .. } => LoadError::Io {
                 path: path.to_path_buf(),
                 source,
             },
             crate::fsio::ReadError::Refused(m) => LoadError::Refused(m),
         })?;
+        if stdin {
+            return Ok(Self::from_str(
+                "standard input",
+                &text,
+                Path::new(""),
+                sets,
+            )?);
+        }
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut model = Self::from_str(&path.display().to_string(), &text, &base, sets)?;
         model.sources.insert(0, path.to_path_buf());
