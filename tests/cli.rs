@@ -1136,3 +1136,29 @@ fn a_model_can_come_from_standard_input() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("standard input:"));
 }
+
+/// Samples for `hasim fit` can come from standard input too, with the same fit.
+#[test]
+fn samples_can_come_from_standard_input() {
+    let s = Scratch::new();
+    let samples = "seconds\n4.1\n5.0\n5.2\n6.3\n4.8\n7.9\n5.5\n12.0,censored\n";
+    let file = s.dir.path().join("samples.csv");
+    std::fs::write(&file, samples).unwrap();
+    let from_file = hasim()
+        .arg("fit")
+        .arg(&file)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let from_stdin = hasim()
+        .args(["fit", "-", "--format", "json"])
+        .write_stdin(samples)
+        .output()
+        .unwrap();
+    assert!(
+        from_stdin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_stdin.stderr)
+    );
+    assert_eq!(from_stdin.stdout, from_file.stdout);
+}

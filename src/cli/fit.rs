@@ -23,7 +23,7 @@ pub enum DistChoice {
 pub struct FitArgs {
     /// Samples in seconds: one per line, first column; a second column `censored` (or 1,
     /// true) marks a right-censored sample (the time is above the value); a header line
-    /// and `#` comments are allowed.
+    /// and `#` comments are allowed; `-` for standard input.
     pub samples: PathBuf,
     /// The family to fit.
     #[arg(long = "dist", value_enum, default_value_t = DistChoice::Auto)]
@@ -130,7 +130,7 @@ fn span(pairs: &[(f64, bool)]) -> (f64, f64) {
 
 /// Reads a samples file.
 pub fn read_samples(path: &std::path::Path) -> Result<Vec<Sample>, CliError> {
-    let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)?;
+    let text = crate::fsio::read_input(path, crate::fsio::TEXT_CAP)?;
     let mut out = vec![];
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();

@@ -233,14 +233,14 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
         let mut incidents = vec![];
         let mut read = vec![];
         if let Some(path) = &a.incidents {
-            let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)?;
+            let text = crate::fsio::read_input(path, crate::fsio::TEXT_CAP)?;
             let shown = path.display().to_string();
             incidents.extend(parse_incidents(&shown, &text).map_err(bad)?);
             read.push(shown);
         }
         let mut pod_events = vec![];
         for path in &a.events {
-            let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)?;
+            let text = crate::fsio::read_input(path, crate::fsio::TEXT_CAP)?;
             let shown = path.display().to_string();
             let (got, n) = events::node_outages(&shown, &text).map_err(bad)?;
             incidents.extend(got);

@@ -73,7 +73,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         super::run::check_precision(p)?;
     }
     let path = &args.model.model;
-    let text = crate::fsio::read_text(path, crate::fsio::TEXT_CAP)?;
+    let text = crate::fsio::read_input(path, crate::fsio::TEXT_CAP)?;
     let models = sweep::models(path, &text, &args.model.sets, &axes, &points)
         .map_err(|e| CliError::BadInput(e.to_string()))?;
     // The model's own point: every row holds its difference to it, history by history.
