@@ -1162,3 +1162,34 @@ fn samples_can_come_from_standard_input() {
     );
     assert_eq!(from_stdin.stdout, from_file.stdout);
 }
+
+/// `hasim completions SHELL` prints a completion script the shell accepts, naming every
+/// command.
+#[test]
+fn completions_are_valid_bash_naming_every_command() {
+    let out = hasim().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    let script = String::from_utf8(out.stdout).unwrap();
+    for command in [
+        "run",
+        "sweep",
+        "report",
+        "calibrate",
+        "history",
+        "merge",
+        "advise",
+    ] {
+        assert!(script.contains(command), "{command} not completed");
+    }
+    let s = Scratch::new();
+    let path = s.dir.path().join("hasim.bash");
+    std::fs::write(&path, &script).unwrap();
+    let syntax = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(syntax.success(), "bash -n refuses the script");
+    let bad = hasim().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

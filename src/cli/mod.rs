@@ -82,6 +82,12 @@ pub enum Command {
     /// The high-availability checks linters make, each measured: downtime a year saved by
     /// the fix, with its paired interval, largest first.
     Advise(advise::AdviseArgs),
+    /// Shell completions for bash, zsh, fish, elvish or PowerShell, to standard output:
+    /// `hasim completions bash > ~/.local/share/bash-completion/completions/hasim`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `hasim --version`: the version and the features built in.
@@ -366,6 +372,13 @@ pub fn main() -> i32 {
         #[cfg(not(feature = "k8s"))]
         Command::Import(_) => Err(not_built("hasim import")),
         Command::Advise(a) => advise::advise_cmd(a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "hasim", &mut out);
+            output::Sink::open(None, &[]).and_then(|s| s.write(&String::from_utf8_lossy(&out)))
+        }
     };
     match result {
         Ok(()) => EXIT_OK,
