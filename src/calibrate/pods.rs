@@ -225,7 +225,34 @@ pub struct PodsEstimate {
     pub skipped: Vec<String>,
 }
 
+/// Per component: the restarts counted, the time observed (seconds) and the outages.
+pub type RestartTotals = BTreeMap<String, (u64, f64, Vec<OutageSample>)>;
+
 impl PodsEstimate {
+    /// One [`RESTART_MODE`] mode per component of `totals`; a component with no time
+    /// observed is skipped (and listed).
+    pub fn add_restarts(
+        &mut self,
+        totals: RestartTotals,
+        prior: Option<Prior>,
+        level: f64,
+    ) -> Result<(), String> {
+        for (component, (count, exposure, outages)) in totals {
+            if exposure <= 0.0 {
+                self.skipped.push(component);
+                continue;
+            }
+            self.modes.push(ModeHistory {
+                component,
+                mode: RESTART_MODE.into(),
+                rate: RateEstimate::new(count, exposure, prior, level)?,
+                outages,
+                started_before: 0,
+            });
+        }
+        Ok(())
+    }
+
     /// Adds another source's modes, reasons and skipped components.
     pub fn merge(&mut self, other: PodsEstimate) {
         self.modes.extend(other.modes);
@@ -258,7 +285,7 @@ pub fn estimate(
             .or_default()
             .push(o);
     }
-    let mut totals: BTreeMap<String, (u64, f64, Vec<OutageSample>)> = BTreeMap::new();
+    let mut totals = RestartTotals::new();
     let mut reasons: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut exit_codes: BTreeMap<String, BTreeMap<i64, u64>> = BTreeMap::new();
     for ((uid, container), mut seen) in by_container {
@@ -319,19 +346,7 @@ pub fn estimate(
         exit_codes,
         ..Default::default()
     };
-    for (component, (count, exposure, outages)) in totals {
-        if exposure <= 0.0 {
-            out.skipped.push(component);
-            continue;
-        }
-        out.modes.push(ModeHistory {
-            component,
-            mode: RESTART_MODE.into(),
-            rate: RateEstimate::new(count, exposure, prior, level)?,
-            outages,
-            started_before: 0,
-        });
-    }
+    out.add_restarts(totals, prior, level)?;
     Ok(out)
 }
 

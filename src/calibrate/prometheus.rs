@@ -30,7 +30,7 @@ use serde_json::Value;
 
 use super::events::NOT_READY;
 use super::history::{ModeHistory, OutageSample};
-use super::pods::{PodsEstimate, RESTART_MODE};
+use super::pods::{PodsEstimate, RestartTotals};
 use super::rates::{Prior, RateEstimate};
 use super::selector::{StageSelector, stage_of};
 use crate::units::{DAY, format_duration};
@@ -456,7 +456,7 @@ pub fn restart_rates(
             .or_default()
             .insert(s.label("container").to_string());
     }
-    let mut totals: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+    let mut totals = RestartTotals::new();
     let mut tally: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let (mut resets, mut gaps, mut unowned) = (0, 0, std::collections::BTreeSet::new());
     for s in &counters {
@@ -492,19 +492,7 @@ pub fn restart_rates(
         reasons: tally,
         ..Default::default()
     };
-    for (component, (count, exposure)) in totals {
-        if exposure <= 0.0 {
-            out.skipped.push(component);
-            continue;
-        }
-        out.modes.push(ModeHistory {
-            component,
-            mode: RESTART_MODE.into(),
-            rate: RateEstimate::new(count, exposure, prior, level)?,
-            outages: vec![],
-            started_before: 0,
-        });
-    }
+    out.add_restarts(totals, prior, level)?;
     if counters.is_empty() {
         notes.push(format!(
             "Prometheus: no {RESTARTS}{m} in the window: is kube-state-metrics scraped?"

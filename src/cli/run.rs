@@ -89,6 +89,16 @@ pub enum Method {
     Bfb,
 }
 
+impl RunArgs {
+    /// Histories per draw of `--uncertainty`: --draw-replications, else -n, else the
+    /// model's replications.
+    fn draw_replications(&self, model: &crate::model::Model) -> u64 {
+        self.draw_replications
+            .or(self.run.replications)
+            .unwrap_or(model.simulation.replications)
+    }
+}
+
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
     let model = args.model.load()?;
     if (args.factors.is_some() || args.importance.is_some()) && args.method != Method::Splitting {
@@ -164,10 +174,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     if let Some(draws) = args.uncertainty {
         let plan = uncertainty::UncertaintyPlan {
             draws,
-            replications: args
-                .draw_replications
-                .or(args.run.replications)
-                .unwrap_or(model.simulation.replications),
+            replications: args.draw_replications(&model),
             seed,
             threads: args.run.threads,
             engine: args.run.engine,
@@ -273,14 +280,9 @@ fn run_shard(
         .map_err(CliError::BadInput)?;
     let mut out = Sink::open(Some(path), &model.sources)?;
     let (first, count) = shard.range(replications);
-    let uncertainty = args.uncertainty.map(|draws| {
-        (
-            draws,
-            args.draw_replications
-                .or(args.run.replications)
-                .unwrap_or(model.simulation.replications),
-        )
-    });
+    let uncertainty = args
+        .uncertainty
+        .map(|draws| (draws, args.draw_replications(model)));
     let end = shard::run_shard(
         model,
         seed,
