@@ -107,15 +107,7 @@ pub fn parse_snapshot(
                 created - at
             )));
         }
-        let labels: BTreeMap<String, String> = pod
-            .pointer("/metadata/labels")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let labels = string_map(pod.pointer("/metadata/labels"));
         let owner = stage_of(stages, &labels)
             .map(str::to_string)
             .unwrap_or_else(|| owner(pod, name));
@@ -184,6 +176,31 @@ pub fn parse_snapshot(
         }
     }
     Ok(out)
+}
+
+/// Adds `n` to `key`'s count under `component`.
+pub fn tally<K: Ord>(
+    counts: &mut BTreeMap<String, BTreeMap<K, u64>>,
+    component: &str,
+    key: K,
+    n: u64,
+) {
+    *counts
+        .entry(component.to_string())
+        .or_default()
+        .entry(key)
+        .or_default() += n;
+}
+
+/// A JSON object's string members (labels, say); anything else is empty.
+pub fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The workload a Pod belongs to.
@@ -257,15 +274,13 @@ impl PodsEstimate {
     pub fn merge(&mut self, other: PodsEstimate) {
         self.modes.extend(other.modes);
         for (c, rs) in other.reasons {
-            let mine = self.reasons.entry(c).or_default();
             for (r, n) in rs {
-                *mine.entry(r).or_default() += n;
+                tally(&mut self.reasons, &c, r, n);
             }
         }
         for (c, codes) in other.exit_codes {
-            let mine = self.exit_codes.entry(c).or_default();
             for (k, n) in codes {
-                *mine.entry(k).or_default() += n;
+                tally(&mut self.exit_codes, &c, k, n);
             }
         }
         self.skipped.extend(other.skipped);
@@ -325,17 +340,9 @@ pub fn estimate(
             }
             if new > 0 {
                 let r = o.last_reason.clone().unwrap_or_else(|| "unknown".into());
-                *reasons
-                    .entry(o.component.clone())
-                    .or_default()
-                    .entry(r)
-                    .or_default() += 1;
+                tally(&mut reasons, &o.component, r, 1);
                 if let Some(code) = o.last_exit_code {
-                    *exit_codes
-                        .entry(o.component.clone())
-                        .or_default()
-                        .entry(code)
-                        .or_default() += 1;
+                    tally(&mut exit_codes, &o.component, code, 1);
                 }
             }
             (restarts, at) = (o.restarts, o.at);

@@ -30,7 +30,7 @@ use serde_json::Value;
 
 use super::events::NOT_READY;
 use super::history::{ModeHistory, OutageSample};
-use super::pods::{PodsEstimate, RestartTotals};
+use super::pods::{PodsEstimate, RestartTotals, string_map, tally};
 use super::rates::{Prior, RateEstimate};
 use super::selector::{StageSelector, stage_of};
 use crate::units::{DAY, format_duration};
@@ -140,15 +140,7 @@ impl Prometheus {
             .ok_or_else(|| fail("an answer without data.result".into()))?;
         let mut out = vec![];
         for r in result {
-            let mut labels: Labels = r
-                .get("metric")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut labels: Labels = string_map(r.get("metric"));
             labels.remove("__name__");
             let raw: Vec<&Value> = match kind {
                 Some("matrix") => r
@@ -457,7 +449,7 @@ pub fn restart_rates(
             .insert(s.label("container").to_string());
     }
     let mut totals = RestartTotals::new();
-    let mut tally: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut tallied: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let (mut resets, mut gaps, mut unowned) = (0, 0, std::collections::BTreeSet::new());
     for s in &counters {
         let (ns, pod, container) = key(s);
@@ -481,15 +473,11 @@ pub fn restart_rates(
             let reason = cands
                 .and_then(|c| reason_at(c, at, max_gap))
                 .unwrap_or("unknown");
-            *tally
-                .entry(component.clone())
-                .or_default()
-                .entry(reason.to_string())
-                .or_default() += 1;
+            tally(&mut tallied, &component, reason.to_string(), 1);
         }
     }
     let mut out = PodsEstimate {
-        reasons: tally,
+        reasons: tallied,
         ..Default::default()
     };
     out.add_restarts(totals, prior, level)?;
