@@ -215,9 +215,10 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
             stages: &stages,
         };
         let fail = CliError::Failed;
-        let (restarts, n) = restart_rates(&p, &scope, prior, a.level).map_err(fail)?;
+        let (mut restarts, n) = restart_rates(&p, &scope, prior, a.level).map_err(fail)?;
         let (nodes, m) = node_rates(&p, &scope, prior, a.level).map_err(fail)?;
-        h.extend(restarts.modes.iter().cloned());
+        // The modes go into `h`; `pods` keeps what is said beside them.
+        h.append(&mut restarts.modes);
         h.extend(nodes);
         pods = restarts;
         notes.extend(n);
@@ -273,8 +274,8 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
         sources.push(format!("{}, {} to {}", read.join(", "), f.trim(), t.trim()));
     }
     if !obs.is_empty() {
-        let snapshots = crate::calibrate::pods::estimate(&obs, prior, a.level).map_err(bad)?;
-        h.extend(snapshots.modes.iter().cloned());
+        let mut snapshots = crate::calibrate::pods::estimate(&obs, prior, a.level).map_err(bad)?;
+        h.append(&mut snapshots.modes);
         pods.merge(snapshots);
     }
     // One component and mode from two sources (the same Pods in snapshots and in
