@@ -806,6 +806,16 @@ fn epistemic_chart(
     })
 }
 
+/// One row of a key-numbers table: the name and its value, escaped.
+fn key_row(o: &mut String, k: &str, v: &str) {
+    let _ = writeln!(
+        o,
+        "<tr><th>{}</th><td>{}</td></tr>",
+        html_escape(k),
+        html_escape(v)
+    );
+}
+
 /// The page's section on the epistemic band.
 fn uncertainty_section(o: &mut String, model: &Model, u: &UncertaintyReport, pct: f64) {
     let _ = write!(
@@ -820,14 +830,7 @@ fn uncertainty_section(o: &mut String, model: &Model, u: &UncertaintyReport, pct
             u.replications_per_draw
         ))
     );
-    let mut row = |k: &str, v: String| {
-        let _ = writeln!(
-            o,
-            "<tr><th>{}</th><td>{}</td></tr>",
-            html_escape(k),
-            html_escape(&v)
-        );
-    };
+    let mut row = |k: &str, v: String| key_row(o, k, &v);
     let (a, ci) = (&u.availability, &u.availability_ci);
     for (label, v, c) in [
         ("availability, 5 % of draws", a.p05, ci.p05),
@@ -1610,14 +1613,7 @@ fn page(model: &Model, study: &Study, opts: &StudyOptions) -> String {
         "<h2>Key numbers</h2>\n<p>{}</p>\n<table>\n",
         html_escape(&key_numbers_source(r, &study.reference))
     );
-    let mut row = |k: &str, v: String| {
-        let _ = writeln!(
-            o,
-            "<tr><th>{}</th><td>{}</td></tr>",
-            html_escape(k),
-            html_escape(&v)
-        );
-    };
+    let mut row = |k: &str, v: String| key_row(&mut o, k, &v);
     let a = &r.availability;
     row(
         "availability 1 − X/Y",
