@@ -7,7 +7,7 @@ use std::process::{Child, Command as Process, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use hasim::calibrate::probe::{self, OpKind, ProbeConfig};
+use hasim::calibrate::probe::{self, OpKind, ProbeConfig, Store, Tls};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -22,12 +22,36 @@ struct Influx {
     child: Option<Child>,
     config: std::path::PathBuf,
     http: u16,
+    https: bool,
     _dir: tempfile::TempDir,
+}
+
+/// The test CA and the server certificate it signed (127.0.0.1 and localhost, valid to
+/// 2126), made with openssl once: tests/fixtures/tls.
+fn tls_fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tls")
+        .join(name)
 }
 
 impl Influx {
     fn start() -> Influx {
         let mut s = Influx::configured();
+        s.spawn();
+        s
+    }
+
+    /// Serving https with the fixture's certificate.
+    fn start_tls() -> Influx {
+        let mut s = Influx::configured();
+        let mut config = std::fs::read_to_string(&s.config).unwrap();
+        config += &format!(
+            "  https-enabled = true\n  https-certificate = \"{}\"\n  https-private-key = \"{}\"\n",
+            tls_fixture("server.pem").display(),
+            tls_fixture("server.key").display()
+        );
+        std::fs::write(&s.config, config).unwrap();
+        s.https = true;
         s.spawn();
         s
     }
@@ -53,6 +77,7 @@ impl Influx {
             child: None,
             config,
             http,
+            https: false,
             _dir: dir,
         }
     }
@@ -67,10 +92,27 @@ impl Influx {
             .expect("influxd runs (apt-get install -y influxdb)");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
-        let url = format!("http://127.0.0.1:{}/ping", self.http);
+        let url = format!("{}/ping", self.url());
+        // Readiness only: the certificate is the tests' business.
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .tls_config(
+                    ureq::tls::TlsConfig::builder()
+                        .disable_verification(true)
+                        .build(),
+                )
+                .build(),
+        );
         while Instant::now() < deadline {
-            if ureq::get(&url).call().is_ok_and(|r| r.status() == 204) {
+            if agent.get(&url).call().is_ok_and(|r| r.status() == 204) {
                 return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("influxd exited with {status} before it answered /ping");
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -86,7 +128,8 @@ impl Influx {
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.http)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.http)
     }
 }
 
@@ -135,7 +178,8 @@ fn probed(
 ) -> (probe::ProbeLog, (f64, f64)) {
     let cfg = ProbeConfig {
         url: db.url(),
-        db: "probe_test".into(),
+        tls: Tls::default(),
+        store: Store::v1("probe_test"),
         interval: INTERVAL,
         duration: Some(length),
         timeout,
@@ -143,7 +187,7 @@ fn probed(
     let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
         let started = Instant::now();
-        let probe = s.spawn(|| probe::run(&cfg, &stop, |_| {}));
+        let probe = s.spawn(|| probe::run(&cfg, &stop, |_| {}).unwrap());
         let now = move || started.elapsed().as_secs_f64();
         std::thread::sleep(Duration::from_millis(1000));
         let truth = disturb(db, &now);
@@ -267,6 +311,7 @@ fn ctrl_c_ends_the_probe_within_an_interval_closing_the_open_outage() {
     let child = Process::new(env!("CARGO_BIN_EXE_hasim"))
         .args([
             "probe",
+            "--create",
             "--url",
             &db.url(),
             "--interval",
@@ -349,34 +394,31 @@ fn a_probe_url_that_can_never_work_is_refused_and_one_never_reached_fails() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    // Nothing listens on this port; the password is never printed.
+    // Nothing listens on this port; the password is never printed. Told the API, the
+    // probe runs and reaches nothing; asked to find it, it cannot start.
     let url = format!("http://admin:s3cret@127.0.0.1:{}", free_port());
-    let out = hasim()
-        .args([
-            "probe",
-            "--url",
-            &url,
-            "--interval",
-            "50ms",
-            "--duration",
-            "500ms",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(all.contains("never reached"), "{all}");
-    assert!(!all.contains("s3cret"), "{all}");
+    for (api, said) in [("v1", "never reached"), ("auto", "cannot ask the store")] {
+        let out = hasim()
+            .args(["probe", "--api", api, "--url", &url])
+            .args(["--interval", "50ms", "--duration", "500ms"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains(said), "{all}");
+        assert!(!all.contains("s3cret"), "{all}");
+    }
     // A log that cannot be written is an error at once, not an empty file.
     let db = Influx::start();
     let started = Instant::now();
     let out = hasim()
         .args([
             "probe",
+            "--create",
             "--url",
             &db.url(),
             "--duration",
@@ -413,12 +455,13 @@ fn redirects_are_not_followed() {
     }
     let cfg = ProbeConfig {
         url: format!("http://127.0.0.1:{port}"),
-        db: "x".into(),
+        tls: Tls::default(),
+        store: Store::v1("x"),
         interval: Duration::from_millis(50),
         duration: Some(Duration::from_millis(400)),
         timeout: Duration::from_millis(300),
     };
-    let log = probe::run(&cfg, &AtomicBool::new(false), |_| {});
+    let log = probe::run(&cfg, &AtomicBool::new(false), |_| {}).unwrap();
     assert!(!log.ops.is_empty());
     for op in &log.ops {
         assert!(
@@ -443,6 +486,7 @@ fn hasim_probe_logs_every_operation_and_summarises() {
         .unwrap()
         .args([
             "probe",
+            "--create",
             "--url",
             &db.url(),
             "--interval",
@@ -503,6 +547,7 @@ fn calibrate_local_times_restarts_and_writes_a_calibration_file() {
             "sigkill",
             "--probe-url",
             &db.url(),
+            "--create",
         ])
         .args(["--name", "influxdb-local", "--out"])
         .arg(&cal)
@@ -694,4 +739,452 @@ fn a_terminal_ctrl_c_stops_the_trials_and_spares_the_process() {
             .len(),
         2
     );
+}
+
+/// https against the real influxd serving the fixture's certificate: trusted through
+/// `--ca-cert`, refused without it (the built-in roots do not know the test CA), taken
+/// unverified with `--insecure` and a warning.
+#[test]
+fn the_probe_speaks_https_verifying_the_store_unless_told_not_to() {
+    let db = Influx::start_tls();
+    let probe = |extra: &[&str]| {
+        assert_cmd::Command::cargo_bin("hasim")
+            .unwrap()
+            .args(["probe", "--create", "--url", &db.url()])
+            .args(["--interval", "50ms", "--duration", "600ms"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let ca = tls_fixture("ca.pem");
+    let trusted = probe(&["--ca-cert", ca.to_str().unwrap()]);
+    assert!(
+        trusted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&trusted.stdout).unwrap();
+    assert_eq!(v["failed"], 0, "{v}");
+    let unknown = probe(&[]);
+    assert_eq!(unknown.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&unknown.stderr).to_lowercase();
+    assert!(said.contains("cert") || said.contains("issuer"), "{said}");
+    let insecure = probe(&["--insecure"]);
+    assert!(insecure.status.success());
+    assert!(String::from_utf8_lossy(&insecure.stderr).contains("warning: --insecure"));
+    // A CA file that holds no certificate is bad input.
+    let out = probe(&["--ca-cert", tls_fixture("server.key").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let out = probe(&["--ca-cert", "/nonexistent/ca.pem"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// InfluxDB 2.x and 3.x on loopback: no real server of either installs here (Debian ships
+/// 1.6), so these speak exactly the documented requests and answers of each API — the
+/// v2 OpenAPI (`/ping`, `/health`, `/api/v2/orgs`, `/api/v2/buckets`, `/api/v2/write`,
+/// `/api/v2/query` with Flux and annotated CSV) and the InfluxDB 3 Core OpenAPI (`/ping`
+/// asking for a token, `/api/v3/configure/database` with 201/409, `/api/v3/write_lp`,
+/// `/api/v3/query_sql?format=json`) — and check every credential and parameter.
+mod documented {
+    use std::collections::HashMap;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Copy, PartialEq)]
+    pub enum Flavour {
+        V2,
+        V3,
+    }
+
+    pub const TOKEN: &str = "t0ken-s3cret";
+
+    #[derive(Default)]
+    pub struct State {
+        /// Buckets (v2) or databases (v3) and the last `seq` written to each.
+        pub stores: HashMap<String, Option<u64>>,
+        pub writes: u64,
+        pub created: u64,
+        /// Every request's method and path.
+        pub seen: Vec<String>,
+    }
+
+    pub struct Server {
+        pub port: u16,
+        pub state: Arc<Mutex<State>>,
+        /// While set, every connection is closed unanswered: the store is gone.
+        pub down: Arc<AtomicBool>,
+    }
+
+    struct Req {
+        method: String,
+        path: String,
+        query: HashMap<String, String>,
+        headers: HashMap<String, String>,
+        body: String,
+    }
+
+    fn read_request(s: &TcpStream) -> Option<Req> {
+        let mut r = BufReader::new(s);
+        let mut line = String::new();
+        r.read_line(&mut line).ok()?;
+        let mut parts = line.split_whitespace();
+        let (method, target) = (parts.next()?.to_string(), parts.next()?.to_string());
+        let mut headers = HashMap::new();
+        loop {
+            let mut h = String::new();
+            r.read_line(&mut h).ok()?;
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            let (k, v) = h.split_once(':')?;
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        r.read_exact(&mut body).ok()?;
+        let (path, q) = target.split_once('?').unwrap_or((&target, ""));
+        let query = form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+        Some(Req {
+            method,
+            path: path.to_string(),
+            query,
+            headers,
+            body: String::from_utf8(body).ok()?,
+        })
+    }
+
+    fn answer(mut s: &TcpStream, status: u16, headers: &[(&str, &str)], body: &str) {
+        let mut out = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
+        for (k, v) in headers {
+            out += &format!("{k}: {v}\r\n");
+        }
+        out += "\r\n";
+        out += body;
+        let _ = s.write_all(out.as_bytes());
+    }
+
+    /// The seq of a probe line, `hasim_probe seq=7i`.
+    fn seq_of(line: &str) -> Option<u64> {
+        line.trim()
+            .strip_prefix("hasim_probe seq=")?
+            .strip_suffix('i')?
+            .parse()
+            .ok()
+    }
+
+    const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+    fn v2(req: &Req, st: &mut State) -> (u16, Vec<(&'static str, &'static str)>, String) {
+        let authorised =
+            req.headers.get("authorization").map(String::as_str) == Some(&format!("Token {TOKEN}"));
+        let unauthorised = (
+            401,
+            vec![JSON],
+            r#"{"code":"unauthorized","message":"unauthorized access"}"#.to_string(),
+        );
+        let org_ok = req.query.get("org").map(String::as_str) == Some("acme");
+        let q = |k: &str| req.query.get(k).cloned().unwrap_or_default();
+        match (req.method.as_str(), req.path.as_str()) {
+            ("GET", "/ping") => (
+                204,
+                vec![("X-Influxdb-Version", "v2.7.11"), ("X-Influxdb-Build", "OSS")],
+                String::new(),
+            ),
+            ("GET", "/health") => (
+                200,
+                vec![JSON],
+                r#"{"name":"influxdb","message":"ready for queries and writes","status":"pass","version":"v2.7.11"}"#.into(),
+            ),
+            _ if !authorised => unauthorised,
+            ("GET", "/api/v2/orgs") if org_ok => (
+                200,
+                vec![JSON],
+                r#"{"orgs":[{"id":"0a1b2c3d4e5f6a7b","name":"acme"}]}"#.into(),
+            ),
+            ("GET", "/api/v2/buckets") => {
+                let name = q("name");
+                let found = if org_ok && st.stores.contains_key(&name) {
+                    format!(r#"[{{"id":"b1","name":"{name}","orgID":"0a1b2c3d4e5f6a7b"}}]"#)
+                } else {
+                    "[]".into()
+                };
+                (200, vec![JSON], format!(r#"{{"buckets":{found}}}"#))
+            }
+            ("POST", "/api/v2/buckets") => {
+                let b: serde_json::Value = match serde_json::from_str(&req.body) {
+                    Ok(b) => b,
+                    Err(_) => return (400, vec![JSON], r#"{"code":"invalid","message":"bad json"}"#.into()),
+                };
+                if b["orgID"] != "0a1b2c3d4e5f6a7b" {
+                    return (404, vec![JSON], r#"{"code":"not found","message":"organization not found"}"#.into());
+                }
+                let name = b["name"].as_str().unwrap_or_default().to_string();
+                if st.stores.contains_key(&name) {
+                    return (422, vec![JSON], format!(r#"{{"code":"conflict","message":"bucket with name {name} already exists"}}"#));
+                }
+                st.stores.insert(name.clone(), None);
+                st.created += 1;
+                (201, vec![JSON], format!(r#"{{"id":"b1","name":"{name}"}}"#))
+            }
+            ("POST", "/api/v2/write") => {
+                let bucket = q("bucket");
+                if !org_ok || !st.stores.contains_key(&bucket) || q("precision") != "ns" {
+                    return (404, vec![JSON], format!(r#"{{"code":"not found","message":"bucket \"{bucket}\" not found"}}"#));
+                }
+                match seq_of(&req.body) {
+                    Some(seq) => {
+                        st.stores.insert(bucket, Some(seq));
+                        st.writes += 1;
+                        (204, vec![], String::new())
+                    }
+                    None => (400, vec![JSON], r#"{"code":"invalid","message":"unable to parse"}"#.into()),
+                }
+            }
+            ("POST", "/api/v2/query") if org_ok => {
+                let flux = serde_json::from_str::<serde_json::Value>(&req.body)
+                    .ok()
+                    .filter(|b| b["type"] == "flux")
+                    .and_then(|b| b["query"].as_str().map(str::to_string));
+                let Some(flux) = flux else {
+                    return (400, vec![JSON], r#"{"code":"invalid","message":"failed to decode request body"}"#.into());
+                };
+                let bucket = flux
+                    .split("from(bucket: \"")
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .unwrap_or_default()
+                    .to_string();
+                match st.stores.get(&bucket) {
+                    None => (404, vec![JSON], format!(r#"{{"code":"not found","message":"failed to initialize execute state: could not find bucket \"{bucket}\""}}"#)),
+                    Some(None) => (200, vec![("Content-Type", "text/csv; charset=utf-8")], "\r\n".into()),
+                    Some(Some(seq)) => (
+                        200,
+                        vec![("Content-Type", "text/csv; charset=utf-8")],
+                        format!(",result,table,_start,_stop,_time,_value,_field,_measurement\r\n,_result,0,1970-01-01T00:00:00Z,2026-12-03T00:00:00Z,2026-12-03T00:00:00Z,{seq},seq,hasim_probe\r\n\r\n"),
+                    ),
+                }
+            }
+            _ => (404, vec![JSON], r#"{"code":"not found","message":"path not found"}"#.into()),
+        }
+    }
+
+    fn v3(req: &Req, st: &mut State) -> (u16, Vec<(&'static str, &'static str)>, String) {
+        // 3 Core asks for a token everywhere by default, /ping included; Bearer works on
+        // every endpoint.
+        if req.headers.get("authorization").map(String::as_str) != Some(&format!("Bearer {TOKEN}"))
+        {
+            return (401, vec![], String::new());
+        }
+        let q = |k: &str| req.query.get(k).cloned().unwrap_or_default();
+        match (req.method.as_str(), req.path.as_str()) {
+            ("GET", "/ping") => (
+                200,
+                vec![
+                    JSON,
+                    ("x-influxdb-version", "3.0.1"),
+                    ("x-influxdb-build", "Core"),
+                ],
+                r#"{"version":"3.0.1","revision":"d0c7b7f","process_id":"f2d8"}"#.into(),
+            ),
+            ("POST", "/api/v3/configure/database") => {
+                let db = serde_json::from_str::<serde_json::Value>(&req.body)
+                    .ok()
+                    .and_then(|b| b["db"].as_str().map(str::to_string));
+                match db {
+                    None => (400, vec![], String::new()),
+                    Some(db) if st.stores.contains_key(&db) => (409, vec![], String::new()),
+                    Some(db) => {
+                        st.stores.insert(db, None);
+                        st.created += 1;
+                        (201, vec![], String::new())
+                    }
+                }
+            }
+            ("POST", "/api/v3/write_lp") => {
+                match (st.stores.contains_key(&q("db")), seq_of(&req.body)) {
+                    (false, _) => (404, vec![JSON], r#"{"error":"database not found"}"#.into()),
+                    (true, None) => (
+                        400,
+                        vec![JSON],
+                        r#"{"error":"write of line protocol failed"}"#.into(),
+                    ),
+                    (true, Some(seq)) => {
+                        st.stores.insert(q("db"), Some(seq));
+                        st.writes += 1;
+                        (204, vec![], String::new())
+                    }
+                }
+            }
+            ("GET", "/api/v3/query_sql")
+                if q("format") == "json" && q("q").contains("FROM hasim_probe") =>
+            {
+                match st.stores.get(&q("db")) {
+                    None => (
+                        404,
+                        vec![JSON],
+                        format!(r#"{{"error":"database not found: {}"}}"#, q("db")),
+                    ),
+                    Some(None) => (200, vec![JSON], "[]".into()),
+                    Some(Some(seq)) => (200, vec![JSON], format!(r#"[{{"seq":{seq}}}]"#)),
+                }
+            }
+            _ => (404, vec![], String::new()),
+        }
+    }
+
+    impl Server {
+        pub fn start(flavour: Flavour) -> Server {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let state = Arc::new(Mutex::new(State::default()));
+            let down = Arc::new(AtomicBool::new(false));
+            let (st, dn) = (state.clone(), down.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(s) = stream else { break };
+                    let (st, dn) = (st.clone(), dn.clone());
+                    // Connections kept alive, as a real server does: a probe opening
+                    // one per request would churn through the ephemeral ports.
+                    std::thread::spawn(move || {
+                        loop {
+                            if dn.load(Ordering::Relaxed) {
+                                return;
+                            }
+                            let Some(req) = read_request(&s) else { return };
+                            let mut st = st.lock().unwrap();
+                            st.seen.push(format!("{} {}", req.method, req.path));
+                            let (status, headers, body) = match flavour {
+                                Flavour::V2 => v2(&req, &mut st),
+                                Flavour::V3 => v3(&req, &mut st),
+                            };
+                            drop(st);
+                            answer(&s, status, &headers, &body);
+                        }
+                    });
+                }
+            });
+            Server { port, state, down }
+        }
+
+        pub fn url(&self) -> String {
+            format!("http://127.0.0.1:{}", self.port)
+        }
+    }
+}
+
+fn probe_cli(url: &str, extra: &[&str], duration: &str) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("hasim")
+        .unwrap()
+        .env_remove("INFLUX_TOKEN")
+        .env_remove("INFLUX_ORG")
+        .args([
+            "probe",
+            "--url",
+            url,
+            "--interval",
+            "50ms",
+            "--duration",
+            duration,
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// Each of v2 and v3, told by `auto`: the store created when asked, written and read
+/// with the token, an outage of a known length seen to within an interval; a wrong token
+/// and a missing bucket fail with the store's reason; the token never printed.
+#[test]
+fn the_probe_speaks_influxdb_2_and_3_as_documented() {
+    use documented::{Flavour, Server, TOKEN};
+    for (flavour, args) in [
+        (Flavour::V2, vec!["--org", "acme", "--bucket", "probe"]),
+        (Flavour::V3, vec!["--db", "probe"]),
+    ] {
+        let server = Server::start(flavour);
+        let with = |more: &[&'static str]| {
+            let mut a = args.clone();
+            a.extend_from_slice(more);
+            a
+        };
+        // Nothing there yet and not asked to create it: every request fails, and why.
+        let out = probe_cli(&server.url(), &with(&["--token", TOKEN]), "400ms");
+        assert_eq!(out.status.code(), Some(1));
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("HTTP 404") && said.contains("not found"),
+            "{said}"
+        );
+        assert_eq!(
+            server.state.lock().unwrap().created,
+            0,
+            "not created unasked"
+        );
+        // A wrong token.
+        let out = probe_cli(
+            &server.url(),
+            &with(&["--token", "wrong", "--create"]),
+            "400ms",
+        );
+        assert_eq!(out.status.code(), Some(1));
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("401"), "{said}");
+        // The real run, with an outage from 1.0 s to 2.0 s.
+        let down = server.down.clone();
+        let outage = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1000));
+            down.store(true, std::sync::atomic::Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(1000));
+            down.store(false, std::sync::atomic::Ordering::Relaxed);
+        });
+        let out = probe_cli(&server.url(), &with(&["--token", TOKEN, "--create"]), "3s");
+        outage.join().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{all}");
+        assert!(!all.contains(TOKEN), "{all}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for kind in ["write", "read"] {
+            let seconds = v[format!("{kind}_outage_seconds")].as_f64().unwrap();
+            // The process's start-up delays the probe's clock against the server's:
+            // the length, not the moment, is what must match.
+            assert!(
+                (seconds - 1.0).abs() < 0.05 + 2.0 * SLACK,
+                "{kind}: {seconds} s; {v}"
+            );
+        }
+        let st = server.state.lock().unwrap();
+        assert_eq!(st.created, 1);
+        assert!(st.writes >= 20, "{} writes", st.writes);
+        assert!(st.stores["probe"].is_some());
+        if flavour == Flavour::V3 {
+            assert!(st.seen.iter().any(|s| s == "GET /api/v3/query_sql"));
+        } else {
+            assert!(st.seen.iter().any(|s| s == "POST /api/v2/query"));
+        }
+    }
+}
+
+/// What cannot work is refused before a request: v2 without an organisation, a user
+/// and password for v2, a token for the API server's proxy is in tests/k8s_cli.rs.
+#[test]
+fn store_flags_that_cannot_work_are_refused() {
+    for args in [
+        vec!["--api", "v2", "--token", "t"],
+        vec!["--api", "v3", "--user", "u", "--password", "p"],
+        vec!["--user", "u"],
+        vec!["--token", "t", "--user", "u", "--password", "p"],
+    ] {
+        let out = probe_cli("http://127.0.0.1:9", &args, "100ms");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+    }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use hasim::calibrate::k8s::{
     Calibrator, Fault, K8sConfig, K8sError, ServiceProxy, Target, TrialRecord,
 };
-use hasim::calibrate::probe::Transport;
+use hasim::calibrate::store::Store;
 use http::{Method, Request, Response};
 use http_body_util::BodyExt;
 use kube::client::Body;
@@ -140,6 +140,8 @@ fn config(fault: Fault, trials: u32) -> K8sConfig {
         effect_timeout: Duration::from_secs(10),
         poll: Duration::from_millis(10),
         probe: None,
+        probe_tls: Default::default(),
+        probe_store: Store::v1("hasim_probe"),
         exit_command: vec!["sh".into(), "-c".into(), "kill 1".into()],
         container: None,
     }
@@ -506,11 +508,12 @@ async fn the_probe_reaches_influxdb_through_the_service_proxy() {
         "influxdb:8086",
         Duration::from_secs(2),
     );
+    let store = Store::v1("hasim_probe");
     let (created, written, read) = tokio::task::spawn_blocking(move || {
         (
-            proxy.command("CREATE DATABASE \"hasim_probe\""),
-            proxy.write("hasim_probe", "hasim_probe seq=1i"),
-            proxy.query("hasim_probe", "SELECT last(seq) FROM hasim_probe"),
+            store.create(&proxy),
+            store.write(&proxy, "hasim_probe seq=1i"),
+            store.read(&proxy),
         )
     })
     .await

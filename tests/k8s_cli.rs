@@ -325,7 +325,18 @@ fn unsafe_or_malformed_requests_are_refused_before_any_connection() {
         ],
     ];
     // Names that would steer a request's path elsewhere, or make the run useless.
-    let steering: [&[&str]; 7] = [
+    let steering: [&[&str]; 8] = [
+        // A store's token cannot pass the API server's proxy.
+        &[
+            "--namespace",
+            "hasim",
+            "--target",
+            "statefulset/influxdb",
+            "--probe-service",
+            "influxdb:8086",
+            "--token",
+            "t",
+        ],
         &[
             "--namespace",
             "default/../kube-system",

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::fit::Sample;
-use super::probe::{self, OpKind, ProbeConfig};
+use super::probe::{self, OpKind, ProbeConfig, Store, Tls};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
@@ -30,6 +30,10 @@ pub struct LocalConfig {
     pub trials: u32,
     /// Probe this InfluxDB URL during each trial.
     pub probe_url: Option<String>,
+    /// How the probe verifies https.
+    pub probe_tls: Tls,
+    /// What the probe says to the store.
+    pub probe_store: Store,
     /// Pause between trials, with the process ready.
     pub settle: Duration,
     /// A trial not ready after this long is a censored sample.
@@ -78,6 +82,8 @@ pub enum LocalError {
     /// poll, not of a restart.
     #[error("the fault had no effect: {0}")]
     NoEffect(String),
+    #[error("the probe cannot start: {0}")]
+    Probe(String),
 }
 
 /// What a shell's exit status says about the command it could not run.
@@ -260,7 +266,8 @@ pub fn run(
             let probe = cfg.probe_url.as_ref().map(|url| {
                 let pc = ProbeConfig {
                     url: url.clone(),
-                    db: "hasim_calibrate".into(),
+                    tls: cfg.probe_tls.clone(),
+                    store: cfg.probe_store.clone(),
                     interval: Duration::from_millis(20),
                     duration: None,
                     timeout: Duration::from_millis(500),
@@ -282,9 +289,11 @@ pub fn run(
             }
             // Stopped before any error is returned: the scope waits for the probe.
             probe_stop.store(true, Ordering::Relaxed);
-            let ops = probe
-                .map(|h| h.join().unwrap_or_default())
-                .unwrap_or_default();
+            let ops = match probe.map(|h| h.join()) {
+                Some(Ok(Err(e))) => return Err(LocalError::Probe(e)),
+                Some(Ok(Ok(log))) => log,
+                Some(Err(_)) | None => probe::ProbeLog::default(),
+            };
             let ready = ready?;
             let trial = Trial {
                 index,

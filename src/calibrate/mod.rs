@@ -16,3 +16,4 @@ pub mod probe;
 pub mod prometheus;
 pub mod rates;
 pub mod selector;
+pub mod store;

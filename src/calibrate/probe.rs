@@ -1,10 +1,10 @@
-//! The report's continuous reads and writes, against InfluxDB's HTTP API: what a user
-//! actually sees while a store restarts.
+//! The report's continuous reads and writes, against InfluxDB's HTTP API (v1, v2 or v3:
+//! see `store`): what a user actually sees while a store restarts.
 //!
-//! Every `interval` the probe writes one point (`POST /write`, line protocol) and reads
-//! the latest back (`GET /query`), each with a timeout, and logs every operation — the
-//! database's creation too, retried until it succeeds — with when it was sent, when it
-//! ended, whether it worked, its latency and its error.
+//! Every `interval` the probe writes one point (line protocol) and reads the latest back,
+//! each with a timeout, and logs every operation — the database's or bucket's creation
+//! too when asked for, retried until it succeeds — with when it was sent, when it ended,
+//! whether it worked, its latency and its error.
 //!
 //! An outage of one kind starts when the first bad request was *sent*: one that failed,
 //! or one still pending after one interval (a hung server is an outage even when each
@@ -20,10 +20,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::store::MEASUREMENT;
+pub use super::store::{Http, Store, Tls, Transport};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OpKind {
-    /// `CREATE DATABASE`, until it succeeds once.
+    /// The database's or bucket's creation (only when asked for), until it succeeds once.
     Create,
     Write,
     Read,
@@ -134,9 +137,12 @@ impl ProbeLog {
 
 #[derive(Clone, Debug)]
 pub struct ProbeConfig {
-    /// Base URL of InfluxDB 1.x, e.g. `http://127.0.0.1:8086`.
+    /// Base URL of InfluxDB, e.g. `http://127.0.0.1:8086`.
     pub url: String,
-    pub db: String,
+    /// How https is verified.
+    pub tls: Tls,
+    /// What to say to the store, in which API.
+    pub store: Store,
     pub interval: Duration,
     /// Stop after this long (or when `stop` is set).
     pub duration: Option<Duration>,
@@ -193,116 +199,23 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// How the probe reaches InfluxDB: straight over HTTP ([`Http`]), or through the
-/// Kubernetes API server's service proxy (`calibrate::k8s::ServiceProxy`).
-pub trait Transport {
-    /// `POST /query?q=…` (a statement such as `CREATE DATABASE`).
-    fn command(&self, q: &str) -> Result<(), String>;
-    /// `POST /write?db=…` with a line-protocol body.
-    fn write(&self, db: &str, line: &str) -> Result<(), String>;
-    /// `GET /query?db=…&q=…`: the answer's body.
-    fn query(&self, db: &str, q: &str) -> Result<String, String>;
-}
-
-/// InfluxDB's HTTP API at a base URL, each request with a timeout, no redirect followed
-/// (a 3xx answer is a failure), credentials kept out of every message.
-pub struct Http {
-    agent: ureq::Agent,
-    base: String,
-    /// What to hide in messages: the URL's `user:password`.
-    secret: Option<String>,
-}
-
-impl Http {
-    pub fn new(url: &str, timeout: Duration) -> Self {
-        let config = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .max_redirects(0)
-            .build();
-        let secret = url
-            .split_once("://")
-            .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
-            .and_then(|authority| authority.rsplit_once('@'))
-            .map(|(userinfo, _)| userinfo.to_string())
-            .filter(|u| !u.is_empty());
-        Http {
-            agent: ureq::Agent::new_with_config(config),
-            base: url.trim_end_matches('/').to_string(),
-            secret,
-        }
-    }
-
-    /// A failure's message, credentials hidden.
-    fn error(&self, e: impl std::fmt::Display) -> String {
-        let text = e.to_string();
-        match &self.secret {
-            Some(s) => text.replace(s.as_str(), "***"),
-            None => text,
-        }
-    }
-
-    /// The answer's body if it is a 2xx.
-    fn answer(
-        &self,
-        r: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    ) -> Result<String, String> {
-        let mut resp = r.map_err(|e| self.error(e))?;
-        let status = resp.status();
-        if !status.is_success() {
-            let why = if status.is_redirection() {
-                " (redirects are not followed)"
-            } else {
-                ""
-            };
-            return Err(format!("HTTP {}{why}", status.as_u16()));
-        }
-        resp.body_mut().read_to_string().map_err(|e| self.error(e))
-    }
-}
-
-impl Transport for Http {
-    fn command(&self, q: &str) -> Result<(), String> {
-        self.answer(
-            self.agent
-                .post(&format!("{}/query", self.base))
-                .query("q", q)
-                .send_empty(),
-        )
-        .map(drop)
-    }
-
-    fn write(&self, db: &str, line: &str) -> Result<(), String> {
-        self.answer(
-            self.agent
-                .post(&format!("{}/write", self.base))
-                .query("db", db)
-                .send(line),
-        )
-        .map(drop)
-    }
-
-    fn query(&self, db: &str, q: &str) -> Result<String, String> {
-        self.answer(
-            self.agent
-                .get(&format!("{}/query", self.base))
-                .query("db", db)
-                .query("q", q)
-                .call(),
-        )
-    }
-}
-
 /// Runs the probe over HTTP at `cfg.url` until `duration` or `stop`; `on_op` sees every
-/// operation as it ends.
-pub fn run(cfg: &ProbeConfig, stop: &AtomicBool, on_op: impl FnMut(&Op)) -> ProbeLog {
-    run_with(Arc::new(Http::new(&cfg.url, cfg.timeout)), cfg, stop, on_op)
+/// operation as it ends. Fails before any operation only when the TLS settings cannot be
+/// used or the store's API, asked for (`auto`), cannot be told.
+pub fn run(
+    cfg: &ProbeConfig,
+    stop: &AtomicBool,
+    on_op: impl FnMut(&Op),
+) -> Result<ProbeLog, String> {
+    let http = Http::new(&cfg.url, cfg.timeout, &cfg.tls)?.hiding(&cfg.store.secrets());
+    run_with(Arc::new(http), cfg, stop, on_op)
 }
 
 /// A request for a requester thread.
 enum Job {
-    Create(String),
-    Write(String, String),
-    Read(String),
+    Create,
+    Write(String),
+    Read,
 }
 
 /// How often a wait looks at the stop flag: a stop is honoured within this.
@@ -313,6 +226,8 @@ fn poll_slice(interval: Duration) -> Duration {
 /// What the two lanes share.
 struct Shared<'a> {
     transport: Arc<dyn Transport + Send + Sync>,
+    /// The store, its API known.
+    store: Store,
     cfg: &'a ProbeConfig,
     stop: &'a AtomicBool,
     started: Instant,
@@ -354,21 +269,14 @@ fn lane(kind: OpKind, sh: &Shared<'_>, ops: &mpsc::Sender<Op>) {
     let (jobs, todo) = mpsc::channel::<Job>();
     let (answers, answered) = mpsc::channel::<Result<(), String>>();
     let transport = Arc::clone(&sh.transport);
+    let store = sh.store.clone();
     std::thread::spawn(move || {
         for job in todo {
+            let t = transport.as_ref();
             let result = match job {
-                Job::Create(q) => transport.command(&q),
-                Job::Write(db, line) => transport.write(&db, &line),
-                Job::Read(db) => match transport.query(&db, "SELECT last(seq) FROM hasim_probe") {
-                    Ok(body) if body.contains("\"series\"") && !body.contains("\"error\"") => {
-                        Ok(())
-                    }
-                    Ok(body) => Err(format!(
-                        "unexpected answer: {}",
-                        body.chars().take(120).collect::<String>()
-                    )),
-                    Err(e) => Err(e),
-                },
+                Job::Create => store.create(t),
+                Job::Write(line) => store.write(t, &line),
+                Job::Read => store.read(t),
             };
             if answers.send(result).is_err() {
                 break;
@@ -411,8 +319,7 @@ fn lane(kind: OpKind, sh: &Shared<'_>, ops: &mpsc::Sender<Op>) {
         });
         (!cut).then_some(ok)
     };
-    let db = sh.cfg.db.clone();
-    let mut created = kind != OpKind::Write;
+    let mut created = kind != OpKind::Write || !sh.store.create;
     let mut seq: u64 = 0;
     let mut next = Instant::now();
     while !sh.stopped() {
@@ -425,19 +332,16 @@ fn lane(kind: OpKind, sh: &Shared<'_>, ops: &mpsc::Sender<Op>) {
             continue;
         }
         if !created {
-            match ask(
-                OpKind::Create,
-                Job::Create(format!("CREATE DATABASE \"{db}\"")),
-            ) {
+            match ask(OpKind::Create, Job::Create) {
                 None => break,
                 Some(ok) => created = ok,
             }
         }
         let job = match kind {
-            OpKind::Read => Job::Read(db.clone()),
+            OpKind::Read => Job::Read,
             _ => {
                 seq += 1;
-                Job::Write(db.clone(), format!("hasim_probe seq={seq}i"))
+                Job::Write(format!("{MEASUREMENT} seq={seq}i"))
             }
         };
         match ask(kind, job) {
@@ -452,15 +356,19 @@ fn lane(kind: OpKind, sh: &Shared<'_>, ops: &mpsc::Sender<Op>) {
     }
 }
 
-/// Runs the probe over any transport (`cfg.url` is not used): writes and reads on lanes
-/// of their own, so that a hung write does not hide whether reads are served.
+/// Runs the probe over any transport (`cfg.url` and `cfg.tls` are not used): writes and
+/// reads on lanes of their own, so that a hung write does not hide whether reads are
+/// served. Fails before any operation only when the store's API, asked for, cannot be
+/// told.
 pub fn run_with(
     transport: Arc<dyn Transport + Send + Sync>,
     cfg: &ProbeConfig,
     stop: &AtomicBool,
     mut on_op: impl FnMut(&Op),
-) -> ProbeLog {
+) -> Result<ProbeLog, String> {
+    let store = cfg.store.resolved(transport.as_ref())?;
     let sh = Shared {
+        store,
         transport,
         cfg,
         stop,
@@ -485,7 +393,7 @@ pub fn run_with(
         }
     });
     log.end = sh.now();
-    log
+    Ok(log)
 }
 
 #[cfg(test)]

@@ -54,9 +54,11 @@ pub struct LocalArgs {
     pub fault: FaultArg,
     #[arg(long, default_value_t = 10)]
     pub trials: u32,
-    /// Probe this InfluxDB URL during each trial (writes and reads).
+    /// Probe the store at this URL during each trial (writes and reads).
     #[arg(long)]
     pub probe_url: Option<String>,
+    #[command(flatten)]
+    pub store: super::probe::StoreArgs,
     /// Pause between trials.
     #[arg(long, default_value = "1s")]
     pub settle: String,
@@ -94,6 +96,7 @@ fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
     if a.start.trim().is_empty() {
         return Err(CliError::BadInput("--start: an empty command".into()));
     }
+    let (probe_store, probe_tls) = a.store.resolve()?;
     let cfg = LocalConfig {
         start: a.start.clone(),
         ready_url: a.ready_url.clone(),
@@ -103,6 +106,8 @@ fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
         },
         trials: a.trials,
         probe_url: a.probe_url.clone(),
+        probe_tls,
+        probe_store,
         settle: duration_flag("settle", &a.settle, true)?,
         ready_timeout: duration_flag("timeout", &a.timeout, false)?,
     };

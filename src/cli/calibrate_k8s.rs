@@ -11,6 +11,7 @@ use super::calibrate::EntryWriter;
 use super::fit::model_entry;
 use super::{CliError, duration_flag};
 use crate::calibrate::k8s::{self, Calibrator, Fault, K8sConfig, ProbeTarget, Target};
+use crate::calibrate::store::Auth;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FaultArg {
@@ -64,6 +65,8 @@ pub struct K8sArgs {
     /// the namespace (survives Pod restarts, unlike a port-forward).
     #[arg(long, value_name = "NAME:PORT")]
     pub probe_service: Option<String>,
+    #[command(flatten)]
+    pub store: super::probe::StoreArgs,
     /// container-exit: the command run in the container with `sh -c`.
     #[arg(long, default_value = "kill 1")]
     pub exit_command: String,
@@ -131,6 +134,15 @@ fn config(a: &K8sArgs) -> Result<K8sConfig, CliError> {
     if a.exit_command.trim().is_empty() {
         return Err(CliError::BadInput("--exit-command is empty".into()));
     }
+    let (probe_store, probe_tls) = a.store.resolve()?;
+    if matches!(probe, Some(ProbeTarget::Service(_))) && probe_store.auth != Auth::None {
+        return Err(CliError::BadInput(
+            "--probe-service cannot carry the store's credentials: the API server takes the \
+             Authorization header as its own. Probe with --probe-url (a NodePort, or a Service \
+             reachable from here) instead"
+                .into(),
+        ));
+    }
     Ok(K8sConfig {
         namespace: a.namespace.clone(),
         target: a.target.clone(),
@@ -141,6 +153,8 @@ fn config(a: &K8sArgs) -> Result<K8sConfig, CliError> {
         effect_timeout: std::time::Duration::from_secs(60),
         poll: std::time::Duration::from_secs(2),
         probe,
+        probe_tls,
+        probe_store,
         exit_command: vec!["sh".into(), "-c".into(), a.exit_command.clone()],
         container: a.container.clone(),
     })

@@ -71,7 +71,7 @@ pub enum Command {
     /// Continuous writes and reads against InfluxDB's HTTP API: the outages a user sees.
     Probe(probe::ProbeArgs),
     /// Measure restart times by injecting faults, and fit them into a calibration file.
-    Calibrate(calibrate::CalibrateArgs),
+    Calibrate(Box<calibrate::CalibrateArgs>),
     /// A model from the cluster's manifests (Deployments, StatefulSets, DaemonSets,
     /// PodDisruptionBudgets, a Telegraf's ConfigMap, Nodes), every value naming its source.
     #[cfg(feature = "k8s")]

@@ -3,20 +3,126 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::{CliError, duration_flag};
 use crate::calibrate::probe::{self, OpKind, ProbeConfig};
+use crate::calibrate::store::{Api, Auth, Store, Tls};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ApiArg {
+    /// Ask the store (`/ping`, then `/health`).
+    Auto,
+    /// InfluxDB 1.x: /write and /query (InfluxQL); also 2.x's and 3.x's v1 endpoints.
+    V1,
+    /// InfluxDB 2.x: /api/v2/write and /api/v2/query (Flux).
+    V2,
+    /// InfluxDB 3 Core and Enterprise: /api/v3/write_lp and /api/v3/query_sql (SQL).
+    V3,
+}
+
+/// The store the probe writes to and reads from, and how it proves who it is.
+#[derive(Clone, Debug, Args)]
+#[command(next_help_heading = "The store")]
+pub struct StoreArgs {
+    /// The store's HTTP API.
+    #[arg(long, value_enum, default_value_t = ApiArg::Auto)]
+    pub api: ApiArg,
+    /// The database (v1, v3) or bucket (v2) the probe writes its points into.
+    #[arg(long, visible_alias = "bucket", default_value = "hasim_probe")]
+    pub db: String,
+    /// v2's organisation, by name.
+    #[arg(long, env = "INFLUX_ORG")]
+    pub org: Option<String>,
+    /// An API token (v2, v3, and the v1 endpoints of 2.x and 3.x). Prefer the variable:
+    /// a flag is seen in the process list.
+    #[arg(
+        long,
+        env = "INFLUX_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "user"
+    )]
+    pub token: Option<String>,
+    /// v1's user (with --password).
+    #[arg(long, env = "INFLUX_USERNAME", requires = "password")]
+    pub user: Option<String>,
+    /// v1's password. Prefer the variable: a flag is seen in the process list.
+    #[arg(
+        long,
+        env = "INFLUX_PASSWORD",
+        hide_env_values = true,
+        requires = "user"
+    )]
+    pub password: Option<String>,
+    /// Create the database or bucket if it is missing (without it, a missing one is a
+    /// failure the probe reports like any other).
+    #[arg(long)]
+    pub create: bool,
+    /// Trust the CA certificates in this PEM file (https), instead of the built-in roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify the store's certificate (https). Anyone on the path could then read
+    /// and change what the probe sends, its token too: a warning says so.
+    #[arg(long, conflicts_with = "ca_cert")]
+    pub insecure: bool,
+}
+
+impl StoreArgs {
+    /// The store and the TLS settings; a CA file that cannot be read is bad input, and
+    /// `--insecure` is warned about.
+    pub fn resolve(&self) -> Result<(Store, Tls), CliError> {
+        let auth = match (&self.token, &self.user, &self.password) {
+            (Some(t), _, _) => Auth::Token(t.clone()),
+            (None, Some(user), Some(password)) => Auth::Basic {
+                user: user.clone(),
+                password: password.clone(),
+            },
+            _ => Auth::None,
+        };
+        let store = Store {
+            api: match self.api {
+                ApiArg::Auto => None,
+                ApiArg::V1 => Some(Api::V1),
+                ApiArg::V2 => Some(Api::V2),
+                ApiArg::V3 => Some(Api::V3),
+            },
+            db: self.db.clone(),
+            org: self.org.clone(),
+            auth,
+            create: self.create,
+        };
+        store.check().map_err(CliError::BadInput)?;
+        let ca_pem = match &self.ca_cert {
+            Some(p) => Some(
+                std::fs::read(p)
+                    .map_err(|e| CliError::BadInput(format!("--ca-cert {}: {e}", p.display())))?,
+            ),
+            None => None,
+        };
+        if self.insecure {
+            eprintln!(
+                "warning: --insecure: the store's certificate is not verified; anyone on the path can read and change what the probe sends"
+            );
+        }
+        Ok((
+            store,
+            Tls {
+                ca_pem,
+                insecure: self.insecure,
+            },
+        ))
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// InfluxDB 1.x base URL, e.g. http://127.0.0.1:8086 (a NodePort, or the API server's
-    /// service proxy, survives Pod restarts; a port-forward does not).
+    /// The store's base URL, e.g. http://127.0.0.1:8086 or https://influx.example:8181
+    /// (a NodePort, or the API server's service proxy, survives Pod restarts; a
+    /// port-forward does not).
     #[arg(long)]
     pub url: String,
-    /// Database to write the probe's points into (created if missing).
-    #[arg(long, default_value = "hasim_probe")]
-    pub db: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Time between one write-and-read and the next.
     #[arg(long, default_value = "100ms")]
     pub interval: String,
@@ -34,9 +140,11 @@ pub struct ProbeArgs {
 
 pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
     super::url_flag("--url", &args.url)?;
+    let (store, tls) = args.store.resolve()?;
     let cfg = ProbeConfig {
         url: args.url.clone(),
-        db: args.db.clone(),
+        tls,
+        store,
         interval: duration_flag("interval", &args.interval, false)?,
         duration: args
             .duration
@@ -87,7 +195,8 @@ pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
                 stop.store(true, Ordering::Relaxed);
             }
         }
-    });
+    })
+    .map_err(|e| CliError::Failed(format!("{}: {e}", probe::redact(&cfg.url))))?;
     let writes = ops.outages(OpKind::Write);
     let reads = ops.outages(OpKind::Read);
     let total = |o: &[probe::Outage]| o.iter().map(|x| x.length_seconds).sum::<f64>();

@@ -42,7 +42,7 @@ pub use proxy::ServiceProxy;
 pub use timeline::{PodTimeline, Tracker, TrialTimeline, Victim};
 
 use super::fit::Sample;
-use super::probe::{self, OpKind, ProbeConfig, Transport};
+use super::probe::{self, OpKind, ProbeConfig, Store, Tls, Transport};
 
 /// The fault injected in each trial.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -162,6 +162,10 @@ pub struct K8sConfig {
     /// How often to look at the workload while waiting for it to settle.
     pub poll: Duration,
     pub probe: Option<ProbeTarget>,
+    /// How the probe verifies https (a URL target only).
+    pub probe_tls: Tls,
+    /// What the probe says to the store.
+    pub probe_store: Store,
     /// The command run in the container for `container-exit` (argv, no shell added).
     pub exit_command: Vec<String>,
     /// The container to exec into (default: the Pod's first).
@@ -188,6 +192,8 @@ pub enum K8sError {
     NotSettled(String),
     #[error("{0}")]
     NoEffect(String),
+    #[error("the probe cannot start: {0}")]
+    Probe(String),
 }
 
 fn api(what: impl Into<String>) -> impl FnOnce(kube::Error) -> K8sError {
@@ -695,9 +701,11 @@ impl Calibrator {
         let probe_stop = std::sync::Arc::new(AtomicBool::new(false));
         let probe_thread = self.cfg.probe.as_ref().map(|target| {
             let transport: std::sync::Arc<dyn Transport + Send + Sync> = match target {
-                ProbeTarget::Url(url) => {
-                    std::sync::Arc::new(probe::Http::new(url, Duration::from_secs(1)))
-                }
+                ProbeTarget::Url(url) => std::sync::Arc::new(
+                    probe::Http::new(url, Duration::from_secs(1), &self.cfg.probe_tls)
+                        .map_err(K8sError::Probe)?
+                        .hiding(&self.cfg.probe_store.secrets()),
+                ),
                 ProbeTarget::Service(service) => std::sync::Arc::new(ServiceProxy::new(
                     self.client.clone(),
                     tokio::runtime::Handle::current(),
@@ -707,17 +715,20 @@ impl Calibrator {
                 )),
             };
             let stop = std::sync::Arc::clone(&probe_stop);
-            std::thread::spawn(move || {
+            let store = self.cfg.probe_store.clone();
+            Ok(std::thread::spawn(move || {
                 let cfg = ProbeConfig {
                     url: String::new(),
-                    db: "hasim_calibrate".into(),
+                    tls: Tls::default(),
+                    store,
                     interval: Duration::from_millis(100),
                     duration: None,
                     timeout: Duration::from_secs(1),
                 };
                 probe::run_with(transport, &cfg, &stop, |_| {})
-            })
+            }))
         });
+        let probe_thread = probe_thread.transpose()?;
         if probe_thread.is_some() {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
@@ -775,7 +786,11 @@ impl Calibrator {
             Some(handle) => {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 probe_stop.store(true, Ordering::Relaxed);
-                handle.join().unwrap_or_default()
+                match handle.join() {
+                    Ok(Err(e)) => return Err(K8sError::Probe(e)),
+                    Ok(Ok(log)) => log,
+                    Err(_) => probe::ProbeLog::default(),
+                }
             }
             None => probe::ProbeLog::default(),
         };

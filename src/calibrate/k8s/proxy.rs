@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use kube::Client;
 
-use crate::calibrate::probe::Transport;
+use crate::calibrate::store::{Method, Reply, Request, Transport};
 
 /// InfluxDB's HTTP API behind a Service, reached through the API server.
 pub struct ServiceProxy {
@@ -34,45 +34,47 @@ impl ServiceProxy {
             timeout,
         }
     }
+}
 
-    fn send(
-        &self,
-        method: http::Method,
-        path: &str,
-        query: &[(&str, &str)],
-        body: &str,
-    ) -> Result<String, String> {
+impl Transport for ServiceProxy {
+    fn send(&self, r: &Request) -> Result<Reply, String> {
         let query = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(query)
+            .extend_pairs(r.query.iter().map(|(k, v)| (*k, v.as_str())))
             .finish();
-        let request = http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}?{query}", self.base))
-            .body(body.as_bytes().to_vec())
+        let mut request = http::Request::builder()
+            .method(match r.method {
+                Method::Get => http::Method::GET,
+                Method::Post => http::Method::POST,
+            })
+            .uri(format!("{}{}?{query}", self.base, r.path));
+        for (k, v) in &r.headers {
+            // The API server takes `Authorization` as its own: a store's credentials
+            // cannot pass its proxy (the command refuses them before this).
+            if !k.eq_ignore_ascii_case("authorization") {
+                request = request.header(*k, v);
+            }
+        }
+        let request = request
+            .body(r.body.as_bytes().to_vec())
             .map_err(|e| e.to_string())?;
         let answer = self.runtime.block_on(async {
             tokio::time::timeout(self.timeout, self.client.request_text(request)).await
         });
+        // The proxy gives the body of a 2xx (its status and headers are not kept: 200
+        // stands for any of them) and the status of anything else.
         match answer {
-            Ok(Ok(text)) => Ok(text),
+            Ok(Ok(body)) => Ok(Reply {
+                status: 200,
+                headers: vec![],
+                body,
+            }),
+            Ok(Err(kube::Error::Api(status))) => Ok(Reply {
+                status: status.code,
+                headers: vec![],
+                body: status.message.clone(),
+            }),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!("timed out after {:?}", self.timeout)),
         }
-    }
-}
-
-impl Transport for ServiceProxy {
-    fn command(&self, q: &str) -> Result<(), String> {
-        self.send(http::Method::POST, "/query", &[("q", q)], "")
-            .map(drop)
-    }
-
-    fn write(&self, db: &str, line: &str) -> Result<(), String> {
-        self.send(http::Method::POST, "/write", &[("db", db)], line)
-            .map(drop)
-    }
-
-    fn query(&self, db: &str, q: &str) -> Result<String, String> {
-        self.send(http::Method::GET, "/query", &[("db", db), ("q", q)], "")
     }
 }
