@@ -3,165 +3,14 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command as Process, Stdio};
+use std::process::{Command as Process, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use hasim::calibrate::probe::{self, OpKind, ProbeConfig, Store, Tls};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A real `influxd` on loopback; stopped when dropped.
-struct Influx {
-    child: Option<Child>,
-    config: std::path::PathBuf,
-    http: u16,
-    https: bool,
-    _dir: tempfile::TempDir,
-}
-
-/// The test CA and the server certificate it signed (127.0.0.1 and localhost, valid to
-/// 2126), made with openssl once: tests/fixtures/tls.
-fn tls_fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/tls")
-        .join(name)
-}
-
-impl Influx {
-    fn start() -> Influx {
-        let mut s = Influx::configured();
-        s.spawn();
-        s
-    }
-
-    /// Serving https with the fixture's certificate.
-    fn start_tls() -> Influx {
-        let mut s = Influx::configured();
-        let mut config = std::fs::read_to_string(&s.config).unwrap();
-        config += &format!(
-            "  https-enabled = true\n  https-certificate = \"{}\"\n  https-private-key = \"{}\"\n",
-            tls_fixture("server.pem").display(),
-            tls_fixture("server.key").display()
-        );
-        std::fs::write(&s.config, config).unwrap();
-        s.https = true;
-        s.spawn();
-        s
-    }
-
-    /// A configuration on free loopback ports in a temporary folder, not started.
-    fn configured() -> Influx {
-        let dir = tempfile::tempdir().unwrap();
-        let (http, rpc) = (free_port(), free_port());
-        let d = dir.path().display();
-        let config = dir.path().join("influxdb.conf");
-        std::fs::write(
-            &config,
-            format!(
-                "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n\
-                 [meta]\n  dir = \"{d}/meta\"\n\
-                 [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n\
-                 [monitor]\n  store-enabled = false\n\
-                 [http]\n  bind-address = \"127.0.0.1:{http}\"\n  log-enabled = false\n"
-            ),
-        )
-        .unwrap();
-        Influx {
-            child: None,
-            config,
-            http,
-            https: false,
-            _dir: dir,
-        }
-    }
-
-    fn spawn(&mut self) {
-        let child = Process::new(influxd())
-            .args(["run", "-config"])
-            .arg(&self.config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("influxd runs (apt-get install -y influxdb)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let url = format!("{}/ping", self.url());
-        // Readiness only: the certificate is the tests' business.
-        let agent = ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .tls_config(
-                    ureq::tls::TlsConfig::builder()
-                        .disable_verification(true)
-                        .build(),
-                )
-                .build(),
-        );
-        while Instant::now() < deadline {
-            if agent.get(&url).call().is_ok_and(|r| r.status() == 204) {
-                return;
-            }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("influxd exited with {status} before it answered /ping");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("influxd did not answer /ping within 20 s");
-    }
-
-    /// SIGKILL, like a crashed container.
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        let scheme = if self.https { "https" } else { "http" };
-        format!("{scheme}://127.0.0.1:{}", self.http)
-    }
-}
-
-impl Drop for Influx {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn influxd() -> &'static str {
-    if Path::new("/usr/bin/influxd").exists() {
-        "/usr/bin/influxd"
-    } else {
-        "influxd"
-    }
-}
-
-impl Influx {
-    fn pid(&self) -> String {
-        self.child.as_ref().expect("running").id().to_string()
-    }
-
-    /// Sends `signal` (`STOP`, `CONT`) to the server.
-    fn signal(&self, signal: &str) {
-        let status = Process::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.pid())
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -{signal}");
-    }
-}
+mod common;
+use common::{Influx, free_port, influxd, tls_fixture};
 
 const INTERVAL: Duration = Duration::from_millis(100);
 
@@ -183,6 +32,8 @@ fn probed(
         interval: INTERVAL,
         duration: Some(length),
         timeout,
+        monitor: None,
+        keep_ops: true,
     };
     let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
@@ -460,6 +311,8 @@ fn redirects_are_not_followed() {
         interval: Duration::from_millis(50),
         duration: Some(Duration::from_millis(400)),
         timeout: Duration::from_millis(300),
+        monitor: None,
+        keep_ops: true,
     };
     let log = probe::run(&cfg, &AtomicBool::new(false), |_| {}).unwrap();
     assert!(!log.ops.is_empty());
@@ -1187,4 +1040,118 @@ fn store_flags_that_cannot_work_are_refused() {
         let out = probe_cli("http://127.0.0.1:9", &args, "100ms");
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
     }
+}
+
+/// The probe serving its metrics while a real Prometheus scrapes them every second and
+/// the real influxd is killed and restarted: Prometheus' HTTP API then has one outage of
+/// each kind, its length the truth's to within an interval, and the scrapes that saw
+/// `hasim_probe_success` at 0 span it.
+#[test]
+fn prometheus_scraping_the_probe_finds_the_outage() {
+    let mut db = Influx::start();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let probe = Process::new(env!("CARGO_BIN_EXE_hasim"))
+        .args([
+            "probe",
+            "--create",
+            "--url",
+            &db.url(),
+            "--interval",
+            "100ms",
+        ])
+        .args([
+            "--timeout",
+            "500ms",
+            "--duration",
+            "120s",
+            "--listen",
+            &listen,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let prometheus = common::Prometheus::scraping(&listen, "1s");
+    let query = |q: &str| -> Vec<serde_json::Value> {
+        let body = ureq::get(&format!("{}/api/v1/query", prometheus.url()))
+            .query("query", q)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["status"], "success", "{q}: {v}");
+        v["data"]["result"].as_array().unwrap().clone()
+    };
+    let value = |r: &serde_json::Value| -> f64 { r["value"][1].as_str().unwrap().parse().unwrap() };
+    // Scraped and served: both kinds up.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while query("hasim_probe_success == 1").len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the probe was never scraped as up"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let killed = Instant::now();
+    db.kill();
+    std::thread::sleep(Duration::from_secs(5));
+    db.spawn();
+    let truth = killed.elapsed().as_secs_f64();
+    // Two more scrapes after the outage ended, then Ctrl-C: the probe's own summary.
+    std::thread::sleep(Duration::from_millis(2500));
+    let interrupted = Process::new("kill")
+        .args(["-INT", &probe.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let out = probe.wait_with_output().unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for kind in ["write", "read"] {
+        let seen = summary[format!("{kind}_outages")]
+            .as_array()
+            .unwrap()
+            .clone();
+        let longest = seen
+            .iter()
+            .map(|o| o["length_seconds"].as_f64().unwrap())
+            .fold(0.0, f64::max);
+        // The truth runs from the kill to the first /ping answered; the probe's outage
+        // from the first request that failed to the first answered: an interval apart at
+        // each end, plus the harness' 20 ms readiness polling. (A store just restarted
+        // may answer one more request late: a short second outage, allowed.)
+        assert!(
+            (longest - truth).abs() <= INTERVAL.as_secs_f64() + SLACK + 0.05,
+            "{kind}: {longest:.3} s seen, {truth:.3} s true: {summary}"
+        );
+        // What Prometheus scraped last is what the probe summed.
+        let outages = query(&format!("hasim_probe_outages_total{{op=\"{kind}\"}}"));
+        assert_eq!(outages.len(), 1);
+        assert_eq!(value(&outages[0]), seen.len() as f64, "{kind}: {summary}");
+        let seconds = value(
+            &query(&format!(
+                "hasim_probe_outage_seconds_total{{op=\"{kind}\"}}"
+            ))[0],
+        );
+        let total = summary[format!("{kind}_outage_seconds")].as_f64().unwrap();
+        assert!(
+            (seconds - total).abs() < 1e-6,
+            "{kind}: {seconds} scraped, {total} summed"
+        );
+        // Scrapes a second apart that saw it down: the outage's length, give or take one.
+        let down = value(
+            &query(&format!(
+                "count_over_time(hasim_probe_success{{op=\"{kind}\"}}[2m]) - sum_over_time(hasim_probe_success{{op=\"{kind}\"}}[2m])"
+            ))[0],
+        );
+        assert!(
+            (down - truth).abs() <= 1.5,
+            "{kind}: {down} scrapes at 0 for {truth:.1} s"
+        );
+    }
+    // The histogram counts every request once.
+    let count = value(&query("sum(hasim_probe_duration_seconds_count)")[0]);
+    let requests = value(&query("sum(hasim_probe_requests_total)")[0]);
+    assert_eq!(count, requests);
 }

@@ -213,6 +213,68 @@ fn the_manifests_reproduce_the_reports_system() {
     assert!(node_ports.contains(&30086) && node_ports.contains(&30888));
 }
 
+/// The in-cluster probe: hasim's image running `probe` against the InfluxDB Service,
+/// serving its metrics on the port its scrape annotations name, with flags hasim takes;
+/// and `hasim import` leaves it out of the pipeline.
+#[test]
+fn the_probe_runs_in_the_cluster_where_prometheus_scrapes_it() {
+    let m = load("calibration/k8s");
+    let probe = m
+        .deployments
+        .iter()
+        .find(|d| d.metadata.name.as_deref() == Some("hasim-probe"))
+        .expect("a hasim-probe Deployment");
+    let template = &probe.spec.as_ref().unwrap().template;
+    let notes = template
+        .metadata
+        .as_ref()
+        .unwrap()
+        .annotations
+        .clone()
+        .unwrap();
+    assert_eq!(notes["prometheus.io/scrape"], "true");
+    assert_eq!(notes["prometheus.io/path"], "/metrics");
+    let c = &template.spec.as_ref().unwrap().containers[0];
+    assert!(c.image.as_deref().unwrap().starts_with("hasim:"));
+    let args = c.args.clone().unwrap();
+    assert_eq!(args[0], "probe");
+    let listen = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--listen="))
+        .unwrap();
+    assert_eq!(
+        listen.rsplit_once(':').unwrap().1,
+        notes["prometheus.io/port"],
+        "the annotation names the port the probe listens on"
+    );
+    let url = args.iter().find_map(|a| a.strip_prefix("--url=")).unwrap();
+    assert!(url.starts_with("http://influxdb.hasim.svc"), "{url}");
+    // hasim takes these flags: its own parser, with a URL nothing answers and no time
+    // to run (exit 1, never reached; a flag it did not know would be exit 2).
+    let mut flags: Vec<String> = args
+        .iter()
+        .filter(|a| !a.starts_with("--url=") && !a.starts_with("--listen="))
+        .cloned()
+        .collect();
+    flags.extend(["--url=http://127.0.0.1:9".into(), "--duration=1ms".into()]);
+    let out = assert_cmd::Command::cargo_bin("hasim")
+        .unwrap()
+        .args(&flags)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{flags:?}: {out:?}");
+    // Not a stage: the imported model has A..D's workloads only.
+    let out = assert_cmd::Command::cargo_bin("hasim")
+        .unwrap()
+        .args(["import", "calibration/k8s/"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let model = String::from_utf8_lossy(&out.stdout);
+    assert!(!model.contains("[stages.hasim-probe]"), "{model}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("left out Deployment hasim-probe"));
+}
+
 #[test]
 fn the_indexed_job_runs_every_shard_once_and_the_merge_reads_them() {
     let m = load("deploy");

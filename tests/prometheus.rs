@@ -11,12 +11,13 @@
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command as Process, Output, Stdio};
 
 use assert_cmd::Command;
 use serde_json::Value;
+
+mod common;
+use common::Prometheus;
 
 /// The window: four weeks from 2026-05-28T20:26:40Z, scraped every five minutes (promtool
 /// reads the whole file once per two-hour block: a longer window or a finer scrape costs
@@ -40,14 +41,6 @@ const NODE_OUTAGE: f64 = 1200.0;
 const RESET: f64 = T0 + 14.0 * 86_400.0;
 /// ... and was not scraped for three hours from this one.
 const GAP: (f64, f64) = (T0 + 10.0 * 86_400.0, T0 + 10.0 * 86_400.0 + 3.0 * 3600.0);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn rfc3339(t: f64) -> String {
     jiff::Timestamp::from_second(t as i64).unwrap().to_string()
@@ -259,81 +252,6 @@ fn plant() -> Planted {
         influxdb: db.len(),
         node_a,
         text: om.0,
-    }
-}
-
-/// A real Prometheus on loopback over backfilled storage; stopped when dropped.
-struct Prometheus {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-fn binary(name: &str) -> PathBuf {
-    let debian = Path::new("/usr/bin").join(name);
-    if debian.exists() {
-        debian
-    } else {
-        PathBuf::from(name)
-    }
-}
-
-impl Prometheus {
-    fn start(openmetrics: &str) -> Prometheus {
-        let dir = tempfile::tempdir().unwrap();
-        let input = dir.path().join("ksm.om");
-        std::fs::write(&input, openmetrics).unwrap();
-        let blocks = dir.path().join("blocks");
-        let out = Process::new(binary("promtool"))
-            .args(["tsdb", "create-blocks-from", "openmetrics", "--quiet"])
-            .arg(&input)
-            .arg(&blocks)
-            .output()
-            .expect("promtool runs (apt-get install -y prometheus)");
-        assert!(
-            out.status.success(),
-            "promtool: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let data = dir.path().join("data");
-        std::fs::rename(&blocks, &data).unwrap();
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(&config, "global: {}\n").unwrap();
-        let port = free_port();
-        let child = Process::new(binary("prometheus"))
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", data.display()))
-            .arg("--storage.tsdb.retention.time=100y")
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus runs (apt-get install -y prometheus)");
-        let p = Prometheus {
-            child,
-            port,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let ready = format!("{}/-/ready", p.url());
-        while Instant::now() < deadline {
-            if ureq::get(&ready).call().is_ok_and(|r| r.status() == 200) {
-                return p;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("prometheus was not ready within 120 s");
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -587,5 +505,92 @@ fn a_prometheus_that_errs_or_hangs_fails_with_the_reason_and_writes_nothing() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+/// `hasim run --format openmetrics` is metrics Prometheus' own linter takes (`promtool
+/// check metrics`, the text parser node_exporter's textfile collector uses), and its
+/// numbers are the JSON's from the same seed, exactly.
+#[test]
+fn run_writes_openmetrics_that_promtool_accepts_with_the_jsons_numbers() {
+    let run = |format: &str| {
+        let out = Command::cargo_bin("hasim")
+            .unwrap()
+            .args(["run", "models/seed.toml", "-n", "2000", "--format", format])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run("openmetrics");
+    let json: Value = serde_json::from_str(&run("json")).unwrap();
+    let mut check = Process::new(common::binary("promtool"))
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs (apt-get install -y prometheus)");
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let checked = check.wait_with_output().unwrap();
+    assert!(
+        checked.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert!(text.ends_with("# EOF\n"));
+    let sample = |name: &str, labels: &str| -> f64 {
+        let model = json["model"].as_str().unwrap();
+        let head = format!("{name}{{model=\"{model}\"{labels}}} ");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&head))
+            .unwrap_or_else(|| panic!("{head} in\n{text}"));
+        line[head.len()..].parse().unwrap()
+    };
+    for (name, labels, expected) in [
+        (
+            "hasim_availability",
+            ",estimate=\"mean\"",
+            &json["availability"]["mean"],
+        ),
+        (
+            "hasim_availability",
+            ",estimate=\"ci_low\"",
+            &json["availability"]["ci_low"],
+        ),
+        (
+            "hasim_downtime_seconds",
+            ",estimate=\"p99\"",
+            &json["downtime_seconds"]["p99"],
+        ),
+        ("hasim_outages_p_any", "", &json["outages"]["p_any"]),
+        (
+            "hasim_slo_meet_probability",
+            ",target=\"0.999\",estimate=\"mean\"",
+            &json["slo"]["p_meet"],
+        ),
+        (
+            "hasim_stage_availability",
+            ",stage=\"C\",estimate=\"ci_high\"",
+            &json["stages"]["C"]["availability"]["ci_high"],
+        ),
+        ("hasim_replications", "", &json["replications"]),
+    ] {
+        assert_eq!(
+            sample(name, labels),
+            expected.as_f64().unwrap(),
+            "{name}{labels}"
+        );
     }
 }

@@ -271,6 +271,8 @@ pub fn run(
                     interval: Duration::from_millis(20),
                     duration: None,
                     timeout: Duration::from_millis(500),
+                    monitor: None,
+                    keep_ops: true,
                 };
                 let ps = &probe_stop;
                 s.spawn(move || probe::run(&pc, ps, |_| {}))

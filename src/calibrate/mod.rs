@@ -13,6 +13,7 @@ pub mod k8s;
 pub mod local;
 pub mod pods;
 pub mod probe;
+pub mod probe_metrics;
 pub mod prometheus;
 pub mod rates;
 pub mod selector;

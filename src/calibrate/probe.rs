@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+pub use super::probe_metrics::Monitor;
 use super::store::MEASUREMENT;
 pub use super::store::{Http, Store, Tls, Transport};
 
@@ -93,31 +94,11 @@ pub struct ProbeLog {
 impl ProbeLog {
     /// The outages of one kind (see the module's documentation).
     pub fn outages(&self, kind: OpKind) -> Vec<Outage> {
-        let mut out = vec![];
-        let mut open: Option<f64> = None;
-        let mut close = |open: &mut Option<f64>, end: f64| {
-            if let Some(start) = open.take() {
-                out.push(Outage {
-                    kind,
-                    start,
-                    end,
-                    length_seconds: end - start,
-                });
-            }
-        };
+        let mut t = Tracker::new(kind, self.interval);
         for op in self.ops.iter().filter(|o| o.kind == kind) {
-            let Some(bad) = op.bad(self.interval) else {
-                continue;
-            };
-            if bad && open.is_none() {
-                open = Some(op.sent);
-            }
-            if op.ok {
-                close(&mut open, op.time);
-            }
+            t.record(op);
         }
-        close(&mut open, self.end);
-        out
+        t.finish(self.end)
     }
 
     /// The longest outage of one kind, seconds (0 without one).
@@ -135,6 +116,58 @@ impl ProbeLog {
     }
 }
 
+/// The outages of one kind as its operations end, in order: what [`ProbeLog::outages`]
+/// finds afterwards and the live metrics show meanwhile.
+#[derive(Clone, Debug)]
+pub struct Tracker {
+    kind: OpKind,
+    interval: f64,
+    /// When the outage under way started.
+    pub open: Option<f64>,
+    pub closed: Vec<Outage>,
+}
+
+impl Tracker {
+    pub fn new(kind: OpKind, interval: f64) -> Self {
+        Tracker {
+            kind,
+            interval,
+            open: None,
+            closed: vec![],
+        }
+    }
+
+    /// One more operation of this kind.
+    pub fn record(&mut self, op: &Op) {
+        let Some(bad) = op.bad(self.interval) else {
+            return;
+        };
+        if bad && self.open.is_none() {
+            self.open = Some(op.sent);
+        }
+        if op.ok {
+            self.close(op.time);
+        }
+    }
+
+    fn close(&mut self, end: f64) {
+        if let Some(start) = self.open.take() {
+            self.closed.push(Outage {
+                kind: self.kind,
+                start,
+                end,
+                length_seconds: end - start,
+            });
+        }
+    }
+
+    /// Every outage, one still open closed at `end`.
+    pub fn finish(mut self, end: f64) -> Vec<Outage> {
+        self.close(end);
+        self.closed
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ProbeConfig {
     /// Base URL of InfluxDB, e.g. `http://127.0.0.1:8086`.
@@ -148,6 +181,11 @@ pub struct ProbeConfig {
     pub duration: Option<Duration>,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Live metrics of the run, if something serves them.
+    pub monitor: Option<Arc<Monitor>>,
+    /// Keep every operation in the log; off for a probe that runs for months, whose
+    /// caller sees each operation as it ends (memory stays flat).
+    pub keep_ops: bool,
 }
 
 /// Refuses a URL that can never work: empty, without `http://` or `https://`, without a
@@ -289,6 +327,9 @@ fn lane(kind: OpKind, sh: &Shared<'_>, ops: &mpsc::Sender<Op>) {
     let ask = |kind: OpKind, job: Job| -> Option<bool> {
         let sent = sh.now();
         let t0 = Instant::now();
+        if let Some(m) = &sh.cfg.monitor {
+            m.sending(kind, sent);
+        }
         let mut result = jobs
             .send(job)
             .err()
@@ -309,14 +350,18 @@ fn lane(kind: OpKind, sh: &Shared<'_>, ops: &mpsc::Sender<Op>) {
         }
         let result = result.expect("set above");
         let ok = result.is_ok();
-        let _ = ops.send(Op {
+        let op = Op {
             sent,
             time: sh.now(),
             kind,
             ok,
             latency_seconds: t0.elapsed().as_secs_f64(),
             error: result.err().unwrap_or_default(),
-        });
+        };
+        if let Some(m) = &sh.cfg.monitor {
+            m.ended(&op);
+        }
+        let _ = ops.send(op);
         (!cut).then_some(ok)
     };
     let mut created = kind != OpKind::Write || !sh.store.create;
@@ -372,7 +417,10 @@ pub fn run_with(
         transport,
         cfg,
         stop,
-        started: Instant::now(),
+        started: cfg
+            .monitor
+            .as_ref()
+            .map_or_else(Instant::now, |m| m.begin(cfg.interval)),
         primed: AtomicBool::new(false),
     };
     let mut log = ProbeLog {
@@ -389,7 +437,9 @@ pub fn run_with(
         drop(ops);
         for op in arrived {
             on_op(&op);
-            log.ops.push(op);
+            if cfg.keep_ops {
+                log.ops.push(op);
+            }
         }
     });
     log.end = sh.now();

@@ -2,8 +2,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::CliError;
 use super::output::Sink;
-use super::{CliError, Format};
+use super::run::RunFormat;
 use crate::estimate::results::RunReport;
 use crate::estimate::shard;
 
@@ -13,9 +14,9 @@ pub struct MergeArgs {
     /// order.
     #[arg(required = true, value_name = "PART")]
     pub parts: Vec<PathBuf>,
-    /// Output format: a table for people, or the JSON of MODEL-SPEC.md.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format: a table for people, the JSON of MODEL-SPEC.md, or OpenMetrics gauges.
+    #[arg(long, value_enum, default_value_t = RunFormat::Table)]
+    pub format: RunFormat,
     /// Write the result to FILE (`-` = standard output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

@@ -12,6 +12,7 @@ mod history;
 #[cfg(feature = "k8s")]
 mod import;
 mod merge;
+mod openmetrics;
 mod output;
 mod probe;
 mod report;

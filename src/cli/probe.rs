@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Args, ValueEnum};
 
 use super::{CliError, duration_flag};
-use crate::calibrate::probe::{self, OpKind, ProbeConfig};
+use crate::calibrate::probe::{self, OpKind, ProbeConfig, Tracker};
+use crate::calibrate::probe_metrics::{Monitor, serve};
 use crate::calibrate::store::{Api, Auth, Store, Tls};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -136,11 +137,34 @@ pub struct ProbeArgs {
     /// kind is create, write or read), written as it happens so an interruption keeps it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Serve the probe's metrics at http://ADDR/metrics (OpenMetrics) while it runs, for
+    /// Prometheus to scrape, e.g. 127.0.0.1:9464 (0.0.0.0:9464 in a Pod).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
 }
 
 pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
     super::url_flag("--url", &args.url)?;
     let (store, tls) = args.store.resolve()?;
+    let listener = match &args.listen {
+        Some(addr) => {
+            let parsed: std::net::SocketAddr = addr.parse().map_err(|_| {
+                CliError::BadInput(format!(
+                    "--listen \"{addr}\": expected IP:PORT, e.g. 127.0.0.1:9464"
+                ))
+            })?;
+            Some(
+                std::net::TcpListener::bind(parsed)
+                    .map_err(|e| CliError::Failed(format!("cannot listen on {addr}: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    let monitor = listener.map(|l| {
+        let m = Monitor::new();
+        serve(l, Arc::clone(&m));
+        m
+    });
     let cfg = ProbeConfig {
         url: args.url.clone(),
         tls,
@@ -152,6 +176,8 @@ pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
             .map(|d| duration_flag("duration", d, false))
             .transpose()?,
         timeout: duration_flag("timeout", &args.timeout, false)?,
+        monitor,
+        keep_ops: false,
     };
     // The log is written as it happens (an interruption keeps it), so it is the one
     // output not replaced atomically; one that cannot be written fails now.
@@ -175,7 +201,25 @@ pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
     }
     let mut write_error = None;
-    let ops = probe::run(&cfg, &stop, |op| {
+    // The summary is kept as the operations end, not from a log of them all: a probe
+    // may run for a year.
+    let interval = cfg.interval.as_secs_f64();
+    let mut writes = Tracker::new(OpKind::Write, interval);
+    let mut reads = Tracker::new(OpKind::Read, interval);
+    let (mut operations, mut failed, mut answered) = (0u64, 0u64, false);
+    let mut first_error: Option<String> = None;
+    let ended = probe::run(&cfg, &stop, |op| {
+        operations += 1;
+        failed += u64::from(!op.ok);
+        answered |= op.ok;
+        if first_error.is_none() && !op.error.is_empty() {
+            first_error = Some(op.error.clone());
+        }
+        match op.kind {
+            OpKind::Write => writes.record(op),
+            OpKind::Read => reads.record(op),
+            OpKind::Create => {}
+        }
         if let Some((f, shown)) = &mut log {
             let error = crate::report::sweep::csv_cell(&op.error);
             let written = writeln!(
@@ -196,15 +240,16 @@ pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
             }
         }
     })
-    .map_err(|e| CliError::Failed(format!("{}: {e}", probe::redact(&cfg.url))))?;
-    let writes = ops.outages(OpKind::Write);
-    let reads = ops.outages(OpKind::Read);
+    .map_err(|e| CliError::Failed(format!("{}: {e}", probe::redact(&cfg.url))))?
+    .end;
+    let writes = writes.finish(ended);
+    let reads = reads.finish(ended);
     let total = |o: &[probe::Outage]| o.iter().map(|x| x.length_seconds).sum::<f64>();
     let summary = serde_json::json!({
         "url": probe::redact(&cfg.url),
-        "operations": ops.ops.len(),
-        "failed": ops.ops.iter().filter(|o| !o.ok).count(),
-        "duration_seconds": ops.end,
+        "operations": operations,
+        "failed": failed,
+        "duration_seconds": ended,
         "write_outages": writes,
         "read_outages": reads,
         "write_outage_seconds": total(&writes),
@@ -217,15 +262,11 @@ pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
     if let Some(e) = write_error {
         return Err(CliError::Failed(e));
     }
-    if !ops.reached() {
-        let first = ops
-            .ops
-            .iter()
-            .find(|o| !o.error.is_empty())
-            .map_or("no request was sent".to_string(), |o| o.error.clone());
+    if !answered {
         return Err(CliError::Failed(format!(
-            "never reached {}: no request was answered ({first})",
-            probe::redact(&cfg.url)
+            "never reached {}: no request was answered ({})",
+            probe::redact(&cfg.url),
+            first_error.unwrap_or_else(|| "no request was sent".into())
         )));
     }
     Ok(())

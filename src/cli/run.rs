@@ -16,9 +16,10 @@ pub struct RunArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub run: RunOptions,
-    /// Output format: a table for people, or the JSON of MODEL-SPEC.md.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format: a table for people, the JSON of MODEL-SPEC.md, or OpenMetrics
+    /// gauges (for node_exporter's textfile collector: `--out DIR/hasim.prom`).
+    #[arg(long, value_enum, default_value_t = RunFormat::Table)]
+    pub format: RunFormat,
     /// Write the result to FILE (created before the run starts; `-` = standard output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -245,11 +246,32 @@ impl Progress {
     }
 }
 
-/// Writes a report in `format`; with JSON, its warnings also go to standard error (the
-/// table shows them itself).
+/// What `hasim run` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunFormat {
+    Table,
+    Json,
+    /// Gauges in the OpenMetrics text format (which the classic text parser reads too).
+    Openmetrics,
+}
+
+impl RunFormat {
+    /// The table or JSON form; OpenMetrics only where a run's report is written.
+    fn plain(self) -> Result<Format, CliError> {
+        match self {
+            RunFormat::Table => Ok(Format::Table),
+            RunFormat::Json => Ok(Format::Json),
+            RunFormat::Openmetrics => Err(CliError::BadInput(
+                "--format openmetrics is written for a plain run's report (not --method bfb or a rare-event estimate)".into(),
+            )),
+        }
+    }
+}
+
+/// Writes a report in `format`; its warnings go to standard error.
 pub(super) fn emit(
     report: &crate::estimate::results::RunReport,
-    format: Format,
+    format: RunFormat,
     sink: Sink,
 ) -> Result<(), CliError> {
     // Warnings go to standard error whatever the format, so a table or JSON written to
@@ -259,8 +281,11 @@ pub(super) fn emit(
         eprintln!("warning: {w}");
     }
     sink.write(&match format {
-        Format::Json => report.to_json(),
-        Format::Table => report.to_table(),
+        RunFormat::Json => report.to_json(),
+        RunFormat::Table => report.to_table(),
+        RunFormat::Openmetrics => super::openmetrics::of_report(
+            &serde_json::from_str(&report.to_json()).expect("a report's JSON parses"),
+        ),
     })
 }
 
@@ -319,7 +344,7 @@ fn run_bfb(args: &RunArgs, model: &crate::model::Model) -> Result<(), CliError> 
             other => CliError::Failed(other.to_string()),
         },
     )?;
-    emit_rare(&report, args.format, sink)
+    emit_rare(&report, args.format.plain()?, sink)
 }
 
 /// Writes a rare-event report in `format`; with JSON, its warnings also go to standard

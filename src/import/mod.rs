@@ -63,6 +63,17 @@ pub struct Imported {
 /// Kinds hasim models; everything else is ignored (and said so).
 const WORKLOADS: [&str; 3] = ["Deployment", "StatefulSet", "DaemonSet"];
 
+/// hasim's own probe (`app.kubernetes.io/name: hasim-probe`, as in
+/// calibration/k8s/50-hasim-probe.yaml) watches the pipeline: it is not one of its stages.
+fn is_hasim_probe(o: &yaml::Object) -> bool {
+    let Some(labels) = o.value.at("metadata.labels") else {
+        return false;
+    };
+    matches!(&labels.value, yaml::Yaml::Map(entries) if entries.iter().any(|(k, v)| {
+        k == "app.kubernetes.io/name" && matches!(&v.value, yaml::Yaml::Str(s) if s == "hasim-probe")
+    }))
+}
+
 /// The role an image plays: InfluxDB stores, Telegraf collects, Chronograf and Grafana
 /// read; anything else is a component.
 pub fn role_of_image(image: &str) -> Role {
@@ -119,6 +130,11 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions) -> Result<Imported, Impor
     for o in objects {
         let kind = o.kind().to_string();
         match kind.as_str() {
+            "Deployment" | "StatefulSet" | "DaemonSet" if is_hasim_probe(&o) => notes.push(format!(
+                "left out {} {}: hasim's own probe watches the pipeline, it is not a stage of it",
+                kind,
+                o.name()
+            )),
             "Deployment" | "StatefulSet" | "DaemonSet" => {
                 validate(&o)?;
                 workloads.push(o);

@@ -724,6 +724,8 @@ impl Calibrator {
                     interval: Duration::from_millis(100),
                     duration: None,
                     timeout: Duration::from_secs(1),
+                    monitor: None,
+                    keep_ops: true,
                 };
                 probe::run_with(transport, &cfg, &stop, |_| {})
             }))
