@@ -526,27 +526,14 @@ impl Http {
 impl Transport for Http {
     fn send(&self, r: &Request) -> Result<Reply, String> {
         let url = format!("{}{}", self.base, r.path);
+        // The query and headers, on either kind of request builder.
+        fn prepared<B>(b: ureq::RequestBuilder<B>, r: &Request) -> ureq::RequestBuilder<B> {
+            let b = b.query_pairs(r.query.iter().map(|(k, v)| (*k, v.as_str())));
+            r.headers.iter().fold(b, |b, (k, v)| b.header(*k, v))
+        }
         let answer = match r.method {
-            Method::Get => {
-                let mut b = self.agent.get(&url);
-                for (k, v) in &r.query {
-                    b = b.query(k, v);
-                }
-                for (k, v) in &r.headers {
-                    b = b.header(*k, v);
-                }
-                b.call()
-            }
-            Method::Post => {
-                let mut b = self.agent.post(&url);
-                for (k, v) in &r.query {
-                    b = b.query(k, v);
-                }
-                for (k, v) in &r.headers {
-                    b = b.header(*k, v);
-                }
-                b.send(r.body.as_str())
-            }
+            Method::Get => prepared(self.agent.get(&url), r).call(),
+            Method::Post => prepared(self.agent.post(&url), r).send(r.body.as_str()),
         };
         let mut resp = answer.map_err(|e| self.error(e))?;
         let headers = resp
