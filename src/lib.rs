@@ -19,6 +19,7 @@ pub mod fsio;
 pub mod import;
 pub mod model;
 pub mod report;
+pub mod schema;
 pub mod sim;
 pub mod stats;
 pub mod units;

@@ -119,7 +119,6 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     Ok(v / per)
 }
 
-/// Formats seconds for people: the largest unit that keeps the number at least 1.
 /// A time into a history as days and a clock, to the millisecond: `12d 03:04:05.120`
 /// (the days left out below one day).
 pub fn format_offset(t: Seconds) -> String {
@@ -138,6 +137,19 @@ pub fn format_offset(t: Seconds) -> String {
     }
 }
 
+/// The instant `t` seconds after `start` in RFC 3339, UTC, to the millisecond like
+/// [`format_offset`] (`2027-01-12T03:04:05.12Z`); empty where it would pass the year 9999.
+pub fn rfc3339_after(start: jiff::Timestamp, t: Seconds) -> String {
+    let ms = (t * 1e3).round();
+    if !ms.is_finite() || ms.abs() > 1e15 {
+        return String::new();
+    }
+    start
+        .checked_add(jiff::SignedDuration::from_millis(ms as i64))
+        .map_or(String::new(), |at| at.to_string())
+}
+
+/// Formats seconds for people: the largest unit that keeps the number at least 1.
 pub fn format_duration(s: Seconds) -> String {
     let a = s.abs();
     let (v, unit) = if a == 0.0 {
@@ -168,6 +180,22 @@ pub fn format_duration(s: Seconds) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_after_a_start_in_rfc3339() {
+        let start: jiff::Timestamp = "2027-01-01T00:00:00Z".parse().unwrap();
+        assert_eq!(rfc3339_after(start, 0.0), "2027-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339_after(start, 11.0 * DAY + 3.0 * HOUR + 4.0 * MINUTE + 5.1204),
+            "2027-01-12T03:04:05.12Z"
+        );
+        assert_eq!(
+            rfc3339_after(jiff::Timestamp::UNIX_EPOCH, YEAR),
+            "1971-01-01T00:00:00Z"
+        );
+        assert_eq!(rfc3339_after(start, 1e4 * YEAR), "");
+        assert_eq!(rfc3339_after(start, f64::INFINITY), "");
+    }
 
     #[test]
     fn parses_every_unit() {

@@ -922,6 +922,7 @@ fn every_bundled_model_reads_back_from_its_resolved_form() {
 fn trace_logs_one_history_as_csv_or_json() {
     let out = hasim()
         .args(["trace", "models/seed.toml", "--replication", "2"])
+        .args(["--start", "2027-01-01T00:00:00+01:00"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -929,11 +930,11 @@ fn trace_logs_one_history_as_csv_or_json() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("time_seconds,at,stage,replica,node,event,state,buffered")
+        Some("time_seconds,at,stage,replica,node,event,state,buffered,timestamp")
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert!(rows.len() > 10);
-    assert!(rows.iter().all(|r| r.len() == 8));
+    assert!(rows.iter().all(|r| r.len() == 9));
     let times: Vec<f64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "time order");
     // Every failure names its mode and the replica's node (one node here); a replica
@@ -957,7 +958,18 @@ fn trace_logs_one_history_as_csv_or_json() {
             + parts[1] * 60.0
             + parts[2];
         assert!((back - t).abs() <= 5e-4, "{r:?}");
+        // The timestamp is the same instant after --start, in UTC.
+        let at: jiff::Timestamp = r[8].parse().unwrap();
+        let start: jiff::Timestamp = "2026-12-31T23:00:00Z".parse().unwrap();
+        let since = at.duration_since(start).as_secs_f64();
+        assert!((since - t).abs() <= 5e-4 && r[8].ends_with('Z'), "{r:?}");
     }
+    let bad = hasim()
+        .args(["trace", "models/seed.toml", "--start", "yesterday"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"));
 
     // The JSON's X is the X of that history in `hasim run`: replication 0 alone.
     let out = hasim()
@@ -976,6 +988,12 @@ fn trace_logs_one_history_as_csv_or_json() {
     );
     assert!((a - b).abs() <= 1e-6 * a.max(1.0), "{a} vs {b}");
     assert!(v["events"].as_array().unwrap().len() > 10);
+    // Unix time by default.
+    let e = &v["events"][3];
+    let at: jiff::Timestamp = e["timestamp"].as_str().unwrap().parse().unwrap();
+    let t = e["time"].as_f64().unwrap();
+    assert!((at.as_millisecond() as f64 / 1e3 - t).abs() <= 5e-4, "{e}");
+    assert_eq!(v["start"], "1970-01-01T00:00:00Z");
 }
 
 #[test]

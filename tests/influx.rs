@@ -198,6 +198,7 @@ fn ctrl_c_ends_the_probe_within_an_interval_closing_the_open_outage() {
         "ended {took:.3} s after Ctrl-C"
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_follows("probe.schema.json", &v);
     let end = v["duration_seconds"].as_f64().unwrap();
     for kind in ["write_outages", "read_outages"] {
         let outages = v[kind].as_array().unwrap();
@@ -206,6 +207,15 @@ fn ctrl_c_ends_the_probe_within_an_interval_closing_the_open_outage() {
             last["end"].as_f64().unwrap(),
             end,
             "{kind}: closed at the stop"
+        );
+        // And by the wall clock: the stop is the probe's end.
+        assert_eq!(last["end_time"], v["ended"], "{kind}");
+        let started: jiff::Timestamp = v["started"].as_str().unwrap().parse().unwrap();
+        let from: jiff::Timestamp = last["start_time"].as_str().unwrap().parse().unwrap();
+        let since = from.duration_since(started).as_secs_f64();
+        assert!(
+            (since - last["start"].as_f64().unwrap()).abs() <= 1e-3,
+            "{kind}: {last}"
         );
         // About the second the store hung before the stop: the pending request counts
         // from its send (writes and reads each on a lane of their own).
@@ -357,14 +367,30 @@ fn hasim_probe_logs_every_operation_and_summarises() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_follows("probe.schema.json", &v);
     assert_eq!(v["read_outage_seconds"], 0.0);
     let text = std::fs::read_to_string(&log).unwrap();
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("sent_seconds,time_seconds,kind,ok,latency_seconds,error")
+        Some("sent_seconds,time_seconds,kind,ok,latency_seconds,error,sent_at")
     );
     let rows: Vec<&str> = lines.collect();
+    // Each request's wall-clock send is the probe's start plus its offset (to the ms).
+    let started: jiff::Timestamp = v["started"].as_str().unwrap().parse().unwrap();
+    let ended: jiff::Timestamp = v["ended"].as_str().unwrap().parse().unwrap();
+    let duration = ended.duration_since(started).as_secs_f64();
+    assert!((duration - v["duration_seconds"].as_f64().unwrap()).abs() <= 1e-3);
+    for r in &rows {
+        let cells: Vec<&str> = r.split(',').collect();
+        let at: jiff::Timestamp = cells[cells.len() - 1].parse().unwrap();
+        let sent: f64 = cells[0].parse().unwrap();
+        let since = at.duration_since(started).as_secs_f64();
+        assert!(
+            (since - sent).abs() <= 1e-3,
+            "{r}: {since} s after the start"
+        );
+    }
     assert_eq!(rows.len() as u64, v["operations"].as_u64().unwrap());
     assert!(rows.len() >= 20, "{} rows", rows.len());
     assert!(rows.iter().any(|r| r.contains(",read,true,")));
@@ -413,6 +439,7 @@ fn calibrate_local_times_restarts_and_writes_a_calibration_file() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_follows("calibrate.schema.json", &v);
     let trials = v["trials"].as_array().unwrap();
     assert_eq!(trials.len(), 3);
     for t in trials {
@@ -583,6 +610,7 @@ fn a_terminal_ctrl_c_stops_the_trials_and_spares_the_process() {
         "no fault after the stop: {rest:?}"
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_follows("calibrate.schema.json", &v);
     assert_eq!(v["trials"].as_array().unwrap().len(), 2);
     let file: toml::Table = toml::from_str(&std::fs::read_to_string(&cal).unwrap()).unwrap();
     assert_eq!(
@@ -1006,6 +1034,7 @@ fn the_probe_speaks_influxdb_2_and_3_as_documented() {
         assert!(out.status.success(), "{all}");
         assert!(!all.contains(TOKEN), "{all}");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        common::assert_follows("probe.schema.json", &v);
         for kind in ["write", "read"] {
             let seconds = v[format!("{kind}_outage_seconds")].as_f64().unwrap();
             // The process's start-up delays the probe's clock against the server's:

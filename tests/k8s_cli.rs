@@ -13,6 +13,9 @@ use std::sync::{Arc, Mutex};
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
+mod common;
+use common::assert_follows;
+
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/k8s/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -182,6 +185,7 @@ fn calibrates_writes_the_file_and_the_log_and_a_model_uses_it() {
     assert_eq!(stderr.matches("trial ").count(), 3, "{stderr}");
 
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_follows("calibrate.schema.json", &summary);
     assert_eq!(summary["trials"].as_array().unwrap().len(), 3);
     assert_eq!(summary["measures"], "recreate");
     assert!(summary["chosen"].as_str().unwrap().starts_with("{ dist = "));
@@ -217,6 +221,7 @@ fn calibrates_writes_the_file_and_the_log_and_a_model_uses_it() {
     assert_eq!(log.lines().count(), 3);
     for line in log.lines() {
         let t: Value = serde_json::from_str(line).unwrap();
+        assert_follows("calibrate.schema.json", &t);
         assert!(t["replacements"][0]["ready"].as_f64().is_some());
     }
 
@@ -267,6 +272,7 @@ fn a_dry_run_sends_only_reads() {
         String::from_utf8_lossy(&out.stderr)
     );
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_follows("calibrate.schema.json", &plan);
     assert_eq!(plan["dry_run"], true);
     assert_eq!(
         plan["settle_seconds"], 600.0,

@@ -31,6 +31,9 @@ fn as_run(mut v: serde_json::Value) -> serde_json::Value {
     o.remove("lost_metrics_difference");
     // `run` chose plain (`auto`); a sweep's rows say their method was fixed for the sweep.
     o.remove("estimation");
+    // A run's document carries its versions; a sweep row carries them, not its result.
+    o.remove("schema_version");
+    o.remove("hasim_version");
     without_perf(v)
 }
 
@@ -421,9 +424,7 @@ fn report_writes_charts_their_data_and_a_page() {
     assert!(past_median["fraction_with_more"].parse::<f64>().unwrap() <= 0.5 + 1.0 / 300.0);
 
     // The findings as data, each one on the page, and where the key numbers came from.
-    let findings: Vec<serde_json::Value> =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("findings.json")).unwrap())
-            .unwrap();
+    let findings = findings(dir.path());
     assert!(findings.len() >= 3, "{findings:?}");
     for f in &findings {
         let text = f["text"].as_str().unwrap();
@@ -444,11 +445,17 @@ fn report_writes_charts_their_data_and_a_page() {
     );
 }
 
-/// The claims of a report's findings (`findings.json`), in page order.
-fn claims(dir: &std::path::Path) -> Vec<String> {
+/// A report's findings (`findings.json`), in page order.
+fn findings(dir: &std::path::Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(dir.join("findings.json")).unwrap();
-    let findings: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
-    findings
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["schema_version"], 1, "{text}");
+    doc["findings"].as_array().unwrap().clone()
+}
+
+/// The claims of a report's findings, in page order.
+fn claims(dir: &std::path::Path) -> Vec<String> {
+    findings(dir)
         .iter()
         .map(|f| f["claim"].as_str().unwrap().to_string())
         .collect()

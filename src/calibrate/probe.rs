@@ -48,6 +48,9 @@ impl OpKind {
 pub struct Op {
     /// Seconds since the probe started, when the request was sent.
     pub sent: f64,
+    /// When the request was sent, by the wall clock: the probe's start by the wall clock
+    /// plus `sent` (so operations stay in order even if the clock is stepped).
+    pub sent_at: jiff::Timestamp,
     /// Seconds since the probe started, when it ended: answered, failed, timed out, or
     /// given up at the stop.
     pub time: f64,
@@ -89,6 +92,8 @@ pub struct ProbeLog {
     pub interval: f64,
     /// Seconds since the start when the probe stopped.
     pub end: f64,
+    /// The wall-clock instant of the start (time 0).
+    pub started: jiff::Timestamp,
 }
 
 impl ProbeLog {
@@ -269,6 +274,8 @@ struct Shared<'a> {
     cfg: &'a ProbeConfig,
     stop: &'a AtomicBool,
     started: Instant,
+    /// `started` by the wall clock.
+    started_at: jiff::Timestamp,
     /// A point was written: reads can find one.
     primed: AtomicBool,
 }
@@ -284,6 +291,14 @@ impl Shared<'_> {
 
     fn now(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
+    }
+
+    /// The wall-clock instant `t` seconds after the start.
+    fn at(&self, t: f64) -> jiff::Timestamp {
+        let offset = jiff::SignedDuration::try_from_secs_f64(t).unwrap_or_default();
+        self.started_at
+            .checked_add(offset)
+            .unwrap_or(self.started_at)
     }
 
     /// Sleeps until `until`, or less if the probe stops: `false` then.
@@ -352,6 +367,7 @@ fn lane(kind: OpKind, sh: &Shared<'_>, ops: &mpsc::Sender<Op>) {
         let ok = result.is_ok();
         let op = Op {
             sent,
+            sent_at: sh.at(sent),
             time: sh.now(),
             kind,
             ok,
@@ -412,21 +428,25 @@ pub fn run_with(
     mut on_op: impl FnMut(&Op),
 ) -> Result<ProbeLog, String> {
     let store = cfg.store.resolved(transport.as_ref())?;
+    let started = cfg
+        .monitor
+        .as_ref()
+        .map_or_else(Instant::now, |m| m.begin(cfg.interval));
+    let started_at = jiff::Timestamp::now();
     let sh = Shared {
         store,
         transport,
         cfg,
         stop,
-        started: cfg
-            .monitor
-            .as_ref()
-            .map_or_else(Instant::now, |m| m.begin(cfg.interval)),
+        started,
+        started_at,
         primed: AtomicBool::new(false),
     };
     let mut log = ProbeLog {
         ops: vec![],
         interval: cfg.interval.as_secs_f64(),
         end: 0.0,
+        started: started_at,
     };
     let (ops, arrived) = mpsc::channel::<Op>();
     std::thread::scope(|s| {
@@ -446,26 +466,31 @@ pub fn run_with(
     Ok(log)
 }
 
+/// An operation sent `sent` seconds after a fixed start and ended `latency` later, for
+/// the tests of the probe and of its metrics.
+#[cfg(test)]
+pub(crate) fn op(sent: f64, latency: f64, kind: OpKind, ok: bool) -> Op {
+    Op {
+        sent,
+        sent_at: jiff::Timestamp::UNIX_EPOCH,
+        time: sent + latency,
+        kind,
+        ok,
+        latency_seconds: latency,
+        error: String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn op(sent: f64, latency: f64, kind: OpKind, ok: bool) -> Op {
-        Op {
-            sent,
-            time: sent + latency,
-            kind,
-            ok,
-            latency_seconds: latency,
-            error: String::new(),
-        }
-    }
 
     fn log(ops: Vec<Op>, end: f64) -> ProbeLog {
         ProbeLog {
             ops,
             interval: 0.1,
             end,
+            started: jiff::Timestamp::UNIX_EPOCH,
         }
     }
 

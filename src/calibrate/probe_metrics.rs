@@ -295,17 +295,7 @@ fn answer(mut s: TcpStream, monitor: &Monitor) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn op(kind: OpKind, sent: f64, latency: f64, ok: bool) -> Op {
-        Op {
-            sent,
-            time: sent + latency,
-            kind,
-            ok,
-            latency_seconds: latency,
-            error: String::new(),
-        }
-    }
+    use crate::calibrate::probe::op;
 
     #[test]
     fn a_hung_request_shows_as_an_outage_from_its_send_and_counters_never_fall() {
@@ -314,7 +304,7 @@ mod tests {
         let w = OpKind::Write;
         assert!(!m.now(w, 0.0).unwrap().success, "nothing answered yet");
         m.sending(w, 0.0);
-        m.ended(&op(w, 0.0, 0.01, true));
+        m.ended(&op(0.0, 0.01, w, true));
         assert!(m.now(w, 0.05).unwrap().success);
         // Sent at 1.0 and hung: within the interval nothing shows, after it an outage.
         m.sending(w, 1.0);
@@ -329,14 +319,14 @@ mod tests {
             }
         );
         // Answered late at 2.2: the outage closed there, as the summary has it.
-        m.ended(&op(w, 1.0, 1.2, true));
+        m.ended(&op(1.0, 1.2, w, true));
         let after = at(3.0);
         assert!(after.success && after.outages == 1);
         assert!((after.outage_seconds - 1.2).abs() < 1e-12);
         assert!(after.outage_seconds >= at(1.5).outage_seconds);
         // A failure opens one from its send; it stays open until an answer.
         m.sending(w, 4.0);
-        m.ended(&op(w, 4.0, 0.01, false));
+        m.ended(&op(4.0, 0.01, w, false));
         let during = at(4.5);
         assert!(!during.success && during.outages == 2);
         assert!((during.outage_seconds - 1.7).abs() < 1e-12);
@@ -346,8 +336,8 @@ mod tests {
     fn the_text_is_openmetrics_with_cumulative_buckets() {
         let m = Monitor::new();
         m.begin(Duration::from_millis(100));
-        m.ended(&op(OpKind::Read, 0.0, 0.003, true));
-        m.ended(&op(OpKind::Read, 0.1, 0.2, false));
+        m.ended(&op(0.0, 0.003, OpKind::Read, true));
+        m.ended(&op(0.1, 0.2, OpKind::Read, false));
         let text = m.render();
         assert!(text.ends_with("# EOF\n"));
         for line in [

@@ -81,7 +81,7 @@ pub fn advise_cmd(args: &AdviseArgs) -> Result<(), CliError> {
     })
     .map_err(CliError::Failed)?;
     let out = match args.format {
-        Format::Json => serde_json::to_string_pretty(&advice).expect("advice serialises") + "\n",
+        Format::Json => crate::schema::pretty(&advice),
         Format::Table => {
             // The `hasim run` lines repeat the user's own overrides before the fix's.
             let run = if args.sets.is_empty() {

@@ -155,10 +155,7 @@ fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
         "name": a.name,
         "lower_bound": true,
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&summary).expect("serialises")
-    );
+    print!("{}", crate::schema::pretty(summary));
     Ok(())
 }
 

@@ -210,10 +210,7 @@ async fn run(a: &K8sArgs, cfg: K8sConfig) -> Result<(), CliError> {
             "timeout_seconds": cfg.timeout.as_secs_f64(),
             "measures": fault.measures(),
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary).expect("serialises")
-        );
+        print!("{}", crate::schema::pretty(summary));
         return Ok(());
     }
     let out = a
@@ -304,7 +301,7 @@ async fn run(a: &K8sArgs, cfg: K8sConfig) -> Result<(), CliError> {
             entry.push(&t.samples);
             shutdown.push(&t.shutdown);
             if let Some(f) = &mut log {
-                let line = serde_json::to_string(t).expect("serialises");
+                let line = crate::schema::line(t);
                 if let Err(e) = writeln!(f, "{line}").and_then(|()| f.flush()) {
                     log_failure.get_or_insert(e);
                 }
@@ -326,9 +323,6 @@ async fn run(a: &K8sArgs, cfg: K8sConfig) -> Result<(), CliError> {
         "name": name,
         "flagged_trials": trials.iter().filter(|t| !t.flags.is_empty()).count(),
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&summary).expect("serialises")
-    );
+    print!("{}", crate::schema::pretty(summary));
     Ok(())
 }

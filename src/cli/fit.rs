@@ -253,7 +253,7 @@ pub fn fit_cmd(args: &FitArgs) -> Result<(), CliError> {
                 "fits": rows,
                 "warnings": warnings,
             });
-            serde_json::to_string_pretty(&doc).expect("serialises") + "\n"
+            crate::schema::pretty(doc)
         }
         Format::Table => {
             let mut o = String::new();

@@ -340,7 +340,7 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
                 "calibration_file": a.out.as_ref().map(|p| p.display().to_string()),
                 "entries": written,
             });
-            serde_json::to_string_pretty(&v).expect("serialises") + "\n"
+            crate::schema::pretty(v)
         }
         Format::Table => {
             let mut t = table(&h, a.level, &written, a.out.as_ref());

@@ -14,7 +14,8 @@ pub struct MergeArgs {
     /// order.
     #[arg(required = true, value_name = "PART")]
     pub parts: Vec<PathBuf>,
-    /// Output format: a table for people, the JSON of MODEL-SPEC.md, or OpenMetrics gauges.
+    /// Output format: a table for people, the JSON of MODEL-SPEC.md, CSV (as `hasim run`'s),
+    /// or OpenMetrics gauges.
     #[arg(long, value_enum, default_value_t = RunFormat::Table)]
     pub format: RunFormat,
     /// Write the result to FILE (`-` = standard output).

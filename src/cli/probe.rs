@@ -133,8 +133,9 @@ pub struct ProbeArgs {
     /// Per-request timeout.
     #[arg(long, default_value = "1s")]
     pub timeout: String,
-    /// Log every operation as CSV (sent_seconds,time_seconds,kind,ok,latency_seconds,error;
-    /// kind is create, write or read), written as it happens so an interruption keeps it.
+    /// Log every operation as CSV (sent_seconds,time_seconds,kind,ok,latency_seconds,error,
+    /// sent_at; kind is create, write or read; sent_at the wall-clock send in RFC 3339),
+    /// written as it happens so an interruption keeps it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Serve the probe's metrics at http://ADDR/metrics (OpenMetrics) while it runs, for
@@ -186,9 +187,12 @@ pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
             let shown = p.display().to_string();
             let mut f = std::fs::File::create(p)
                 .map_err(|e| CliError::Failed(format!("cannot create {shown}: {e}")))?;
-            writeln!(f, "sent_seconds,time_seconds,kind,ok,latency_seconds,error")
-                .and_then(|()| f.flush())
-                .map_err(|e| CliError::Failed(format!("cannot write {shown}: {e}")))?;
+            writeln!(
+                f,
+                "sent_seconds,time_seconds,kind,ok,latency_seconds,error,sent_at"
+            )
+            .and_then(|()| f.flush())
+            .map_err(|e| CliError::Failed(format!("cannot write {shown}: {e}")))?;
             Some((f, shown))
         }
         None => None,
@@ -208,7 +212,7 @@ pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
     let mut reads = Tracker::new(OpKind::Read, interval);
     let (mut operations, mut failed, mut answered) = (0u64, 0u64, false);
     let mut first_error: Option<String> = None;
-    let ended = probe::run(&cfg, &stop, |op| {
+    let probed = probe::run(&cfg, &stop, |op| {
         operations += 1;
         failed += u64::from(!op.ok);
         answered |= op.ok;
@@ -224,12 +228,15 @@ pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
             let error = crate::report::sweep::csv_cell(&op.error);
             let written = writeln!(
                 f,
-                "{},{},{},{},{},{error}",
+                "{},{},{},{},{},{error},{}",
                 op.sent,
                 op.time,
                 op.kind.name(),
                 op.ok,
-                op.latency_seconds
+                op.latency_seconds,
+                op.sent_at
+                    .round(jiff::Unit::Millisecond)
+                    .unwrap_or(op.sent_at)
             )
             .and_then(|()| f.flush());
             if let Err(e) = written
@@ -240,25 +247,40 @@ pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
             }
         }
     })
-    .map_err(|e| CliError::Failed(format!("{}: {e}", probe::redact(&cfg.url))))?
-    .end;
+    .map_err(|e| CliError::Failed(format!("{}: {e}", probe::redact(&cfg.url))))?;
+    let (ended, started) = (probed.end, probed.started);
     let writes = writes.finish(ended);
     let reads = reads.finish(ended);
     let total = |o: &[probe::Outage]| o.iter().map(|x| x.length_seconds).sum::<f64>();
+    let at = |t: f64| crate::units::rfc3339_after(started, t);
+    // Each outage also by the wall clock, to set beside the cluster's events.
+    let dated = |o: &[probe::Outage]| {
+        o.iter()
+            .map(|x| {
+                serde_json::json!({
+                    "kind": x.kind,
+                    "start": x.start,
+                    "end": x.end,
+                    "length_seconds": x.length_seconds,
+                    "start_time": at(x.start),
+                    "end_time": at(x.end),
+                })
+            })
+            .collect::<Vec<_>>()
+    };
     let summary = serde_json::json!({
         "url": probe::redact(&cfg.url),
+        "started": at(0.0),
+        "ended": at(ended),
         "operations": operations,
         "failed": failed,
         "duration_seconds": ended,
-        "write_outages": writes,
-        "read_outages": reads,
+        "write_outages": dated(&writes),
+        "read_outages": dated(&reads),
         "write_outage_seconds": total(&writes),
         "read_outage_seconds": total(&reads),
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&summary).expect("serialises")
-    );
+    print!("{}", crate::schema::pretty(summary));
     if let Some(e) = write_error {
         return Err(CliError::Failed(e));
     }

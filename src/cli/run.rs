@@ -16,8 +16,9 @@ pub struct RunArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub run: RunOptions,
-    /// Output format: a table for people, the JSON of MODEL-SPEC.md, or OpenMetrics
-    /// gauges (for node_exporter's textfile collector: `--out DIR/hasim.prom`).
+    /// Output format: a table for people, the JSON of MODEL-SPEC.md, CSV (a header and one
+    /// row: `model` and the columns of `hasim sweep`'s CSV), or OpenMetrics gauges (for
+    /// node_exporter's textfile collector: `--out DIR/hasim.prom`).
     #[arg(long, value_enum, default_value_t = RunFormat::Table)]
     pub format: RunFormat,
     /// Write the result to FILE (created before the run starts; `-` = standard output).
@@ -251,19 +252,26 @@ impl Progress {
 pub enum RunFormat {
     Table,
     Json,
+    /// A header and one row: `model`, then the columns of a sweep's CSV.
+    Csv,
     /// Gauges in the OpenMetrics text format (which the classic text parser reads too).
     Openmetrics,
 }
 
 impl RunFormat {
-    /// The table or JSON form; OpenMetrics only where a run's report is written.
+    /// The table or JSON form; CSV and OpenMetrics only where a run's report is written.
     fn plain(self) -> Result<Format, CliError> {
         match self {
             RunFormat::Table => Ok(Format::Table),
             RunFormat::Json => Ok(Format::Json),
-            RunFormat::Openmetrics => Err(CliError::BadInput(
-                "--format openmetrics is written for a plain run's report (not --method bfb or a rare-event estimate)".into(),
-            )),
+            RunFormat::Csv | RunFormat::Openmetrics => Err(CliError::BadInput(format!(
+                "--format {} is written for a plain run's report (not --method bfb or a rare-event estimate)",
+                if self == RunFormat::Csv {
+                    "csv"
+                } else {
+                    "openmetrics"
+                }
+            ))),
         }
     }
 }
@@ -283,6 +291,15 @@ pub(super) fn emit(
     sink.write(&match format {
         RunFormat::Json => report.to_json(),
         RunFormat::Table => report.to_table(),
+        RunFormat::Csv => {
+            use crate::report::sweep::{csv_cell, csv_header, csv_row};
+            format!(
+                "model,{}\n{},{}\n",
+                csv_header(&[]),
+                csv_cell(&report.model),
+                csv_row(&[], report)
+            )
+        }
         RunFormat::Openmetrics => super::openmetrics::of_report(
             &serde_json::from_str(&report.to_json()).expect("a report's JSON parses"),
         ),

@@ -21,7 +21,7 @@ pub fn solve(args: &SolveArgs) -> Result<(), CliError> {
     let sol = analytic::solve(&model).map_err(|e| CliError::CannotSolve(e.to_string()))?;
     answered(&sol)?;
     let text = match args.format {
-        Format::Json => serde_json::to_string_pretty(&sol).expect("a solution serialises") + "\n",
+        Format::Json => crate::schema::pretty(&sol),
         Format::Table => {
             let mut o = String::new();
             let _ = writeln!(o, "{}", model.name);

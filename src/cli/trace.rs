@@ -25,13 +25,32 @@ pub struct TraceArgs {
     /// Seed of the run (default: the model's).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Output format: CSV (time_seconds,at,stage,replica,node,event,state,buffered; `at`
-    /// is the time as days and a clock, `12d 03:04:05.120`) or JSON.
+    /// Output format: CSV (time_seconds,at,stage,replica,node,event,state,buffered,timestamp;
+    /// `at` is the time as days and a clock, `12d 03:04:05.120`; `timestamp` the instant in
+    /// RFC 3339 after --start) or JSON (the same fields).
     #[arg(long, value_enum, default_value_t = TraceFormat::Csv)]
     pub format: TraceFormat,
+    /// The instant the history begins at, RFC 3339 (`2027-01-01T00:00:00Z`), for the
+    /// `timestamp` of each record: lines a trace up with a calendar or a dashboard. The
+    /// default, the Unix epoch, makes `timestamp` the time as a Unix time.
+    #[arg(long, value_name = "TIME", default_value = "1970-01-01T00:00:00Z", value_parser = parse_start)]
+    pub start: jiff::Timestamp,
     /// Write to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+fn parse_start(text: &str) -> Result<jiff::Timestamp, String> {
+    text.parse()
+        .map_err(|e| format!("not an RFC 3339 time such as 2027-01-01T00:00:00Z: {e}"))
+}
+
+/// One JSON record: the record and its instant.
+#[derive(Serialize)]
+struct JsonRecord<'a> {
+    #[serde(flatten)]
+    record: &'a TraceRecord,
+    timestamp: String,
 }
 
 /// A JSON string or number as it appears in the document.
@@ -39,10 +58,10 @@ fn json(v: impl Serialize) -> String {
     serde_json::to_string(&v).expect("a trace value serialises")
 }
 
-fn csv_line(r: &TraceRecord) -> String {
+fn csv_line(r: &TraceRecord, timestamp: &str) -> String {
     let buffered = r.buffered.map_or(String::new(), |b| b.to_string());
     format!(
-        "{},{},{},{},{},{},{},{buffered}",
+        "{},{},{},{},{},{},{},{buffered},{timestamp}",
         r.time,
         r.at,
         csv_cell(&r.stage),
@@ -61,12 +80,17 @@ pub fn trace(args: &TraceArgs) -> Result<(), CliError> {
     let seed = args.seed.unwrap_or(model.simulation.seed);
     let mut sink = Sink::open(args.out.as_deref(), &model.sources)?;
     let head = match args.format {
-        TraceFormat::Csv => "time_seconds,at,stage,replica,node,event,state,buffered".to_string(),
+        TraceFormat::Csv => {
+            "time_seconds,at,stage,replica,node,event,state,buffered,timestamp".to_string()
+        }
         TraceFormat::Json => format!(
-            "{{\n  \"model\": {},\n  \"seed\": {seed},\n  \"replication\": {},\n  \"horizon_seconds\": {},\n  \"events\": [",
+            "{{\n  \"schema_version\": {},\n  \"hasim_version\": {},\n  \"model\": {},\n  \"seed\": {seed},\n  \"replication\": {},\n  \"horizon_seconds\": {},\n  \"start\": {},\n  \"events\": [",
+            crate::schema::SCHEMA_VERSION,
+            json(crate::schema::HASIM_VERSION),
             json(&model.name),
             args.replication,
-            json(model.simulation.horizon)
+            json(model.simulation.horizon),
+            json(args.start.to_string())
         ),
     };
     if !sink.line(&head)? {
@@ -77,9 +101,13 @@ pub fn trace(args: &TraceArgs) -> Result<(), CliError> {
     let mut sim = Simulator::new(&model);
     // `Ok(false)` from a line: the reader closed standard output; stop quietly.
     let written = sim.trace_with(seed, args.replication, |r| {
+        let timestamp = crate::units::rfc3339_after(args.start, r.time);
         let line = match args.format {
-            TraceFormat::Csv => csv_line(&r),
-            TraceFormat::Json => match pending.replace(json(&r)) {
+            TraceFormat::Csv => csv_line(&r, &timestamp),
+            TraceFormat::Json => match pending.replace(json(JsonRecord {
+                record: &r,
+                timestamp,
+            })) {
                 Some(before) => format!("    {before},"),
                 None => return Ok(()),
             },

@@ -282,7 +282,7 @@ pub trait RareEstimate: Serialize {
     fn warnings(&self) -> &[String];
     fn to_table(&self) -> String;
     fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a report always serialises") + "\n"
+        crate::schema::pretty(self)
     }
 }
 

@@ -448,7 +448,7 @@ impl RunReport {
 
     /// The JSON of MODEL-SPEC.md, one object.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a report always serialises") + "\n"
+        crate::schema::pretty(self)
     }
 
     /// A table for people.

@@ -80,8 +80,10 @@ impl Shard {
 /// The first line of a part.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Header {
-    /// The format's version.
-    pub format: u32,
+    /// The part format's version: its schema version (`docs/schema/part.schema.json`).
+    /// Parts older than the name were written with `format`.
+    #[serde(alias = "format")]
+    pub schema_version: u32,
     pub hasim_version: String,
     /// The model, resolved (`hasim check`'s output): a part carries what it ran.
     pub model: String,
@@ -195,8 +197,8 @@ pub fn run_shard(
         }
     });
     let header = Header {
-        format: FORMAT,
-        hasim_version: env!("CARGO_PKG_VERSION").into(),
+        schema_version: FORMAT,
+        hasim_version: crate::schema::HASIM_VERSION.into(),
         model: model.to_resolved_toml(),
         seed,
         replications: total,
@@ -376,10 +378,13 @@ fn read_part(
         }
         match (line, &header) {
             (Line::Header(h), None) => {
-                if h.format != FORMAT {
+                if h.schema_version != FORMAT {
                     return Err(merge_error(
                         path,
-                        format!("part format {} (this hasim reads {FORMAT})", h.format),
+                        format!(
+                            "part format {} (this hasim reads {FORMAT})",
+                            h.schema_version
+                        ),
                     ));
                 }
                 header = Some(h);
@@ -424,11 +429,14 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, ShardError> {
         let mut lines = PartLines::open(p)?;
         let first = lines.next_line()?.unwrap_or_default();
         match serde_json::from_slice::<Line>(&first) {
-            Ok(Line::Header(h)) if h.format == FORMAT => headers.push((p.clone(), h)),
+            Ok(Line::Header(h)) if h.schema_version == FORMAT => headers.push((p.clone(), h)),
             Ok(Line::Header(h)) => {
                 return Err(merge_error(
                     p,
-                    format!("part format {} (this hasim reads {FORMAT})", h.format),
+                    format!(
+                        "part format {} (this hasim reads {FORMAT})",
+                        h.schema_version
+                    ),
                 ));
             }
             _ => return Err(merge_error(p, "not a hasim part (no header line)")),

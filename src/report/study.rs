@@ -682,8 +682,7 @@ pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, St
         points_run: ctx.points,
         uncertainty,
     };
-    let findings_json = serde_json::to_string_pretty(&study.findings)
-        .map_err(|e| format!("cannot write the findings: {e}"))?;
+    let findings_json = crate::schema::pretty(serde_json::json!({ "findings": study.findings }));
     crate::fsio::write_atomic(&dir.join("findings.json"), findings_json.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", dir.join("findings.json").display()))?;
     crate::fsio::write_atomic(

@@ -69,14 +69,14 @@ pub fn parse_axis(spec: &str) -> Result<Axis, String> {
             }
             (0..n)
                 .map(|i| {
-                    let v = if n == 1 {
+                    let v = if i == 0 {
                         a
                     } else if i == n - 1 {
                         b
                     } else if log {
-                        a * (b / a).powf(i as f64 / (n - 1) as f64)
+                        computed(a * (b / a).powf(i as f64 / (n - 1) as f64))
                     } else {
-                        a + (b - a) * i as f64 / (n - 1) as f64
+                        computed(a + (b - a) * i as f64 / (n - 1) as f64)
                     };
                     if unit_a.is_empty() {
                         format!("{v}")
@@ -96,6 +96,19 @@ pub fn parse_axis(spec: &str) -> Result<Axis, String> {
         return Err(format!("--vary {spec}: no values"));
     }
     Ok(Axis { path, values })
+}
+
+/// A point a range computed, rounded as a person would write it: to a thousandth of its
+/// unit (`23.333s`, not `23.333333333333332s`), or to four significant digits where that is
+/// finer (`0.001233`), so that float noise (`10000.000000000002`) never reaches the output.
+fn computed(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    let decimals = (3 - magnitude).clamp(3, 15);
+    let scale = 10f64.powi(decimals);
+    (v * scale).round() / scale
 }
 
 /// `"60s"` → (`"60"`, `"s"`); `"3"` → (`"3"`, `""`).
@@ -317,13 +330,33 @@ pub fn json_row(axes: &[Axis], point: &[String], r: &RunReport) -> String {
             .unwrap_or_else(|| serde_json::Value::String(v.clone()));
         p.insert(a.path.clone(), value);
     }
-    let row = serde_json::json!({ "point": p, "result": r });
-    serde_json::to_string(&row).expect("a row serialises")
+    crate::schema::line(serde_json::json!({ "point": p, "result": r }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn computed_points_are_written_as_typed() {
+        assert_eq!(
+            parse_axis("a=5s..60s:4").unwrap().values,
+            ["\"5s\"", "\"23.333s\"", "\"41.667s\"", "\"60s\""]
+        );
+        assert_eq!(
+            parse_axis("a=1000..100000:3:log").unwrap().values,
+            ["1000", "10000", "100000"]
+        );
+        assert_eq!(
+            parse_axis("a=0.001..0.002:4").unwrap().values,
+            ["0.001", "0.001333", "0.001667", "0.002"]
+        );
+        // The ends are the user's own and are kept as written.
+        assert_eq!(
+            parse_axis("a=0.1234567..1:2").unwrap().values,
+            ["0.1234567", "1"]
+        );
+    }
 
     #[test]
     fn lists_and_ranges() {

@@ -252,3 +252,49 @@ impl Drop for Prometheus {
         let _ = self.child.wait();
     }
 }
+
+/// The JSON Schemas of hasim's documents (`docs/schema/`), `$ref`s between them resolved
+/// from the folder.
+struct SchemaFolder;
+
+impl jsonschema::Retrieve for SchemaFolder {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>> {
+        let name = uri.path().as_str().rsplit('/').next().unwrap_or_default();
+        Ok(schema_file(name))
+    }
+}
+
+fn schema_file(name: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/schema")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The validator of `docs/schema/NAME`, formats (`date-time`) checked.
+pub fn schema(name: &str) -> jsonschema::Validator {
+    let schema = schema_file(name);
+    jsonschema::meta::validate(&schema).unwrap_or_else(|e| panic!("{name} is no JSON Schema: {e}"));
+    jsonschema::options()
+        .with_retriever(SchemaFolder)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Fails the test, naming every violation, unless `doc` follows `docs/schema/NAME`.
+pub fn assert_follows(name: &str, doc: &serde_json::Value) {
+    let errors: Vec<String> = schema(name)
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "not as docs/schema/{name} says:\n{}\n{doc:#}",
+        errors.join("\n")
+    );
+}
