@@ -346,3 +346,249 @@ fn the_indexed_job_runs_every_shard_once_and_the_merge_reads_them() {
         "{command}"
     );
 }
+
+/// Every Pod template of a folder, with its workload's kind and name.
+fn pod_templates(m: &Manifests) -> Vec<(String, &PodTemplateSpec)> {
+    let mut t: Vec<(String, &PodTemplateSpec)> = vec![];
+    for s in &m.stateful_sets {
+        let name = s.metadata.name.clone().unwrap_or_default();
+        t.push((
+            format!("StatefulSet {name}"),
+            &s.spec.as_ref().unwrap().template,
+        ));
+    }
+    for d in &m.daemon_sets {
+        let name = d.metadata.name.clone().unwrap_or_default();
+        t.push((
+            format!("DaemonSet {name}"),
+            &d.spec.as_ref().unwrap().template,
+        ));
+    }
+    for d in &m.deployments {
+        let name = d.metadata.name.clone().unwrap_or_default();
+        t.push((
+            format!("Deployment {name}"),
+            &d.spec.as_ref().unwrap().template,
+        ));
+    }
+    for j in &m.jobs {
+        let name = j.metadata.name.clone().unwrap_or_default();
+        t.push((format!("Job {name}"), &j.spec.as_ref().unwrap().template));
+    }
+    t
+}
+
+/// The "restricted" Pod Security Standard (kubernetes.io/docs/concepts/security/
+/// pod-security-standards), which the namespace enforces, and what a review asks beyond
+/// it: a read-only root filesystem, requests and limits.
+#[test]
+fn every_pod_passes_the_restricted_pod_security_standard_with_limits() {
+    let calibration = load("calibration/k8s");
+    let labels = calibration.namespaces[0].metadata.labels.clone().unwrap();
+    for mode in ["enforce", "audit", "warn"] {
+        assert_eq!(
+            labels
+                .get(&format!("pod-security.kubernetes.io/{mode}"))
+                .map(String::as_str),
+            Some("restricted"),
+            "{mode}"
+        );
+    }
+    let deploy = load("deploy");
+    let templates = [pod_templates(&calibration), pod_templates(&deploy)].concat();
+    assert!(templates.len() >= 6, "{}", templates.len());
+    for (what, t) in templates {
+        let pod = t.spec.as_ref().unwrap();
+        let pod_sc = pod.security_context.clone().unwrap_or_default();
+        assert!(
+            !pod.host_network.unwrap_or(false)
+                && !pod.host_pid.unwrap_or(false)
+                && !pod.host_ipc.unwrap_or(false),
+            "{what}: host namespaces"
+        );
+        for v in pod.volumes.iter().flatten() {
+            assert!(
+                v.config_map.is_some()
+                    || v.empty_dir.is_some()
+                    || v.persistent_volume_claim.is_some()
+                    || v.secret.is_some()
+                    || v.projected.is_some()
+                    || v.downward_api.is_some(),
+                "{what}: volume {} is of a kind restricted forbids",
+                v.name
+            );
+        }
+        assert_ne!(pod_sc.run_as_user, Some(0), "{what}");
+        for c in pod
+            .containers
+            .iter()
+            .chain(pod.init_containers.iter().flatten())
+        {
+            let sc = c.security_context.clone().unwrap_or_default();
+            let who = format!("{what}, container {}", c.name);
+            assert!(
+                sc.run_as_non_root.or(pod_sc.run_as_non_root) == Some(true),
+                "{who}: runAsNonRoot"
+            );
+            assert!(
+                sc.run_as_user.or(pod_sc.run_as_user).is_some_and(|u| u > 0),
+                "{who}: a user other than root (the images start as root unless told)"
+            );
+            let seccomp = sc
+                .seccomp_profile
+                .clone()
+                .or(pod_sc.seccomp_profile.clone())
+                .map(|p| p.type_);
+            assert_eq!(seccomp.as_deref(), Some("RuntimeDefault"), "{who}");
+            assert_eq!(sc.allow_privilege_escalation, Some(false), "{who}");
+            assert_ne!(sc.privileged, Some(true), "{who}");
+            let caps = sc.capabilities.clone().unwrap_or_default();
+            assert!(
+                caps.drop.iter().flatten().any(|d| d == "ALL"),
+                "{who}: drop ALL"
+            );
+            assert!(
+                caps.add.iter().flatten().all(|a| a == "NET_BIND_SERVICE"),
+                "{who}: {:?}",
+                caps.add
+            );
+            assert_eq!(sc.read_only_root_filesystem, Some(true), "{who}");
+            let r = c.resources.clone().unwrap_or_default();
+            for (kind, map) in [("requests", &r.requests), ("limits", &r.limits)] {
+                let map = map.clone().unwrap_or_default();
+                for key in ["cpu", "memory"] {
+                    assert!(map.contains_key(key), "{who}: {kind}.{key}");
+                }
+            }
+        }
+    }
+}
+
+/// Each long-running container has probes that test what they should: Telegraf's its
+/// `health` output (at the port telegraf.conf serves it on, and with no check that would
+/// fail while C is down and restart Telegraf, losing its buffer), Chronograf's `/ping`,
+/// InfluxDB's `/ping` with a readiness that needs more than one miss to flip.
+#[test]
+fn probes_ask_each_server_its_own_health_and_influxdb_readiness_does_not_flap() {
+    let m = load("calibration/k8s");
+    let cm = m
+        .config_maps
+        .iter()
+        .find(|c| c.metadata.name.as_deref() == Some("telegraf"))
+        .unwrap();
+    let conf: toml::Table = cm.data.as_ref().unwrap()["telegraf.conf"].parse().unwrap();
+    let health = &conf["outputs"]["health"][0];
+    let address = health["service_address"].as_str().unwrap();
+    let port: i32 = address.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(
+        health.get("compares").is_none() && health.get("contains").is_none(),
+        "Telegraf's health must not depend on the store: {health}"
+    );
+    let ds = &m.daemon_sets[0];
+    let c = &ds
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0];
+    let named = |name: &str| {
+        c.ports
+            .iter()
+            .flatten()
+            .find(|p| p.name.as_deref() == Some(name))
+            .map(|p| p.container_port)
+    };
+    for probe in [&c.liveness_probe, &c.readiness_probe] {
+        let get = probe.as_ref().unwrap().http_get.as_ref().unwrap();
+        let target = match &get.port {
+            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(p) => Some(*p),
+            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(n) => named(n),
+        };
+        assert_eq!(
+            target,
+            Some(port),
+            "Telegraf's probe asks its health output"
+        );
+    }
+
+    let d = &m
+        .deployments
+        .iter()
+        .find(|d| d.metadata.name.as_deref() == Some("chronograf"))
+        .unwrap();
+    let c = &d
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0];
+    for probe in [&c.liveness_probe, &c.readiness_probe] {
+        let get = probe.as_ref().unwrap().http_get.as_ref().unwrap();
+        assert_eq!(get.path.as_deref(), Some("/ping"), "Chronograf");
+    }
+
+    let sts = &m.stateful_sets[0];
+    let c = &sts
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0];
+    let ready = c.readiness_probe.as_ref().unwrap();
+    assert!(
+        ready.failure_threshold.unwrap_or(3) >= 2,
+        "one slow answer must not take InfluxDB out of its Service"
+    );
+    assert!(
+        ready.period_seconds.unwrap_or(10) <= 2,
+        "a restart is still seen within seconds"
+    );
+}
+
+/// The Jobs' oldest Kubernetes is stated where they are documented, and it is the release
+/// that turned on by default the newest field they use.
+#[test]
+fn the_minimum_kubernetes_for_the_jobs_is_documented_and_right() {
+    let m = load("deploy");
+    // Field → the release it is on by default from (KEP-3850: backoffLimitPerIndex beta
+    // in 1.29, GA 1.33; Indexed completion GA in 1.24; podFailurePolicy beta in 1.26).
+    let mut needed = (1, 21);
+    for j in &m.jobs {
+        let s = j.spec.as_ref().unwrap();
+        if s.completion_mode.as_deref() == Some("Indexed") {
+            needed = needed.max((1, 24));
+        }
+        if s.pod_failure_policy.is_some() {
+            needed = needed.max((1, 26));
+        }
+        if s.backoff_limit_per_index.is_some() || s.max_failed_indexes.is_some() {
+            needed = needed.max((1, 29));
+        }
+    }
+    let stated = format!("Kubernetes {}.{} or later", needed.0, needed.1);
+    let readme =
+        std::fs::read_to_string(format!("{}/deploy/README.md", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
+    assert!(
+        readme.contains(&stated),
+        "deploy/README.md must say \"{stated}\""
+    );
+    let job = std::fs::read_to_string(format!(
+        "{}/deploy/indexed-job.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert!(
+        job.contains(&stated),
+        "deploy/indexed-job.yaml must say \"{stated}\""
+    );
+}
