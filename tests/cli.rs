@@ -1211,3 +1211,54 @@ fn completions_are_valid_bash_naming_every_command() {
     let bad = hasim().args(["completions", "tcsh"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// A sweep's CSV without its `wall_seconds` column (the one value that changes run to run).
+fn without_wall(csv: &[u8]) -> Vec<Vec<String>> {
+    let text = String::from_utf8_lossy(csv);
+    let rows: Vec<Vec<String>> = text
+        .lines()
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    let wall = rows[0].iter().position(|c| c == "wall_seconds").unwrap();
+    rows.into_iter()
+        .map(|mut r| {
+            r.remove(wall);
+            r
+        })
+        .collect()
+}
+
+/// `--quiet` (anywhere on the line) drops the notes on what is being done; warnings stay.
+#[test]
+fn quiet_drops_progress_notes_but_not_warnings() {
+    let args = [
+        "sweep",
+        "models/seed.toml",
+        "--vary",
+        "stages.C.replicas=1,2",
+        "-n",
+        "50",
+    ];
+    let loud = hasim().args(args).output().unwrap();
+    assert!(loud.status.success());
+    let loud_err = String::from_utf8_lossy(&loud.stderr);
+    assert!(loud_err.contains("method chosen by a pilot"), "{loud_err}");
+    for quiet in [&["-q"][..], &["--quiet"]] {
+        let out = hasim().args(quiet).args(args).output().unwrap();
+        assert!(out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("method chosen"), "{err}");
+        assert_eq!(
+            without_wall(&out.stdout),
+            without_wall(&loud.stdout),
+            "the results are the same"
+        );
+    }
+    // A warning is not progress: a run of too few histories still says so.
+    let out = hasim()
+        .args(["run", "models/ha.toml", "-n", "50", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning:"));
+}

@@ -76,7 +76,7 @@ pub fn advise_cmd(args: &AdviseArgs) -> Result<(), CliError> {
     let quiet = args.format == Format::Json;
     let advice = advise(&model, &load, &opts, &|what| {
         if !quiet {
-            eprintln!("hasim advise: measuring {what}");
+            super::progress::note(format_args!("hasim advise: measuring {what}"));
         }
     })
     .map_err(CliError::Failed)?;
@@ -121,7 +121,7 @@ fn model_text(args: &AdviseArgs) -> Result<(String, String, PathBuf), CliError> 
             &crate::import::ImportOptions::default(),
         )?;
         for n in &got.notes {
-            eprintln!("hasim import: {n}");
+            super::progress::note(format_args!("hasim import: {n}"));
         }
         Ok((got.toml, IMPORTED.into(), PathBuf::new()))
     }

@@ -132,7 +132,7 @@ fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
         + &a.note;
     let mut entry = EntryWriter::new(&a.out, &a.name, source)?;
     let trials = local::run(&cfg, &stop, |t| {
-        eprintln!(
+        super::progress::note(format_args!(
             "trial {}: ready {:.3} s after the fault{}{}",
             t.index + 1,
             t.restart_seconds,
@@ -143,7 +143,7 @@ fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
             },
             t.probe_read_outage_seconds
                 .map_or(String::new(), |o| format!("; reads failed for {o:.3} s"))
-        );
+        ));
         entry.push(&[t.sample()]);
     })
     .map_err(|e| CliError::Failed(e.to_string()))?;

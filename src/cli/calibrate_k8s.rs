@@ -286,7 +286,7 @@ async fn run(a: &K8sArgs, cfg: K8sConfig) -> Result<(), CliError> {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            eprintln!(
+            super::progress::note(format_args!(
                 "trial {}: {} {ready}{}{}",
                 t.index + 1,
                 fault.measures(),
@@ -297,7 +297,7 @@ async fn run(a: &K8sArgs, cfg: K8sConfig) -> Result<(), CliError> {
                 } else {
                     format!("; flagged: {}", t.flags.join("; "))
                 }
-            );
+            ));
             entry.push(&t.samples);
             shutdown.push(&t.shutdown);
             if let Some(f) = &mut log {

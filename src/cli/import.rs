@@ -116,16 +116,16 @@ pub fn import_cmd(args: &ImportArgs) -> Result<(), CliError> {
     let sink = Sink::open(args.out.as_deref(), &inputs)?;
     let (text, model, notes) = imported(args)?;
     for n in &notes {
-        eprintln!("hasim import: {n}");
+        super::progress::note(format_args!("hasim import: {n}"));
     }
     sink.write(&text)?;
     if let Some(out) = args.out.as_deref().filter(|o| *o != Path::new("-")) {
-        eprintln!(
+        super::progress::note(format_args!(
             "hasim import: wrote {} ({} stages, {} nodes)",
             out.display(),
             model.stages.len(),
             model.nodes.len()
-        );
+        ));
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod calibrate;
 #[cfg(feature = "k8s")]
 mod calibrate_k8s;
 mod check;
+mod examples;
 mod fit;
 mod history;
 #[cfg(feature = "k8s")]
@@ -15,6 +16,7 @@ mod merge;
 mod openmetrics;
 mod output;
 mod probe;
+mod progress;
 mod report;
 mod run;
 mod solve;
@@ -47,44 +49,61 @@ The model file format is described in MODEL-SPEC.md and, in brief, in the README
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// No progress bars or notes on what is being done (standard error); warnings and
+    /// errors are still written.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Simulate many years of the model and report availability, downtime, outages, SLO.
+    #[command(after_help = examples::RUN)]
     Run(run::RunArgs),
     /// Steady-state availability without simulation (an analytic cross-check).
+    #[command(after_help = examples::SOLVE)]
     Solve(solve::SolveArgs),
     /// Join the parts of a sharded run (`hasim run --shard I/N --out PART`) into exactly
     /// the results of the whole run.
+    #[command(after_help = examples::MERGE)]
     Merge(merge::MergeArgs),
     /// Validate a model and print it resolved: units in seconds, defaults filled in.
+    #[command(after_help = examples::CHECK)]
     Check(check::CheckArgs),
     /// The event log of one simulated history (time, stage, replica, event, state after).
+    #[command(after_help = examples::TRACE)]
     Trace(trace::TraceArgs),
     /// Run a grid of variations of the model (common random numbers) as CSV or JSON rows.
+    #[command(after_help = examples::SWEEP)]
     Sweep(sweep::SweepArgs),
     /// A study of the model: charts (PNG) with their data (CSV) and an index.html.
+    #[command(after_help = examples::REPORT)]
     Report(report::ReportArgs),
     /// Fit restart-time distributions to measured samples (maximum likelihood, censored
     /// samples included; AIC to choose).
+    #[command(after_help = examples::FIT)]
     Fit(fit::FitArgs),
     /// Continuous writes and reads against InfluxDB's HTTP API: the outages a user sees.
+    #[command(after_help = examples::PROBE)]
     Probe(probe::ProbeArgs),
     /// Measure restart times by injecting faults, and fit them into a calibration file.
+    #[command(after_help = examples::CALIBRATE)]
     Calibrate(Box<calibrate::CalibrateArgs>),
     /// A model from the cluster's manifests (Deployments, StatefulSets, DaemonSets,
     /// PodDisruptionBudgets, a Telegraf's ConfigMap, Nodes), every value naming its source.
     #[cfg(feature = "k8s")]
+    #[command(after_help = examples::IMPORT)]
     Import(import::ImportArgs),
     /// (Not in this build: it was built without the `k8s` feature.)
     #[cfg(not(feature = "k8s"))]
     Import(NotBuilt),
     /// The high-availability checks linters make, each measured: downtime a year saved by
     /// the fix, with its paired interval, largest first.
+    #[command(after_help = examples::ADVISE)]
     Advise(advise::AdviseArgs),
     /// Shell completions for bash, zsh, fish, elvish or PowerShell, to standard output:
     /// `hasim completions bash > ~/.local/share/bash-completion/completions/hasim`.
+    #[command(after_help = examples::COMPLETIONS)]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
@@ -357,6 +376,7 @@ pub fn main() -> i32 {
             return e.exit_code();
         }
     };
+    progress::set_quiet(cli.quiet);
     let result = match &cli.command {
         Command::Run(a) => run::run(a),
         Command::Solve(a) => solve::solve(a),
@@ -398,5 +418,48 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    /// Every command's help ends with examples, and every example parses.
+    #[test]
+    fn every_command_has_examples_that_parse() {
+        let cli = Cli::command();
+        let mut seen = 0;
+        for sub in cli.get_subcommands() {
+            let help = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            let commands = examples::commands(&help);
+            #[cfg(not(feature = "k8s"))]
+            if sub.get_name() == "import" {
+                continue;
+            }
+            assert!(
+                !commands.is_empty(),
+                "hasim {}: no examples",
+                sub.get_name()
+            );
+            for words in commands {
+                assert_eq!(words[1], sub.get_name(), "{words:?}");
+                #[cfg(not(feature = "k8s"))]
+                if words.get(2).is_some_and(|w| w == "k8s") {
+                    continue;
+                }
+                if let Err(e) = Cli::try_parse_from(&words) {
+                    panic!("{}: {e}", words.join(" "));
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen >= 25, "{seen} examples");
+    }
+
+    #[test]
+    fn examples_split_as_a_shell_would() {
+        assert_eq!(
+            examples::commands("Examples:\n  hasim a 'b c' \"\" d | less\n  helm x\n  hasim e > f"),
+            [vec!["hasim", "a", "b c", "", "d"], vec!["hasim", "e"]]
+        );
     }
 }

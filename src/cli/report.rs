@@ -121,7 +121,12 @@ pub fn report(args: &ReportArgs) -> Result<(), CliError> {
         }),
     };
     let started = Instant::now();
-    let s = study(&model, &args.out, &opts).map_err(CliError::Failed)?;
+    let progress = super::progress::Progress::open_ended("points");
+    let s = study(&model, &args.out, &opts, &|done, what| {
+        progress.update(done as u64, what)
+    })
+    .map_err(CliError::Failed)?;
+    progress.finish();
     let per_point = match precision {
         Some(p) => format!(
             "until ±{} % or {replications} histories; {} reached the cap",
@@ -130,13 +135,13 @@ pub fn report(args: &ReportArgs) -> Result<(), CliError> {
         ),
         None => format!("of {replications} histories"),
     };
-    eprintln!(
+    super::progress::note(format_args!(
         "wrote {} charts and index.html to {} ({} points {per_point}, in {:.1} s)",
         s.charts.len(),
         args.out.display(),
         s.points_run,
         started.elapsed().as_secs_f64()
-    );
+    ));
     println!("{}", args.out.join("index.html").display());
     Ok(())
 }

@@ -1,11 +1,9 @@
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::output::Sink;
+use super::progress::Progress;
 use super::{CliError, Format, ModelArgs, RunOptions};
 use crate::estimate::shard::{self, Shard};
 use crate::estimate::{self, splitting, uncertainty};
@@ -170,8 +168,12 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             .run
             .request(method, (replications, seed), args.precision, None)
     };
-    let progress = Progress::new(replications);
-    let mut report = estimate::report(&model, &request, &|done| progress.update(done))?;
+    let progress = if args.precision.is_some() {
+        Progress::at_most(replications, "histories")
+    } else {
+        Progress::new(replications, "histories")
+    };
+    let mut report = estimate::report(&model, &request, &|done| progress.update(done, ""))?;
     progress.finish();
     if let Some(draws) = args.uncertainty {
         let plan = uncertainty::UncertaintyPlan {
@@ -181,8 +183,8 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             threads: args.run.threads,
             engine: args.run.engine,
         };
-        let progress = Progress::new(draws * plan.replications);
-        let u = uncertainty::estimate(&model, &plan, &|done| progress.update(done)).map_err(
+        let progress = Progress::new(draws * plan.replications, "histories of the draws");
+        let u = uncertainty::estimate(&model, &plan, &|done| progress.update(done, "")).map_err(
             |e| match e {
                 uncertainty::UncertaintyError::Run(r) => r.into(),
                 other => CliError::BadInput(other.to_string()),
@@ -203,47 +205,6 @@ pub(super) fn check_precision(p: f64) -> Result<(), CliError> {
         Err(CliError::BadInput(format!(
             "--precision {p}: must be a positive fraction, e.g. 0.05"
         )))
-    }
-}
-
-/// A progress bar on standard error for histories done: only for runs longer than a
-/// second, and only on a terminal (indicatif draws nothing elsewhere).
-struct Progress {
-    total: u64,
-    started: Instant,
-    bar: Mutex<Option<ProgressBar>>,
-}
-
-impl Progress {
-    fn new(total: u64) -> Self {
-        Progress {
-            total,
-            started: Instant::now(),
-            bar: Mutex::new(None),
-        }
-    }
-
-    fn update(&self, done: u64) {
-        if self.started.elapsed() < Duration::from_secs(1) {
-            return;
-        }
-        let mut b = self.bar.lock().unwrap_or_else(|e| e.into_inner());
-        let pb = b.get_or_insert_with(|| {
-            let pb = ProgressBar::with_draw_target(Some(self.total), ProgressDrawTarget::stderr());
-            if let Ok(style) =
-                ProgressStyle::with_template("{bar:40} {pos}/{len} histories, {eta} left")
-            {
-                pb.set_style(style);
-            }
-            pb
-        });
-        pb.set_position(done);
-    }
-
-    fn finish(self) {
-        if let Some(pb) = self.bar.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            pb.finish_and_clear();
-        }
     }
 }
 
@@ -336,7 +297,7 @@ fn run_shard(
         &mut out,
     )?;
     out.finish()?;
-    eprintln!(
+    super::progress::note(format_args!(
         "shard {}/{}: replications {first}..{} of {replications} ({} blocks) in {:.1} s, written to {}",
         shard.index,
         shard.count,
@@ -344,7 +305,7 @@ fn run_shard(
         end.blocks,
         end.wall_seconds,
         path.display()
-    );
+    ));
     Ok(())
 }
 

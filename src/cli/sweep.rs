@@ -108,7 +108,9 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     if args.format == SweepFormat::Csv && !out.line(&sweep::csv_header(&axes))? {
         return Ok(());
     }
+    let progress = super::progress::Progress::new(points.len() as u64, "points");
     for (done, (point, model)) in points.iter().zip(&models).enumerate() {
+        progress.update(done as u64, &sweep::point_sets(&axes, point).join(" "));
         let (mut replications, seed) = args.run.resolve(model);
         if args.precision.is_some() {
             replications = args.max_replications;
@@ -140,10 +142,11 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
             SweepFormat::Csv => sweep::csv_row(point, &report),
             SweepFormat::Json => sweep::json_row(&axes, point, &report),
         };
-        if !out.line(&line)? {
+        if !progress.suspend(|| out.line(&line))? {
             return Ok(());
         }
     }
+    progress.finish();
     out.finish()
 }
 
@@ -168,7 +171,10 @@ fn sweep_method(
                 .run
                 .request(Method::Auto, (replications, seed), args.precision, None);
             let choice = crate::estimate::choose(base, &req)?;
-            eprintln!("method chosen by a pilot on the model: {}", choice.reason);
+            super::progress::note(format_args!(
+                "method chosen by a pilot on the model: {}",
+                choice.reason
+            ));
             match choice.split {
                 Some(_) => (
                     Method::Splitting,

@@ -79,6 +79,8 @@ pub type StudyError = String;
 struct Ctx<'a> {
     opts: &'a StudyOptions,
     dir: &'a Path,
+    /// Told each point as it starts: the points run so far and what the new one is.
+    on_point: &'a dyn Fn(usize, &str),
     points: usize,
     capped: Vec<(String, u64, Option<f64>)>,
 }
@@ -97,6 +99,7 @@ impl Ctx<'_> {
         base: Option<&Model>,
         what: &str,
     ) -> Result<RunReport, StudyError> {
+        (self.on_point)(self.points, what);
         self.points += 1;
         let plan = RunPlan {
             seed: self.opts.seed,
@@ -226,11 +229,17 @@ pub const FILES: &[&str] = &[
 ];
 
 /// Runs the study and writes everything into `dir` (created if needed).
-pub fn study(model: &Model, dir: &Path, opts: &StudyOptions) -> Result<Study, StudyError> {
+pub fn study(
+    model: &Model,
+    dir: &Path,
+    opts: &StudyOptions,
+    on_point: &dyn Fn(usize, &str),
+) -> Result<Study, StudyError> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let mut ctx = Ctx {
         opts,
         dir,
+        on_point,
         points: 0,
         capped: vec![],
     };
