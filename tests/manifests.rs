@@ -471,6 +471,11 @@ fn every_pod_passes_the_restricted_pod_security_standard_with_limits() {
 #[test]
 fn probes_ask_each_server_its_own_health_and_influxdb_readiness_does_not_flap() {
     let m = load("calibration/k8s");
+    let templates = pod_templates(&m);
+    let first_container = |what: &str| {
+        let (_, t) = templates.iter().find(|(w, _)| w == what).unwrap();
+        &t.spec.as_ref().unwrap().containers[0]
+    };
     let cm = m
         .config_maps
         .iter()
@@ -484,16 +489,7 @@ fn probes_ask_each_server_its_own_health_and_influxdb_readiness_does_not_flap() 
         health.get("compares").is_none() && health.get("contains").is_none(),
         "Telegraf's health must not depend on the store: {health}"
     );
-    let ds = &m.daemon_sets[0];
-    let c = &ds
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .spec
-        .as_ref()
-        .unwrap()
-        .containers[0];
+    let c = first_container("DaemonSet telegraf");
     let named = |name: &str| {
         c.ports
             .iter()
@@ -514,35 +510,13 @@ fn probes_ask_each_server_its_own_health_and_influxdb_readiness_does_not_flap() 
         );
     }
 
-    let d = &m
-        .deployments
-        .iter()
-        .find(|d| d.metadata.name.as_deref() == Some("chronograf"))
-        .unwrap();
-    let c = &d
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .spec
-        .as_ref()
-        .unwrap()
-        .containers[0];
+    let c = first_container("Deployment chronograf");
     for probe in [&c.liveness_probe, &c.readiness_probe] {
         let get = probe.as_ref().unwrap().http_get.as_ref().unwrap();
         assert_eq!(get.path.as_deref(), Some("/ping"), "Chronograf");
     }
 
-    let sts = &m.stateful_sets[0];
-    let c = &sts
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .spec
-        .as_ref()
-        .unwrap()
-        .containers[0];
+    let c = first_container("StatefulSet influxdb");
     let ready = c.readiness_probe.as_ref().unwrap();
     assert!(
         ready.failure_threshold.unwrap_or(3) >= 2,
