@@ -7,7 +7,8 @@ use assert_cmd::Command;
 use common::{assert_follows, schema};
 use serde_json::Value;
 
-fn hasim_json(args: &[&str]) -> Value {
+/// What hasim writes on standard output, the run having succeeded.
+fn hasim_ok(args: &[&str]) -> String {
     let out = Command::cargo_bin("hasim")
         .unwrap()
         .args(args)
@@ -18,7 +19,11 @@ fn hasim_json(args: &[&str]) -> Value {
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn hasim_json(args: &[&str]) -> Value {
+    serde_json::from_str(&hasim_ok(args)).unwrap()
 }
 
 #[test]
@@ -88,19 +93,8 @@ fn parts_their_merge_and_sweep_rows_follow_their_schemas() {
     let mut parts = vec![];
     for (i, (args, shard)) in runs.iter().enumerate() {
         let part = dir.path().join(format!("p{i}.jsonl"));
-        let out = Command::cargo_bin("hasim")
-            .unwrap()
-            .arg("run")
-            .args(*args)
-            .args(["--shard", shard, "--out"])
-            .arg(&part)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = format!("--out={}", part.display());
+        hasim_ok(&[&["run"][..], args, &["--shard", shard, &out]].concat());
         let text = std::fs::read_to_string(&part).unwrap();
         let lines: Vec<Value> = text
             .lines()
@@ -126,27 +120,21 @@ fn parts_their_merge_and_sweep_rows_follow_their_schemas() {
         assert_follows("run.schema.json", &merged);
     }
 
-    let out = Command::cargo_bin("hasim")
-        .unwrap()
-        .args(["sweep", "models/seed.toml", "-n", "50", "--format", "json"])
-        .args([
-            "--vary",
-            "stages.C.replicas=1,2",
-            "--vary",
-            "stages.C.restart=5s..60s:4",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows: Vec<Value> = hasim_ok(&[
+        "sweep",
+        "models/seed.toml",
+        "-n",
+        "50",
+        "--format",
+        "json",
+        "--vary",
+        "stages.C.replicas=1,2",
+        "--vary",
+        "stages.C.restart=5s..60s:4",
+    ])
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect();
     assert_eq!(rows.len(), 8);
     for r in &rows {
         assert_follows("sweep-row.schema.json", r);
@@ -197,18 +185,7 @@ fn the_schemas_refuse_what_they_do_not_describe() {
 fn run_as_csv_holds_the_jsons_numbers() {
     let args = ["run", "models/seed.toml", "-n", "400", "--seed", "7"];
     let json = hasim_json(&[&args[..], &["--format", "json"]].concat());
-    let out = Command::cargo_bin("hasim")
-        .unwrap()
-        .args(args)
-        .args(["--format", "csv"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = hasim_ok(&[&args[..], &["--format", "csv"]].concat());
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     let header: Vec<&str> = lines[0].split(',').collect();
