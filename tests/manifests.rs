@@ -566,3 +566,105 @@ fn the_minimum_kubernetes_for_the_jobs_is_documented_and_right() {
         "deploy/indexed-job.yaml must say \"{stated}\""
     );
 }
+
+/// deploy/pin-images.sh, run on a copy of the manifests with a lookup that stands in for
+/// the registry (none can be reached here): every image named by tag gets `@sha256:…`
+/// after its tag, hasim's own image and every other line stay as they were, a second run
+/// changes nothing, and a lookup that fails leaves the file untouched.
+#[test]
+fn pin_images_pins_every_tagged_image_and_nothing_else() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = |from: &str| {
+        std::fs::create_dir_all(dir.path().join(from)).unwrap();
+        for entry in std::fs::read_dir(format!("{root}/{from}")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, dir.path().join(from).join(path.file_name().unwrap()))
+                    .unwrap();
+            }
+        }
+    };
+    copy("deploy");
+    copy("calibration/k8s");
+    let fake = dir.path().join("digest");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\n[ \"$1\" = broken:1 ] && { echo 'unauthorized'; exit 0; }\n\
+         printf 'sha256:%s\\n' \"$(printf %s \"$1\" | sha256sum | cut -c1-64)\"\n",
+    )
+    .unwrap();
+    let run = |files: &[&str]| {
+        std::process::Command::new("sh")
+            .arg(dir.path().join("deploy/pin-images.sh"))
+            .args(files)
+            .env("HASIM_DIGEST_CMD", format!("sh {}", fake.display()))
+            .output()
+            .unwrap()
+    };
+    let files = [
+        "calibration/k8s/10-influxdb.yaml",
+        "calibration/k8s/20-telegraf.yaml",
+        "calibration/k8s/30-chronograf.yaml",
+        "calibration/k8s/50-hasim-probe.yaml",
+        "deploy/indexed-job.yaml",
+        "deploy/Dockerfile",
+    ];
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    let before: Vec<String> = files.iter().map(|f| read(f)).collect();
+
+    let out = run(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let digest = |image: &str| {
+        let out = std::process::Command::new("sh")
+            .arg(&fake)
+            .arg(image)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let mut pinned = 0;
+    for (file, old) in files.iter().zip(&before) {
+        let new = read(file);
+        let (old, new): (Vec<_>, Vec<_>) = (old.lines().collect(), new.lines().collect());
+        assert_eq!(old.len(), new.len(), "{file}: lines added or lost");
+        for (o, n) in old.iter().zip(&new) {
+            let tagged = o
+                .trim()
+                .strip_prefix("image: ")
+                .or_else(|| o.split_once("_IMAGE=").map(|(_, i)| i))
+                .filter(|i| !i.starts_with("hasim:"));
+            match tagged {
+                Some(image) => {
+                    assert_eq!(*n, format!("{o}@{}", digest(image)), "{file}");
+                    pinned += 1;
+                }
+                None => assert_eq!(o, n, "{file}: a line that names no image changed"),
+            }
+        }
+    }
+    // influxdb, telegraf, chronograf; the Dockerfile's builder and runtime images.
+    assert_eq!(pinned, 5);
+
+    let pinned_once: Vec<String> = files.iter().map(|f| read(f)).collect();
+    let out = run(&[]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "a second run pinned again");
+    assert_eq!(
+        files.iter().map(|f| read(f)).collect::<Vec<_>>(),
+        pinned_once
+    );
+
+    let broken = "calibration/k8s/broken.yaml";
+    let text = "spec:\n  image: chronograf:1.10\n  other:\n    image: broken:1\n";
+    std::fs::write(dir.path().join(broken), text).unwrap();
+    let out = run(&[broken]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no digest for broken:1"), "{err}");
+    assert_eq!(read(broken), text, "a failed lookup changed the file");
+}
