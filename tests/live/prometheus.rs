@@ -16,8 +16,8 @@ use std::process::{Command as Process, Output, Stdio};
 use assert_cmd::Command;
 use serde_json::Value;
 
-mod common;
-use common::Prometheus;
+use crate::common;
+use crate::common::Prometheus;
 
 /// The window: four weeks from 2026-05-28T20:26:40Z, scraped every five minutes (promtool
 /// reads the whole file once per two-hour block: a longer window or a finer scrape costs

@@ -1,10 +1,8 @@
 //! Real outputs of hasim follow the JSON Schemas in `docs/schema/`, which refuse what they
 //! do not describe: a script that pins a `schema_version` can rely on them.
 
-mod common;
-
+use crate::common::{assert_follows, schema};
 use assert_cmd::Command;
-use common::{assert_follows, schema};
 use serde_json::Value;
 
 /// What hasim writes on standard output, the run having succeeded.

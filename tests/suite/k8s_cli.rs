@@ -13,8 +13,7 @@ use std::sync::{Arc, Mutex};
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
-mod common;
-use common::assert_follows;
+use crate::common::assert_follows;
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/k8s/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use hasim::calibrate::probe::{self, OpKind, ProbeConfig, Store, Tls};
 
-mod common;
-use common::{Influx, free_port, influxd, tls_fixture};
+use crate::common;
+use crate::common::{Influx, free_port, influxd, tls_fixture};
 
 const INTERVAL: Duration = Duration::from_millis(100);
 
@@ -1057,7 +1057,7 @@ fn the_probe_speaks_influxdb_2_and_3_as_documented() {
 }
 
 /// What cannot work is refused before a request: v2 without an organisation, a user
-/// and password for v2, a token for the API server's proxy is in tests/k8s_cli.rs.
+/// and password for v2, a token for the API server's proxy is in tests/suite/k8s_cli.rs.
 #[test]
 fn store_flags_that_cannot_work_are_refused() {
     for args in [

@@ -484,7 +484,7 @@ fn the_timeline_engine_leaves_drains_and_pending_replicas_to_the_event_engine() 
 #[test]
 fn solve_follows_the_rolling_update_arithmetic() {
     // Three replicas all needed, surge 1, unavailable 1, 20 s starts: 40 s down per
-    // rollout (tests/semantics.rs walks the same rollout in the simulator), one every
+    // rollout (tests/suite/semantics.rs walks the same rollout in the simulator), one every
     // 1000 s: 0.96. One replica with surge 1, unavailable 0: no downtime.
     let rolled = |more: &str| {
         model(&format!(

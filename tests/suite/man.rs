@@ -1,6 +1,6 @@
 //! The man pages in `docs/man/` are the command line's own (clap_mangen from the same
 //! definitions as `--help`): a flag added or changed without regenerating them fails here.
-//! Regenerate with `HASIM_UPDATE_MAN=1 cargo test --test man`.
+//! Regenerate with `HASIM_UPDATE_MAN=1 cargo test --test suite man::`.
 
 #![cfg(feature = "k8s")]
 
@@ -41,7 +41,7 @@ fn the_man_pages_are_the_command_lines_own() {
         .collect();
     assert!(
         stale.is_empty() && extra.is_empty(),
-        "docs/man is out of date ({stale:?} differ, {extra:?} are for no command): run HASIM_UPDATE_MAN=1 cargo test --test man"
+        "docs/man is out of date ({stale:?} differ, {extra:?} are for no command): run HASIM_UPDATE_MAN=1 cargo test --test suite man::"
     );
     let page = std::fs::read_to_string(committed.join("hasim-run.1")).unwrap();
     assert!(
