@@ -611,7 +611,8 @@ fn pin_images_pins_every_tagged_image_and_nothing_else() {
         "deploy/Dockerfile",
     ];
     let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
-    let before: Vec<String> = files.iter().map(|f| read(f)).collect();
+    let read_all = || files.map(read);
+    let before = read_all();
 
     let out = run(&[]);
     assert!(
@@ -650,14 +651,11 @@ fn pin_images_pins_every_tagged_image_and_nothing_else() {
     // influxdb, telegraf, chronograf; the Dockerfile's builder and runtime images.
     assert_eq!(pinned, 5);
 
-    let pinned_once: Vec<String> = files.iter().map(|f| read(f)).collect();
+    let pinned_once = read_all();
     let out = run(&[]);
     assert!(out.status.success());
     assert!(out.stdout.is_empty(), "a second run pinned again");
-    assert_eq!(
-        files.iter().map(|f| read(f)).collect::<Vec<_>>(),
-        pinned_once
-    );
+    assert_eq!(read_all(), pinned_once);
 
     let broken = "calibration/k8s/broken.yaml";
     let text = "spec:\n  image: chronograf:1.10\n  other:\n    image: broken:1\n";
