@@ -39,7 +39,7 @@ for _ in $(seq "$runs"); do
     for which in old new; do
       bin=$new_bin
       [ "$which" = old ] && bin=$old_bin
-      "$bin" run "models/$model.toml" --engine events --replications "${years[$model]}" \
+      "$bin" run "models/$model.toml" --engine events --method plain --replications "${years[$model]}" \
         --threads "$threads" --format json |
         python3 -c 'import json,sys; d=json.load(sys.stdin); print(sys.argv[1], sys.argv[2], d["perf"]["years_per_second"], repr(d["availability"]["mean"]))' \
           "$model" "$which" >>"$results"

@@ -724,12 +724,16 @@ impl Simulator {
                 self.draw_failure(r as u32);
             }
         }
-        if self.plan.starts_pending.contains(&true) {
-            // The read path may be down from the start.
-            self.judge(0.0);
-        }
         if let Some(f) = &mut self.flow {
             f.reset();
+        }
+        if self.plan.starts_pending.contains(&true) {
+            // A store or collector may wait for a node from the start, and the read path
+            // be down.
+            if self.flow.is_some() {
+                self.sync_flow(0.0, false);
+            }
+            self.judge(0.0);
         }
     }
 
@@ -797,7 +801,7 @@ impl Simulator {
             self.note_system(if readable { "readable" } else { "unreadable" });
         }
         // Without a data flow, fresh is readable: `finish` copies the time.
-        let fresh = readable && self.flow.as_ref().is_some_and(FlowState::any_fresh);
+        let fresh = readable && self.flow.as_ref().is_some_and(FlowState::fresh);
         if self.flow.is_some() && fresh != self.fresh {
             self.fresh = fresh;
             if fresh {
@@ -962,9 +966,6 @@ impl Simulator {
             return;
         }
         self.events += 1;
-        if let Some(f) = &mut self.flow {
-            f.advance(ev.time);
-        }
         let r = ev.target;
         match ev.kind {
             EventKind::Fail => self.fail(r, ev.aux as usize),
@@ -993,7 +994,7 @@ impl Simulator {
             self.settle_pods();
         }
         if self.flow.is_some() {
-            self.sync_flow();
+            self.sync_flow(ev.time, ev.kind == EventKind::FreshCheck);
         }
     }
 
@@ -1015,7 +1016,10 @@ impl Simulator {
     }
 
     /// Tells the data flow which replicas are ready, and plans the next freshness check.
-    fn sync_flow(&mut self) {
+    /// The flow is linear between changes of its inputs, so an event that changes none
+    /// (most do not touch the flow's stages) leaves it where it is; a freshness check, the
+    /// time freshness may change without one, always brings it to `t`.
+    fn sync_flow(&mut self, t: Seconds, check: bool) {
         let fp = self.plan.flow.as_ref().expect("only with a flow");
         let (source_up, cs, ss) = (
             self.stages[fp.source].up,
@@ -1025,15 +1029,19 @@ impl Simulator {
         let replicas = &self.replicas;
         let node_up = &self.node_up;
         let daemonset = fp.collector_daemonset;
+        let collector_ready =
+            |c: usize| replicas[(cs.first as usize) + c].state == ReplicaState::Ready;
+        let producing = |c: usize| {
+            let node = replicas[(cs.first as usize) + c].node;
+            source_up && (!daemonset || node == NO_NODE || node_up[node as usize])
+        };
+        let store_ready = |s: usize| replicas[(ss.first as usize) + s].state == ReplicaState::Ready;
         let flow = self.flow.as_mut().expect("only with a flow");
-        flow.sync(
-            |c| replicas[(cs.first as usize) + c].state == ReplicaState::Ready,
-            |c| {
-                let node = replicas[(cs.first as usize) + c].node;
-                source_up && (!daemonset || node == NO_NODE || node_up[node as usize])
-            },
-            |s| replicas[(ss.first as usize) + s].state == ReplicaState::Ready,
-        );
+        if !check && flow.same_inputs(collector_ready, producing, store_ready) {
+            return;
+        }
+        flow.advance(t);
+        flow.sync(collector_ready, producing, store_ready);
         let next = flow.next_fresh_check().unwrap_or(f64::INFINITY);
         if next != self.fresh_check {
             self.fresh_check = next;

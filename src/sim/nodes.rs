@@ -236,8 +236,8 @@ impl Simulator {
         };
         let start = self.stages[s].placement_cursor as usize;
         let mut best: Option<(usize, u32)> = None;
-        for k in 0..nodes.len() {
-            let i = (start + k) % nodes.len();
+        // The nodes from the cursor on, round: no division in the loop.
+        for i in (start..nodes.len()).chain(0..start.min(nodes.len())) {
             let n = nodes[i];
             if !usable(n) {
                 continue;
@@ -251,7 +251,11 @@ impl Simulator {
             }
         }
         let (i, _) = best?;
-        self.stages[s].placement_cursor = ((i + 1) % nodes.len()) as u32;
+        self.stages[s].placement_cursor = if i + 1 == nodes.len() {
+            0
+        } else {
+            i as u32 + 1
+        };
         if plan.local_volume {
             self.replicas[r as usize].pinned = nodes[i];
         }

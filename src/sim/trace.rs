@@ -3,7 +3,6 @@
 use serde::Serialize;
 
 use super::Simulator;
-use super::flow::FlowState;
 use crate::units::Seconds;
 
 /// One line of `hasim trace`: what happened and the state after it.
@@ -153,7 +152,7 @@ impl Simulator {
             node,
             event,
             state,
-            buffered: self.flow.as_ref().map(FlowState::buffered),
+            buffered: self.flow.as_ref().map(|f| f.buffered_at(time)),
         };
         if let Some(t) = &mut self.trace {
             t.push(record);
