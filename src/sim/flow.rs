@@ -216,6 +216,8 @@ pub struct FlowState {
     /// [`FlowState::any_fresh`] as of the last [`FlowState::sync`]: freshness changes only
     /// when the inputs do or at [`FlowState::next_fresh_check`], where the state is synced.
     fresh: bool,
+    /// [`FlowState::next_fresh_check`] as of the last [`FlowState::sync`] (∞: none).
+    next_check: Seconds,
 }
 
 impl FlowState {
@@ -227,6 +229,7 @@ impl FlowState {
         n_collectors: usize,
         n_stores: usize,
     ) -> Self {
+        assert!(n_stores > 0, "a data flow has a store replica");
         FlowState {
             share,
             buffer,
@@ -238,6 +241,7 @@ impl FlowState {
             store_up: vec![true; n_stores],
             bufs: vec![Buf::default(); n_collectors * n_stores],
             fresh: true,
+            next_check: f64::INFINITY,
         }
     }
 
@@ -253,20 +257,13 @@ impl FlowState {
         }
         self.store_up.iter_mut().for_each(|u| *u = true);
         self.fresh = true;
+        self.next_check = f64::INFINITY;
         for b in &mut self.bufs {
             b.segs.clear();
             b.len = 0.0;
             b.newest = 0.0;
             b.lost.clear();
         }
-    }
-
-    fn live(&self, c: usize, s: usize) -> bool {
-        let col = &self.collectors[c];
-        col.ready
-            && col.producing
-            && self.store_up[s]
-            && self.bufs[c * self.n_stores + s].len == 0.0
     }
 
     /// Brings the flow from its last time to `t` (nothing changes state in between).
@@ -277,10 +274,20 @@ impl FlowState {
         }
         let t_prev = self.t;
         self.t = t;
-        for c in 0..self.collectors.len() {
-            let col = &mut self.collectors[c];
+        let FlowState {
+            share,
+            buffer,
+            n_stores,
+            collectors,
+            store_up,
+            bufs,
+            ..
+        } = self;
+        let (share, limit, drain_rate) = (*share, buffer.limit, buffer.drain_rate);
+        // Collector by collector, its row of buffers (one per store replica).
+        for (col, row) in collectors.iter_mut().zip(bufs.chunks_exact_mut(*n_stores)) {
             let inflow = if col.producing {
-                let amount = self.share * dt;
+                let amount = share * dt;
                 col.produced += amount;
                 if col.ready {
                     let k0 = col.collected;
@@ -289,7 +296,7 @@ impl FlowState {
                         k0,
                         k1: col.collected,
                         t0: t_prev,
-                        rate: self.share,
+                        rate: share,
                     })
                 } else {
                     col.missed += amount;
@@ -298,23 +305,22 @@ impl FlowState {
             } else {
                 None
             };
-            for s in 0..self.n_stores {
-                let buf = &mut self.bufs[c * self.n_stores + s];
-                if self.store_up[s] && buf.len == 0.0 {
+            for (buf, &up) in row.iter_mut().zip(store_up.iter()) {
+                if up && buf.len == 0.0 {
                     // Live: delivered as collected.
                     if inflow.is_some() {
                         buf.newest = t;
                     }
                     continue;
                 }
-                if !self.store_up[s] {
+                if !up {
                     if let Some(seg) = inflow {
                         buf.push(seg);
                     }
-                    buf.drop_overflow(self.buffer.limit);
+                    buf.drop_overflow(limit);
                     continue;
                 }
-                match self.buffer.drain_rate {
+                match drain_rate {
                     None => {
                         if let Some(seg) = inflow {
                             buf.push(seg);
@@ -326,7 +332,7 @@ impl FlowState {
                         if let Some(seg) = inflow {
                             buf.push(seg);
                         }
-                        let in_rate = if inflow.is_some() { self.share } else { 0.0 };
+                        let in_rate = if inflow.is_some() { share } else { 0.0 };
                         // Empty by t (with a relative tolerance, so that a drain
                         // scheduled to end now does end now whatever the rate's scale).
                         if backlog <= (d - in_rate) * dt * (1.0 + 1e-9) {
@@ -381,7 +387,8 @@ impl FlowState {
     }
 
     /// Applies state changes at the current time: which collector replicas are ready and
-    /// producing, and which store replicas are ready.
+    /// producing, and which store replicas are ready. Freshness and the next check are then
+    /// [`FlowState::fresh`] and [`FlowState::next_fresh_check`].
     pub fn sync(
         &mut self,
         collector_ready: impl Fn(usize) -> bool,
@@ -389,27 +396,45 @@ impl FlowState {
         store_ready: impl Fn(usize) -> bool,
     ) {
         let t = self.t;
-        for s in 0..self.n_stores {
+        let FlowState {
+            share,
+            buffer,
+            retention,
+            n_stores,
+            collectors,
+            store_up,
+            bufs,
+            ..
+        } = self;
+        let (share, n_stores) = (*share, *n_stores);
+        for (s, was_up) in store_up.iter_mut().enumerate() {
             let up = store_ready(s);
-            if up && !self.store_up[s] && self.buffer.drain_rate.is_none() {
-                for c in 0..self.collectors.len() {
-                    self.bufs[c * self.n_stores + s].flush();
-                }
+            if up && !*was_up && buffer.drain_rate.is_none() {
+                bufs.iter_mut()
+                    .skip(s)
+                    .step_by(n_stores)
+                    .for_each(Buf::flush);
             }
-            self.store_up[s] = up;
+            *was_up = up;
         }
-        for c in 0..self.collectors.len() {
+        for (c, (col, row)) in collectors
+            .iter_mut()
+            .zip(bufs.chunks_exact_mut(n_stores))
+            .enumerate()
+        {
             let ready = collector_ready(c);
-            let was = self.collectors[c].ready;
-            self.collectors[c].producing = producing(c);
-            if was && !ready && !self.buffer.persistent {
-                for s in 0..self.n_stores {
-                    self.bufs[c * self.n_stores + s].lose_all();
-                }
+            let was = col.ready;
+            col.producing = producing(c);
+            if was == ready {
+                continue;
             }
-            if !was && ready {
-                let col = &mut self.collectors[c];
-                let recovered = col.missed.min(self.share * self.retention);
+            if !ready {
+                if !buffer.persistent {
+                    row.iter_mut().for_each(Buf::lose_all);
+                }
+                col.missed = 0.0;
+            } else {
+                let recovered = col.missed.min(share * *retention);
                 col.missed = 0.0;
                 if recovered > 0.0 {
                     let k0 = col.collected;
@@ -417,28 +442,22 @@ impl FlowState {
                     let seg = Seg {
                         k0,
                         k1: col.collected,
-                        t0: t - recovered / self.share,
-                        rate: self.share,
+                        t0: t - recovered / share,
+                        rate: share,
                     };
-                    for s in 0..self.n_stores {
-                        let buf = &mut self.bufs[c * self.n_stores + s];
+                    for (buf, &up) in row.iter_mut().zip(store_up.iter()) {
                         buf.push(seg);
-                        if self.store_up[s] && self.buffer.drain_rate.is_none() {
+                        if up && buffer.drain_rate.is_none() {
                             buf.flush();
-                        } else if !self.store_up[s] {
-                            buf.drop_overflow(self.buffer.limit);
+                        } else if !up {
+                            buf.drop_overflow(buffer.limit);
                         }
                     }
                 }
             }
-            if was != ready {
-                self.collectors[c].ready = ready;
-                if !ready {
-                    self.collectors[c].missed = 0.0;
-                }
-            }
+            col.ready = ready;
         }
-        self.fresh = self.any_fresh();
+        (self.fresh, self.next_check) = self.freshness();
     }
 
     /// Whether a ready store replica holds data at most `freshness` old from now on (the
@@ -446,67 +465,93 @@ impl FlowState {
     /// backlog is fresh once its front is `freshness` old (it then gains on the clock);
     /// data no longer arriving is fresh while strictly younger than `freshness`.
     pub fn any_fresh(&self) -> bool {
-        let Some(f) = self.freshness else {
-            return true;
-        };
-        (0..self.n_stores).any(|s| {
-            self.store_up[s] && (0..self.collectors.len()).any(|c| self.pair_fresh(c, s, f))
-        })
+        self.freshness().0
     }
 
-    fn pair_fresh(&self, c: usize, s: usize, f: Seconds) -> bool {
-        let buf = &self.bufs[c * self.n_stores + s];
-        if self.live(c, s) {
-            true
-        } else if self.buffer.drain_rate.is_some() && buf.draining() {
-            buf.newest + f >= self.t - TIME_EPS
-        } else {
-            buf.newest + f > self.t + TIME_EPS
-        }
-    }
-
-    /// The next time freshness may change if no event comes first.
+    /// The next time freshness may change if no input changes first, as of the last
+    /// [`FlowState::sync`] (`None`: never).
     pub fn next_fresh_check(&self) -> Option<Seconds> {
-        let f = self.freshness?;
-        let mut next: Option<Seconds> = None;
-        let mut consider = |t: Seconds| {
-            if t > self.t + TIME_EPS && next.is_none_or(|n| t < n) {
-                next = Some(t);
+        self.next_check.is_finite().then_some(self.next_check)
+    }
+
+    /// [`FlowState::any_fresh`] now, and the next time it may change if no input changes
+    /// first (∞: never), in one pass over the buffers.
+    ///
+    /// Freshness that lasts until an input changes needs no check: a live pair stays live,
+    /// and a fresh backlog of a collecting replica drained faster than it was produced
+    /// stays fresh (its front's production time gains on the clock until it is empty, and
+    /// then the pair is live).
+    fn freshness(&self) -> (bool, Seconds) {
+        let Some(f) = self.freshness else {
+            return (true, f64::INFINITY);
+        };
+        let (t, n) = (self.t, self.n_stores);
+        let (mut fresh, mut next) = (false, f64::INFINITY);
+        let mut consider = |at: Seconds| {
+            if at > t + TIME_EPS && at < next {
+                next = at;
             }
         };
-        for s in 0..self.n_stores {
-            if !self.store_up[s] || (0..self.collectors.len()).any(|c| self.live(c, s)) {
-                continue;
+        for (s, _) in self.store_up.iter().enumerate().filter(|(_, up)| **up) {
+            // Collector by collector, the buffer it fills for this store replica.
+            let pairs = || {
+                self.collectors
+                    .iter()
+                    .zip(self.bufs.iter().skip(s).step_by(n))
+            };
+            if pairs().any(|(col, buf)| col.ready && col.producing && buf.len == 0.0) {
+                // Delivered live: fresh until an input changes.
+                return (true, f64::INFINITY);
             }
-            for c in 0..self.collectors.len() {
-                let buf = &self.bufs[c * self.n_stores + s];
+            for (col, buf) in pairs() {
+                // A draining backlog delivers its front from now on: the production time
+                // of its head (it may be younger than the newest delivered, when older
+                // metrics were dropped or lost with the collector).
+                let head = buf.segs.front().filter(|_| buf.draining());
+                let pair_fresh = match (self.buffer.drain_rate, head) {
+                    (Some(_), Some(head)) => buf.newest.max(head.t0) + f >= t - TIME_EPS,
+                    _ => buf.newest + f > t + TIME_EPS,
+                };
+                fresh |= pair_fresh;
                 // Data no longer arriving goes stale `f` after its newest metric.
                 consider(buf.newest + f);
-                let Some(d) = self.buffer.drain_rate else {
+                let (Some(d), Some(head)) = (self.buffer.drain_rate, head) else {
                     continue;
                 };
-                let Some(head) = buf.segs.front() else {
-                    continue;
-                };
-                let col = &self.collectors[c];
-                let in_rate = if col.ready && col.producing {
-                    self.share
-                } else {
-                    0.0
-                };
-                // The backlog is empty at:
-                consider(self.t + buf.len / (d - in_rate));
-                // The front reaches data `f` old within the head segment at τ where
-                // front_time(τ) = head.t0 + (τ − t)·d/rate = τ − f.
                 let speed = d / head.rate;
-                if speed > 1.0 {
-                    let tau = (self.t * speed - head.t0 - f) / (speed - 1.0);
-                    let end_of_head = self.t + head.len() / d;
+                let collecting = col.ready && col.producing;
+                if pair_fresh && speed > 1.0 && collecting {
+                    // Fresh until an input changes: the front gains on the clock (every
+                    // segment has the share's rate) until the backlog is empty, and then
+                    // the pair is live.
+                    return (true, f64::INFINITY);
+                }
+                let in_rate = if collecting { self.share } else { 0.0 };
+                // The backlog is empty at (then the pair is live or its data ages), and
+                // its head segment delivered at (the next one may be younger); a drain
+                // within this instant's rounding is looked at just after it.
+                let soon = t + 2.0 * TIME_EPS;
+                if d > in_rate {
+                    consider((t + buf.len / (d - in_rate)).max(soon));
+                }
+                let end_of_head = (t + head.len() / d).max(soon);
+                consider(end_of_head);
+                // The front's production time is head.t0 + (τ − t)·d/rate: it reaches
+                // τ − f at τ below, catching up (fresh from then) when faster than the
+                // clock, falling behind (stale from then, with the tolerance of an
+                // instant, and never at this one) when slower.
+                if speed > 1.0 || (speed < 1.0 && pair_fresh) {
+                    let tau = if speed > 1.0 {
+                        (t * speed - head.t0 - f) / (speed - 1.0)
+                    } else {
+                        ((t * speed - head.t0 - f - TIME_EPS) / (speed - 1.0))
+                            .max(t + 2.0 * TIME_EPS)
+                    };
                     consider(tau.min(end_of_head));
                 }
             }
         }
-        next
+        (fresh, next)
     }
 
     /// Metrics held in all buffers now.
@@ -655,6 +700,101 @@ mod tests {
                 assert!(close(x, y), "{x} {y}");
             }
         }
+    }
+
+    /// The simulator judges freshness from the last sync and syncs only when an input
+    /// changes or at [`FlowState::next_fresh_check`]: so between those, the flow brought
+    /// to any time must be exactly as fresh as the last sync said. Random inputs over
+    /// drains slower and faster than production, instant delivery, small and large
+    /// buffers, with and without retention.
+    #[test]
+    fn freshness_changes_only_at_an_input_change_or_a_check() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
+        let (mut probes, mut checks, mut flips) = (0, 0, 0);
+        for case in 0..120 {
+            let buffer = Buffer {
+                limit: [50.0, 1e9][case / 3 % 2],
+                persistent: case / 6 % 2 == 0,
+                drain_rate: [None, Some(0.5), Some(3.0)][case % 3],
+            };
+            let retention = [0.0, 20.0][case / 12 % 2];
+            let mut f = FlowState::new(0.7, buffer, retention, Some(60.0), 2, 2);
+            f.reset();
+            let mut t = 0.0;
+            for _ in 0..40 {
+                let inputs: [bool; 6] = std::array::from_fn(|_| rng.random_bool(0.7));
+                let (cols, prod, stores) = (&inputs[0..2], &inputs[2..4], &inputs[4..6]);
+                f.advance(t);
+                f.sync(|c| cols[c], |c| prod[c], |s| stores[s]);
+                let next_change = t + f64::from(rng.random_range(1..400u32));
+                loop {
+                    let (fresh, check) = (f.fresh(), f.next_fresh_check());
+                    let until = check.unwrap_or(f64::INFINITY).min(next_change);
+                    // Away from the ends by more than an instant's rounding (TIME_EPS).
+                    let (from, to) = (t + 10.0 * TIME_EPS, until - 10.0 * TIME_EPS);
+                    for k in 0..=8 {
+                        let at = from + (to - from) * f64::from(k) / 8.0;
+                        if to <= from {
+                            break;
+                        }
+                        let mut ahead = f.clone();
+                        ahead.advance(at);
+                        assert_eq!(
+                            ahead.any_fresh(),
+                            fresh,
+                            "case {case}, {t} -> {at}: {f:?} {ahead:?}"
+                        );
+                        probes += 1;
+                    }
+                    match check {
+                        Some(c) if c < next_change => {
+                            f.advance(c);
+                            f.sync(|c| cols[c], |c| prod[c], |s| stores[s]);
+                            checks += 1;
+                            flips += u32::from(f.fresh() != fresh);
+                            t = c;
+                        }
+                        _ => break,
+                    }
+                }
+                t = next_change;
+            }
+        }
+        assert!(
+            probes > 10_000 && checks > 100 && flips > 50,
+            "{probes} {checks} {flips}"
+        );
+    }
+
+    /// A backlog so small that it drains within the rounding of an instant (here what
+    /// retention recovers, drained at a huge rate) is looked at again just after: the
+    /// pair is live then, and fresh, instead of stale until the next change.
+    #[test]
+    fn a_backlog_drained_within_an_instant_is_checked_just_after_it() {
+        let mut f = FlowState::new(
+            2.0,
+            Buffer {
+                limit: 1e9,
+                persistent: false,
+                drain_rate: Some(1e9),
+            },
+            20.0,
+            Some(10.0),
+            1,
+            1,
+        );
+        f.reset();
+        f.sync(|_| false, |_| true, |_| true);
+        f.advance(100.0);
+        // Back: the last 20 s (40 metrics, 20 s old) are collected and drained at once.
+        f.sync(|_| true, |_| true, |_| true);
+        assert!(!f.fresh(), "the front is 20 s old, the freshness 10 s");
+        let check = f.next_fresh_check().expect("a check just after the drain");
+        assert!(check > 100.0 && check < 100.0 + 1e-5, "{check}");
+        f.advance(check);
+        f.sync(|_| true, |_| true, |_| true);
+        assert!(f.fresh() && f.next_fresh_check().is_none());
     }
 
     #[test]
