@@ -225,6 +225,7 @@ impl Simulator {
         self.drain.down_start = self.queue.now();
         self.node_upgrading[n] = true;
         self.node_up[n] = false;
+        self.flow_dirty = true;
         self.note_node(n, "node_upgrading");
         let cause = self.plan.upgrade_cause[n];
         for r in 0..self.replicas.len() as u32 {
@@ -251,6 +252,7 @@ impl Simulator {
     pub(super) fn node_upgraded(&mut self, n: usize) {
         self.end_drain_turn();
         self.node_up[n] = !self.node_failed[n];
+        self.flow_dirty = true;
         self.node_cordoned[n] = false;
         self.note_node(n, "node_upgraded");
         for r in 0..self.replicas.len() as u32 {

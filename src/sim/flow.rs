@@ -218,6 +218,9 @@ pub struct FlowState {
     fresh: bool,
     /// [`FlowState::next_fresh_check`] as of the last [`FlowState::sync`] (∞: none).
     next_check: Seconds,
+    /// Every store replica is up and every buffer empty: delivery is live, and stays so
+    /// until an input changes (then [`FlowState::advance`] has little to do).
+    calm: bool,
 }
 
 impl FlowState {
@@ -242,6 +245,7 @@ impl FlowState {
             bufs: vec![Buf::default(); n_collectors * n_stores],
             fresh: true,
             next_check: f64::INFINITY,
+            calm: true,
         }
     }
 
@@ -258,6 +262,7 @@ impl FlowState {
         self.store_up.iter_mut().for_each(|u| *u = true);
         self.fresh = true;
         self.next_check = f64::INFINITY;
+        self.calm = true;
         for b in &mut self.bufs {
             b.segs.clear();
             b.len = 0.0;
@@ -274,8 +279,28 @@ impl FlowState {
         }
         let t_prev = self.t;
         self.t = t;
+        let share = self.share;
+        if self.calm {
+            // Every store replica up, every buffer empty: delivery is live, and stays so.
+            let n = self.n_stores;
+            for (c, col) in self.collectors.iter_mut().enumerate() {
+                if !col.producing {
+                    continue;
+                }
+                let amount = share * dt;
+                col.produced += amount;
+                if col.ready {
+                    col.collected += amount;
+                    for buf in &mut self.bufs[c * n..(c + 1) * n] {
+                        buf.newest = t;
+                    }
+                } else {
+                    col.missed += amount;
+                }
+            }
+            return;
+        }
         let FlowState {
-            share,
             buffer,
             n_stores,
             collectors,
@@ -283,9 +308,10 @@ impl FlowState {
             bufs,
             ..
         } = self;
-        let (share, limit, drain_rate) = (*share, buffer.limit, buffer.drain_rate);
+        let (limit, drain_rate, n) = (buffer.limit, buffer.drain_rate, *n_stores);
+        let mut calm = store_up.iter().all(|&up| up);
         // Collector by collector, its row of buffers (one per store replica).
-        for (col, row) in collectors.iter_mut().zip(bufs.chunks_exact_mut(*n_stores)) {
+        for (c, col) in collectors.iter_mut().enumerate() {
             let inflow = if col.producing {
                 let amount = share * dt;
                 col.produced += amount;
@@ -305,7 +331,8 @@ impl FlowState {
             } else {
                 None
             };
-            for (buf, &up) in row.iter_mut().zip(store_up.iter()) {
+            for s in 0..n {
+                let (buf, up) = (&mut bufs[c * n + s], store_up[s]);
                 if up && buf.len == 0.0 {
                     // Live: delivered as collected.
                     if inflow.is_some() {
@@ -318,6 +345,7 @@ impl FlowState {
                         buf.push(seg);
                     }
                     buf.drop_overflow(limit);
+                    calm = false;
                     continue;
                 }
                 match drain_rate {
@@ -347,8 +375,10 @@ impl FlowState {
                 {
                     buf.newest = buf.newest.max(seg.time_at(seg.k1));
                 }
+                calm &= buf.len == 0.0;
             }
         }
+        self.calm = calm;
     }
 
     /// Whether [`FlowState::sync`] with these inputs would leave everything as it is: then
@@ -406,28 +436,24 @@ impl FlowState {
             bufs,
             ..
         } = self;
-        let (share, n_stores) = (*share, *n_stores);
+        let (share, n) = (*share, *n_stores);
         for (s, was_up) in store_up.iter_mut().enumerate() {
             let up = store_ready(s);
             if up && !*was_up && buffer.drain_rate.is_none() {
-                bufs.iter_mut()
-                    .skip(s)
-                    .step_by(n_stores)
-                    .for_each(Buf::flush);
+                for c in 0..collectors.len() {
+                    bufs[c * n + s].flush();
+                }
             }
             *was_up = up;
         }
-        for (c, (col, row)) in collectors
-            .iter_mut()
-            .zip(bufs.chunks_exact_mut(n_stores))
-            .enumerate()
-        {
+        for (c, col) in collectors.iter_mut().enumerate() {
             let ready = collector_ready(c);
             let was = col.ready;
             col.producing = producing(c);
             if was == ready {
                 continue;
             }
+            let row = &mut bufs[c * n..(c + 1) * n];
             if !ready {
                 if !buffer.persistent {
                     row.iter_mut().for_each(Buf::lose_all);
@@ -457,6 +483,7 @@ impl FlowState {
             }
             col.ready = ready;
         }
+        self.calm = self.store_up.iter().all(|&up| up) && self.bufs.iter().all(|b| b.len == 0.0);
         (self.fresh, self.next_check) = self.freshness();
     }
 
@@ -485,6 +512,11 @@ impl FlowState {
         let Some(f) = self.freshness else {
             return (true, f64::INFINITY);
         };
+        let collecting = |col: &Collector| col.ready && col.producing;
+        if self.calm && self.collectors.iter().any(collecting) {
+            // Delivered live: fresh until an input changes.
+            return (true, f64::INFINITY);
+        }
         let (t, n) = (self.t, self.n_stores);
         let (mut fresh, mut next) = (false, f64::INFINITY);
         let mut consider = |at: Seconds| {
@@ -492,14 +524,15 @@ impl FlowState {
                 next = at;
             }
         };
-        for (s, _) in self.store_up.iter().enumerate().filter(|(_, up)| **up) {
+        for s in (0..n).filter(|&s| self.store_up[s]) {
             // Collector by collector, the buffer it fills for this store replica.
             let pairs = || {
                 self.collectors
                     .iter()
-                    .zip(self.bufs.iter().skip(s).step_by(n))
+                    .enumerate()
+                    .map(move |(c, col)| (col, &self.bufs[c * n + s]))
             };
-            if pairs().any(|(col, buf)| col.ready && col.producing && buf.len == 0.0) {
+            if pairs().any(|(col, buf)| collecting(col) && buf.len == 0.0) {
                 // Delivered live: fresh until an input changes.
                 return (true, f64::INFINITY);
             }
@@ -519,7 +552,7 @@ impl FlowState {
                     continue;
                 };
                 let speed = d / head.rate;
-                let collecting = col.ready && col.producing;
+                let collecting = collecting(col);
                 if pair_fresh && speed > 1.0 && collecting {
                     // Fresh until an input changes: the front gains on the clock (every
                     // segment has the share's rate) until the backlog is empty, and then

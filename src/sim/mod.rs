@@ -312,6 +312,9 @@ pub struct Simulator {
     cache_until: Seconds,
     cache_generation: u32,
     flow: Option<FlowState>,
+    /// A replica became or stopped being ready, or a node went down or came back, since
+    /// the flow was last told: else its inputs are as they were (see `sync_flow`).
+    flow_dirty: bool,
     fresh_generation: u32,
     fresh_check: Seconds,
     book: OutageBook,
@@ -347,6 +350,7 @@ impl Clone for Simulator {
             cache_until: self.cache_until,
             cache_generation: self.cache_generation,
             flow: self.flow.clone(),
+            flow_dirty: self.flow_dirty,
             fresh_generation: self.fresh_generation,
             fresh_check: self.fresh_check,
             book: self.book.clone(),
@@ -379,6 +383,7 @@ impl Clone for Simulator {
             cache_until,
             cache_generation,
             flow,
+            flow_dirty,
             fresh_generation,
             fresh_check,
             book,
@@ -407,6 +412,7 @@ impl Clone for Simulator {
         self.cache_until = *cache_until;
         self.cache_generation = *cache_generation;
         self.flow.clone_from(flow);
+        self.flow_dirty = *flow_dirty;
         self.fresh_generation = *fresh_generation;
         self.fresh_check = *fresh_check;
         self.book.clone_from(book);
@@ -464,6 +470,7 @@ impl Simulator {
             cache_until: f64::NEG_INFINITY,
             cache_generation: 0,
             flow,
+            flow_dirty: false,
             fresh_generation: 0,
             fresh_check: f64::INFINITY,
             book: OutageBook::new(plan.cause_names.len()),
@@ -520,6 +527,10 @@ impl Simulator {
 
     #[inline(always)]
     fn advance(&mut self, horizon: Seconds) -> bool {
+        // Events applied this instant: an instant of cancelled events only (a failure
+        // clock stopped by a node loss, a freshness check made moot) changes nothing to
+        // judge.
+        let before = self.events;
         while let Some(ev) = self.queue.begin() {
             if ev.time >= horizon {
                 return false;
@@ -530,7 +541,9 @@ impl Simulator {
                 return false;
             }
             if self.queue.peek_time().is_none_or(|next| next > ev.time) {
-                self.judge(ev.time);
+                if self.events != before {
+                    self.judge(ev.time);
+                }
                 return true;
             }
         }
@@ -671,6 +684,7 @@ impl Simulator {
         self.stale_or_down = 0.0;
         self.events = 0;
         self.fresh_check = f64::INFINITY;
+        self.flow_dirty = false;
         self.fresh_generation = 0;
         self.cache_generation = 0;
         for (s, plan) in self.stages.iter_mut().zip(&self.plan.stages) {
@@ -1037,7 +1051,12 @@ impl Simulator {
         };
         let store_ready = |s: usize| replicas[(ss.first as usize) + s].state == ReplicaState::Ready;
         let flow = self.flow.as_mut().expect("only with a flow");
-        if !check && flow.same_inputs(collector_ready, producing, store_ready) {
+        let dirty = std::mem::take(&mut self.flow_dirty);
+        debug_assert!(
+            dirty || flow.same_inputs(collector_ready, producing, store_ready),
+            "a flow input changed unnoticed"
+        );
+        if !check && (!dirty || flow.same_inputs(collector_ready, producing, store_ready)) {
             return;
         }
         flow.advance(t);

@@ -21,6 +21,7 @@ impl Simulator {
     pub(super) fn node_fail(&mut self, n: usize) {
         self.node_failed[n] = true;
         self.node_up[n] = false;
+        self.flow_dirty = true;
         self.note_node(n, "node_failed");
         let drained = self.drain.node == n as u32;
         if drained {
@@ -80,6 +81,7 @@ impl Simulator {
     pub(super) fn node_recover(&mut self, n: usize) {
         self.node_failed[n] = false;
         self.node_up[n] = !self.node_upgrading[n];
+        self.flow_dirty = true;
         self.node_cordoned[n] = false;
         self.note_node(n, "node_recovered");
         for r in 0..self.replicas.len() as u32 {

@@ -57,6 +57,8 @@ pub(super) struct StagePlan {
     pub(super) crews: u32,
     pub(super) kind: Kind,
     pub(super) on_read_path: bool,
+    /// The data flow's source, collector or store: its replicas' readiness is a flow input.
+    pub(super) feeds_flow: bool,
     pub(super) restart: Option<Dist>,
     pub(super) recreate: Option<Dist>,
     pub(super) shutdown: Seconds,
@@ -257,6 +259,11 @@ impl Plan {
                 crews: s.repair_crews,
                 kind: s.kind,
                 on_read_path: model.system.read_path.contains(&si),
+                feeds_flow: model
+                    .system
+                    .flow
+                    .as_ref()
+                    .is_some_and(|f| [f.source, f.collector, f.store].contains(&si)),
                 restart: s.restart.clone(),
                 recreate: s.recreate_dist().cloned(),
                 shutdown: s.shutdown,

@@ -224,6 +224,7 @@ impl Simulator {
     #[inline(always)]
     pub(super) fn count_ready(&mut self, s: usize) {
         self.book.cause_dirty = true;
+        self.flow_dirty |= self.plan.stages[s].feeds_flow;
         self.stages[s].ready += 1;
         if self.stages[s].ready == self.plan.stages[s].min_ready {
             self.set_stage(s, true);
@@ -234,6 +235,7 @@ impl Simulator {
     #[inline(always)]
     pub(super) fn count_unready(&mut self, s: usize) {
         self.book.cause_dirty = true;
+        self.flow_dirty |= self.plan.stages[s].feeds_flow;
         self.stages[s].ready -= 1;
         if self.stages[s].ready + 1 == self.plan.stages[s].min_ready {
             self.set_stage(s, false);

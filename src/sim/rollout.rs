@@ -271,6 +271,7 @@ impl Simulator {
                 rep.state = ReplicaState::Ready;
                 rep.cause = super::outages::NO_CAUSE;
                 self.book.cause_dirty = true;
+                self.flow_dirty |= self.plan.stages[s].feeds_flow;
                 self.note(q, "replaced");
                 self.draw_failure(q);
             }
