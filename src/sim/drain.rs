@@ -16,10 +16,10 @@
 //! node is drained. A node that fails during its own turn ends it (it is uncordoned when
 //! it is back) and the wave moves on. Upgrades never touch a node's failure clock.
 
-use super::Simulator;
 use super::plan::NO_NODE;
 use super::queue::EventKind;
 use super::replica::{Clock, ReplicaState, Start, Surge};
+use super::{Plan, State};
 use crate::model::Kind;
 use crate::units::Seconds;
 
@@ -65,10 +65,10 @@ impl Drain {
     }
 }
 
-impl Simulator {
+impl State {
     /// Schedules the first wave (at t = 0).
-    pub(super) fn schedule_first_wave(&mut self) {
-        if let Some(u) = &self.plan.upgrades {
+    pub(super) fn schedule_first_wave(&mut self, plan: &Plan) {
+        if let Some(u) = &plan.upgrades {
             let t = u.every.sample(&mut self.rng);
             self.drain.wave_clock_start = 0.0;
             self.queue.schedule(t, EventKind::UpgradeWave, 0, 0, 0);
@@ -76,8 +76,8 @@ impl Simulator {
     }
 
     /// A wave is due: it starts now, or when the running one ends.
-    pub(super) fn upgrade_wave_due(&mut self) {
-        let u = self.plan.upgrade_plan();
+    pub(super) fn upgrade_wave_due(&mut self, plan: &Plan) {
+        let u = plan.upgrade_plan();
         let t = u.every.sample(&mut self.rng);
         self.drain.wave_clock_start = self.queue.now();
         self.queue.schedule(t, EventKind::UpgradeWave, 0, 0, 0);
@@ -88,11 +88,11 @@ impl Simulator {
         self.drain.wave_running = true;
         self.drain.next = 0;
         self.note_system_event("upgrade_wave", "started");
-        self.next_drain();
+        self.next_drain(plan);
     }
 
     /// The next node of the wave that is ready is drained; the wave ends after the last.
-    pub(super) fn next_drain(&mut self) {
+    pub(super) fn next_drain(&mut self, plan: &Plan) {
         loop {
             let n = self.drain.next as usize;
             if n >= self.node_up.len() {
@@ -107,20 +107,20 @@ impl Simulator {
             }
             self.drain.next += 1;
             if self.node_up[n] {
-                self.begin_drain(n);
+                self.begin_drain(plan, n);
                 return;
             }
-            self.note_node(n, "drain_skipped");
+            self.note_node(plan, n, "drain_skipped");
         }
     }
 
-    fn begin_drain(&mut self, n: usize) {
+    fn begin_drain(&mut self, plan: &Plan, n: usize) {
         let d = &mut self.drain;
         d.generation = d.generation.wrapping_add(1);
         (d.node, d.down, d.stopping) = (n as u32, false, 0);
         self.node_cordoned[n] = true;
-        self.note_node(n, "drain_started");
-        let timeout = self.plan.upgrade_plan().pdb_timeout;
+        self.note_node(plan, n, "drain_started");
+        let timeout = plan.upgrade_plan().pdb_timeout;
         let g = self.drain.generation;
         self.queue
             .schedule(timeout, EventKind::DrainForce, n as u32, g, 0);
@@ -128,55 +128,52 @@ impl Simulator {
             let rep = &self.replicas[r as usize];
             if rep.surge != Surge::None && rep.surge_node == n as u32 {
                 // A rollout's surge Pod goes at once; the rollout makes another elsewhere.
-                self.drop_surge(r);
+                self.drop_surge(plan, r);
             }
         }
-        self.evict_from_drained_node(false);
+        self.evict_from_drained_node(plan, false);
     }
 
     /// Evicts every Pod on the drained node that the PodDisruptionBudgets let go (all of
     /// them when `force`), then takes the node down if it is empty.
-    pub(super) fn evict_from_drained_node(&mut self, force: bool) {
+    pub(super) fn evict_from_drained_node(&mut self, plan: &Plan, force: bool) {
         let n = self.drain.node;
         for r in 0..self.replicas.len() as u32 {
             let rep = &self.replicas[r as usize];
             if rep.node != n || rep.state == ReplicaState::Terminating {
                 continue;
             }
-            let s = self.plan.replica_stage[r as usize] as usize;
-            if !matches!(
-                self.plan.stages[s].kind,
-                Kind::Deployment | Kind::StatefulSet
-            ) {
+            let s = plan.replica_stage[r as usize] as usize;
+            if !matches!(plan.stages[s].kind, Kind::Deployment | Kind::StatefulSet) {
                 continue;
             }
-            if force || self.eviction_allowed(s, rep.state == ReplicaState::Ready) {
-                self.evict(r, n as usize);
+            if force || self.eviction_allowed(plan, s, rep.state == ReplicaState::Ready) {
+                self.evict(plan, r, n as usize);
             }
         }
-        self.drain_try_finish();
+        self.drain_try_finish(plan);
     }
 
     /// The Eviction API's check against the stage's PodDisruptionBudget.
-    fn eviction_allowed(&self, s: usize, ready: bool) -> bool {
-        let Some(desired) = self.plan.stages[s].pdb_desired else {
+    fn eviction_allowed(&self, plan: &Plan, s: usize, ready: bool) -> bool {
+        let Some(desired) = plan.stages[s].pdb_desired else {
             return true;
         };
         let allowed = i64::from(self.stages[s].ready) - i64::from(desired);
         if ready { allowed >= 1 } else { allowed >= 0 }
     }
 
-    fn evict(&mut self, r: u32, n: usize) {
-        let s = self.plan.replica_stage[r as usize] as usize;
-        self.leave_ready(r, self.plan.upgrade_cause[n]);
-        self.cancel_pending(r);
+    fn evict(&mut self, plan: &Plan, r: u32, n: usize) {
+        let s = plan.replica_stage[r as usize] as usize;
+        self.leave_ready(plan, r, plan.upgrade_cause[n]);
+        self.cancel_pending(plan, r);
         let rep = &mut self.replicas[r as usize];
         rep.fix_time = f64::NEG_INFINITY;
         rep.clock = Clock::Fixed;
         rep.detach_node = NO_NODE;
-        self.note(r, "evicted_by_drain");
-        let shutdown = self.plan.stages[s].shutdown;
-        if self.plan.stages[s].kind == Kind::StatefulSet {
+        self.note(plan, r, "evicted_by_drain");
+        let shutdown = plan.stages[s].shutdown;
+        if plan.stages[s].kind == Kind::StatefulSet {
             // Its new Pod comes once the old one has stopped; until then it is on the node.
             let rep = &mut self.replicas[r as usize];
             rep.state = ReplicaState::Terminating;
@@ -185,7 +182,7 @@ impl Simulator {
                 self.queue
                     .schedule(shutdown, EventKind::ShutdownDone, r, g, 0);
             } else {
-                self.pod_stopped(r);
+                self.pod_stopped(plan, r);
             }
         } else {
             // The old Pod stops on the node while its replacement starts elsewhere.
@@ -193,19 +190,19 @@ impl Simulator {
             let g = self.drain.generation;
             self.queue
                 .schedule(shutdown, EventKind::PodStopped, n as u32, g, 0);
-            self.place_and_start(r, true);
+            self.place_and_start(plan, r, true);
         }
     }
 
     /// A Deployment Pod evicted from the drained node has stopped.
-    pub(super) fn drained_pod_stopped(&mut self) {
+    pub(super) fn drained_pod_stopped(&mut self, plan: &Plan) {
         self.drain.stopping -= 1;
-        self.drain_try_finish();
+        self.drain_try_finish(plan);
     }
 
     /// The drained node goes down for its upgrade once no Deployment or StatefulSet Pod is
     /// on it and every evicted one has stopped.
-    pub(super) fn drain_try_finish(&mut self) {
+    pub(super) fn drain_try_finish(&mut self, plan: &Plan) {
         if !self.drain.evicting() || self.drain.stopping > 0 {
             return;
         }
@@ -213,7 +210,7 @@ impl Simulator {
         let occupied = (0..self.replicas.len()).any(|r| {
             self.replicas[r].node == n
                 && matches!(
-                    self.plan.stages[self.plan.replica_stage[r] as usize].kind,
+                    plan.stages[plan.replica_stage[r] as usize].kind,
                     Kind::Deployment | Kind::StatefulSet
                 )
         });
@@ -226,21 +223,21 @@ impl Simulator {
         self.node_upgrading[n] = true;
         self.node_up[n] = false;
         self.flow_dirty = true;
-        self.note_node(n, "node_upgrading");
-        let cause = self.plan.upgrade_cause[n];
+        self.note_node(plan, n, "node_upgrading");
+        let cause = plan.upgrade_cause[n];
         for r in 0..self.replicas.len() as u32 {
             if self.replicas[r as usize].node != n as u32 {
                 continue;
             }
-            self.leave_ready(r, cause);
-            self.cancel_pending(r);
+            self.leave_ready(plan, r, cause);
+            self.cancel_pending(plan, r);
             let rep = &mut self.replicas[r as usize];
             rep.state = ReplicaState::Pending;
             rep.clock = Clock::Fixed;
-            self.note(r, "node_upgrading");
+            self.note(plan, r, "node_upgrading");
         }
-        self.dispatch_all_crews();
-        let u = self.plan.upgrade_plan();
+        self.dispatch_all_crews(plan);
+        let u = plan.upgrade_plan();
         let t = u.node_time.sample(&mut self.rng);
         let g = self.drain.generation;
         self.queue
@@ -249,20 +246,20 @@ impl Simulator {
 
     /// The upgraded node is ready and uncordoned again: its replicas restart in place, Pods
     /// waiting for a node are placed, and the next node is drained.
-    pub(super) fn node_upgraded(&mut self, n: usize) {
+    pub(super) fn node_upgraded(&mut self, plan: &Plan, n: usize) {
         self.end_drain_turn();
         self.node_up[n] = !self.node_failed[n];
         self.flow_dirty = true;
         self.node_cordoned[n] = false;
-        self.note_node(n, "node_upgraded");
+        self.note_node(plan, n, "node_upgraded");
         for r in 0..self.replicas.len() as u32 {
             let rep = &self.replicas[r as usize];
             if rep.state == ReplicaState::Pending && rep.node == n as u32 {
-                self.request_restart(r, Start::Fresh);
+                self.request_restart(plan, r, Start::Fresh);
             }
         }
-        self.schedule_pending();
-        self.next_drain();
+        self.schedule_pending(plan);
+        self.next_drain(plan);
     }
 
     /// The node's turn is over (upgraded, or failed during it); the cordon stays until

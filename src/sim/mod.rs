@@ -290,6 +290,14 @@ pub fn cause_names(model: &Model) -> Vec<CauseName> {
 /// splitting continues it with other random numbers.
 pub struct Simulator {
     plan: Arc<Plan>,
+    st: State,
+}
+
+/// What changes as a history runs. Its handlers take the plan as an argument (`&Plan`)
+/// rather than through `self`: a shared reference that nothing writes, so the compiler
+/// keeps what it read of the plan across the handlers' writes to the state instead of
+/// reloading it (with its bounds checks) after every one.
+pub(super) struct State {
     queue: EventQueue,
     replicas: Vec<Replica>,
     stages: Vec<StageState>,
@@ -330,10 +338,9 @@ pub struct Simulator {
 /// By hand so that `clone_from` reuses the copy's allocations (importance splitting makes
 /// millions of copies). The struct literal and the exhaustive destructuring make a new
 /// field a compile error here until it is copied.
-impl Clone for Simulator {
+impl Clone for State {
     fn clone(&self) -> Self {
-        Simulator {
-            plan: Arc::clone(&self.plan),
+        State {
             queue: self.queue.clone(),
             replicas: self.replicas.clone(),
             stages: self.stages.clone(),
@@ -365,8 +372,7 @@ impl Clone for Simulator {
     }
 
     fn clone_from(&mut self, source: &Self) {
-        let Simulator {
-            plan,
+        let State {
             queue,
             replicas,
             stages,
@@ -395,7 +401,6 @@ impl Clone for Simulator {
             stage_failures,
             trace,
         } = source;
-        self.plan = Arc::clone(plan);
         self.queue.clone_from(queue);
         self.replicas.clone_from(replicas);
         self.stages.clone_from(stages);
@@ -426,107 +431,47 @@ impl Clone for Simulator {
     }
 }
 
-impl Simulator {
-    pub fn new(model: &Model) -> Self {
-        Self::with_plan(Arc::new(Plan::new(model)), model)
-    }
-
-    /// A simulator of `model`, whose plan is already built.
-    fn with_plan(plan: Arc<Plan>, model: &Model) -> Self {
-        let n_replicas = plan.replica_stage.len();
-        let stages = plan
-            .stages
-            .iter()
-            .map(|s| StageState {
-                waiting: std::collections::VecDeque::with_capacity(s.replicas as usize),
-                ..Default::default()
-            })
-            .collect();
-        let n_stages = plan.stages.len();
-        let flow = plan.flow.as_ref().map(|f| {
-            FlowState::new(
-                f.share,
-                f.buffer,
-                f.retention,
-                f.freshness,
-                model.stages[f.collector].replicas as usize,
-                model.stages[f.store].replicas as usize,
-            )
-        });
+impl Clone for Simulator {
+    fn clone(&self) -> Self {
         Simulator {
-            queue: EventQueue::with_capacity(4 * (n_replicas + plan.nodes.len()) + 16),
-            replicas: vec![Replica::NEW; n_replicas],
-            stages,
-            node_up: vec![true; plan.nodes.len()],
-            node_failed: vec![false; plan.nodes.len()],
-            node_upgrading: vec![false; plan.nodes.len()],
-            node_cordoned: vec![false; plan.nodes.len()],
-            node_generation: vec![0; plan.nodes.len()],
-            node_clock_start: vec![0.0; plan.nodes.len()],
-            drain: drain::Drain::IDLE,
-            pods_dirty: false,
-            rng: history_rng(0, 0),
-            path_down: 0,
-            cache_until: f64::NEG_INFINITY,
-            cache_generation: 0,
-            flow,
-            flow_dirty: false,
-            fresh_generation: 0,
-            fresh_check: f64::INFINITY,
-            book: OutageBook::new(plan.cause_names.len()),
-            fresh: true,
-            stale_start: 0.0,
-            stale_or_down: 0.0,
-            events: 0,
-            stage_downtime: vec![0.0; n_stages],
-            stage_failures: vec![0; n_stages],
-            trace: None,
-            plan,
+            plan: Arc::clone(&self.plan),
+            st: self.st.clone(),
         }
     }
 
-    /// The model's stages.
-    pub(crate) fn stage_count(&self) -> usize {
-        self.stages.len()
+    fn clone_from(&mut self, source: &Self) {
+        self.plan = Arc::clone(&source.plan);
+        self.st.clone_from(&source.st);
+    }
+}
+
+impl State {
+    fn run(&mut self, plan: &Plan, seed: u64, index: u64) -> Outcome<'_> {
+        self.start(plan, seed, index);
+        self.run_to_horizon(plan);
+        self.finish(plan.horizon)
     }
 
-    /// The causes X is attributed to, in the order of [`Outcome::cause_downtime`].
-    pub fn causes(&self) -> &[CauseName] {
-        &self.plan.cause_names
-    }
-
-    /// Runs replication `index` of a run with `seed` and returns what it produced.
-    pub fn run(&mut self, seed: u64, index: u64) -> Outcome<'_> {
-        self.start(seed, index);
-        self.run_to_horizon();
-        self.finish(self.plan.horizon)
-    }
-
-    /// Sets up replication `index` of a run with `seed` at t = 0; [`Simulator::step`]
-    /// then advances it.
-    pub(crate) fn start(&mut self, seed: u64, index: u64) {
+    fn start(&mut self, plan: &Plan, seed: u64, index: u64) {
         self.rng = history_rng(seed, index);
-        self.reset();
+        self.reset(plan);
     }
 
     /// Every instant up to the horizon, in one loop: the event handling is inlined here
     /// once, and nothing is saved and restored between instants.
     #[inline(never)]
-    fn run_to_horizon(&mut self) {
-        let horizon = self.plan.horizon;
-        while self.advance(horizon) {}
+    fn run_to_horizon(&mut self, plan: &Plan) {
+        let horizon = plan.horizon;
+        while self.advance(plan, horizon) {}
     }
 
-    /// Applies every event of the next instant and judges readability after them (so an
-    /// outage of length zero is no outage). False, with nothing applied, once the next
-    /// event is at or after the horizon: then only [`Simulator::end`] remains.
     #[inline]
-    pub(crate) fn step(&mut self) -> bool {
-        self.advance(self.plan.horizon)
+    fn step(&mut self, plan: &Plan) -> bool {
+        self.advance(plan, plan.horizon)
     }
 
     #[inline(always)]
-    fn advance(&mut self, horizon: Seconds) -> bool {
+    fn advance(&mut self, plan: &Plan, horizon: Seconds) -> bool {
         // Events applied this instant: an instant of cancelled events only (a failure
         // clock stopped by a node loss, a freshness check made moot) changes nothing to
         // judge.
@@ -535,14 +480,14 @@ impl Simulator {
             if ev.time >= horizon {
                 return false;
             }
-            self.apply(ev);
+            self.apply(plan, ev);
             self.queue.commit();
             if self.events > MAX_EVENTS {
                 return false;
             }
             if self.queue.peek_time().is_none_or(|next| next > ev.time) {
                 if self.events != before {
-                    self.judge(ev.time);
+                    self.judge(plan, ev.time);
                 }
                 return true;
             }
@@ -550,65 +495,50 @@ impl Simulator {
         false
     }
 
-    /// Closes a history at the horizon (open outages are cut there).
-    pub(crate) fn end(&mut self) -> Outcome<'_> {
-        self.finish(self.plan.horizon)
+    fn end(&mut self, plan: &Plan) -> Outcome<'_> {
+        self.finish(plan.horizon)
     }
 
-    /// Continues this history with another random stream from now on.
-    pub(crate) fn reseed(&mut self, rng: HistoryRng) {
+    fn reseed(&mut self, rng: HistoryRng) {
         self.rng = rng;
     }
 
-    /// Time unreadable so far, an outage in progress counted up to now.
-    pub(crate) fn downtime_so_far(&self) -> Seconds {
+    fn downtime_so_far(&self) -> Seconds {
         self.book.downtime_until(self.queue.now())
     }
 
-    /// Time unreadable so far attributed to each cause (see [`Simulator::causes`]), into
-    /// `out`.
-    pub(crate) fn cause_downtime_so_far(&self, out: &mut [Seconds]) {
+    fn cause_downtime_so_far(&self, out: &mut [Seconds]) {
         self.book.cause_downtime_until(self.queue.now(), out);
     }
 
-    /// Seconds each stage was down so far, a stage down now counted up to now, into
-    /// `out` (one entry per stage).
-    pub(crate) fn stage_downtime_so_far(&self, out: &mut [Seconds]) {
+    fn stage_downtime_so_far(&self, out: &mut [Seconds]) {
         let now = self.queue.now();
         for (o, s) in out.iter_mut().zip(&self.stages) {
             *o = s.downtime + if s.up { 0.0 } else { now - s.down_since };
         }
     }
 
-    /// The number of outages that ended (or were cut at the horizon) and the sum of
-    /// their squared lengths. Counted at their ends, not their starts: a copy made at
-    /// the instant an outage begins lives through that outage, but did not begin it.
-    pub(crate) fn ended_outages(&self) -> (u64, f64) {
+    fn ended_outages(&self) -> (u64, f64) {
         self.book.ended()
     }
 
-    /// Events applied so far in this history.
-    pub(crate) fn events(&self) -> u64 {
+    fn events(&self) -> u64 {
         self.events
     }
 
-    /// How close the read path is to an outage: `top` while it is unreadable or a stage of
-    /// it is below `min_ready`, else the most replicas one of its stages has lost by the
-    /// measure `by` (below `top`). `top` is the most replicas any read-path stage can lose
-    /// and stay up, plus one ([`Simulator::top_level`]).
-    pub(crate) fn level(&self, by: Importance) -> u32 {
-        let top = self.top_level();
+    fn level(&self, plan: &Plan, by: Importance) -> u32 {
+        let top = plan.top_level;
         if !self.book.readable {
             return top;
         }
         let mut worst = 0;
-        for &(s, first, end) in &self.plan.path_replicas {
-            let (st, plan) = (&self.stages[s as usize], &self.plan.stages[s as usize]);
+        for &(s, first, end) in &plan.path_replicas {
+            let (st, stage) = (&self.stages[s as usize], &plan.stages[s as usize]);
             if !st.up {
                 return top;
             }
             let lost = match by {
-                Importance::NotReady => plan.replicas.saturating_sub(st.ready),
+                Importance::NotReady => stage.replicas.saturating_sub(st.ready),
                 Importance::Held => held_or_exposed(&self.replicas[first as usize..end as usize]),
             };
             worst = worst.max(lost);
@@ -616,65 +546,11 @@ impl Simulator {
         worst.min(top - 1)
     }
 
-    /// Replicas and nodes: what the size of a copy of the state grows with.
-    pub(crate) fn parts(&self) -> usize {
+    fn parts(&self) -> usize {
         self.replicas.len() + self.node_up.len()
     }
 
-    /// Whether a read-path replica can ever be held ([`Importance::Held`]): nodes that
-    /// fail or are drained, a repair crew, or a replica Pending from the start.
-    pub(crate) fn can_hold(&self) -> bool {
-        let p = &self.plan;
-        p.upgrades.is_some()
-            || p.nodes.iter().any(Option::is_some)
-            || p.starts_pending.contains(&true)
-            || p.stages.iter().any(|s| s.on_read_path && s.crews > 0)
-    }
-
-    /// The level of an outage (see [`Simulator::level`]): at least 1.
-    pub fn top_level(&self) -> u32 {
-        self.plan.top_level
-    }
-
-    /// Runs one history and returns its event log.
-    pub fn trace(&mut self, seed: u64, index: u64) -> (Vec<TraceRecord>, Outcome<'_>) {
-        let mut records = vec![];
-        let Ok(outcome) = self.trace_with(seed, index, |r| {
-            records.push(r);
-            Ok::<(), std::convert::Infallible>(())
-        });
-        (records, outcome)
-    }
-
-    /// Runs one history and hands its event log to `sink` record by record as it is
-    /// made (a long history's log is never held whole); the first error ends it.
-    pub fn trace_with<E>(
-        &mut self,
-        seed: u64,
-        index: u64,
-        mut sink: impl FnMut(TraceRecord) -> Result<(), E>,
-    ) -> Result<Outcome<'_>, E> {
-        self.trace = Some(vec![]);
-        self.start(seed, index);
-        let mut more = true;
-        while more {
-            more = self.step();
-            if !more {
-                let _ = self.end();
-            }
-            let batch = self.trace.as_mut().map(std::mem::take).unwrap_or_default();
-            for r in batch {
-                if let Err(e) = sink(r) {
-                    self.trace = None;
-                    return Err(e);
-                }
-            }
-        }
-        self.trace = None;
-        Ok(self.outcome())
-    }
-
-    fn reset(&mut self) {
+    fn reset(&mut self, plan: &Plan) {
         self.queue.reset();
         self.path_down = 0;
         self.cache_until = f64::NEG_INFINITY;
@@ -687,23 +563,23 @@ impl Simulator {
         self.flow_dirty = false;
         self.fresh_generation = 0;
         self.cache_generation = 0;
-        for (s, plan) in self.stages.iter_mut().zip(&self.plan.stages) {
+        for (s, stage) in self.stages.iter_mut().zip(&plan.stages) {
             *s = StageState {
                 waiting: std::mem::take(&mut s.waiting),
                 ..Default::default()
             };
-            s.ready = plan.replicas;
-            s.placement_cursor = if plan.nodes.is_empty() {
+            s.ready = stage.replicas;
+            s.placement_cursor = if stage.nodes.is_empty() {
                 0
             } else {
-                plan.replicas % plan.nodes.len() as u32
+                stage.replicas % stage.nodes.len() as u32
             };
             s.up = true;
             s.waiting.clear();
         }
         self.drain = drain::Drain::IDLE;
         self.pods_dirty = false;
-        for (i, n) in self.plan.nodes.iter().enumerate() {
+        for (i, n) in plan.nodes.iter().enumerate() {
             self.node_up[i] = true;
             self.node_failed[i] = false;
             self.node_upgrading[i] = false;
@@ -715,39 +591,39 @@ impl Simulator {
                 self.queue.schedule(t, EventKind::NodeFail, i as u32, 0, 0);
             }
         }
-        for (si, s) in self.plan.stages.iter().enumerate() {
+        for (si, s) in plan.stages.iter().enumerate() {
             if let Some(r) = &s.rollout {
                 self.queue
                     .schedule(r.every, EventKind::MaintenanceStart, si as u32, 0, 0);
             }
         }
-        self.schedule_first_wave();
+        self.schedule_first_wave(plan);
         for r in 0..self.replicas.len() {
-            let home = self.plan.replica_home[r];
-            let s = &self.plan.stages[self.plan.replica_stage[r] as usize];
+            let home = plan.replica_home[r];
+            let s = &plan.stages[plan.replica_stage[r] as usize];
             self.replicas[r] = Replica {
                 node: home,
                 pinned: if s.local_volume { home } else { NO_NODE },
                 ..Replica::NEW
             };
-            if self.plan.starts_pending[r] {
+            if plan.starts_pending[r] {
                 let cause = s.pending_cause;
-                self.leave_ready(r as u32, cause);
+                self.leave_ready(plan, r as u32, cause);
                 self.replicas[r].state = ReplicaState::Pending;
             } else {
-                self.draw_failure(r as u32);
+                self.draw_failure(plan, r as u32);
             }
         }
         if let Some(f) = &mut self.flow {
             f.reset();
         }
-        if self.plan.starts_pending.contains(&true) {
+        if plan.starts_pending.contains(&true) {
             // A store or collector may wait for a node from the start, and the read path
             // be down.
             if self.flow.is_some() {
-                self.sync_flow(0.0, false);
+                self.sync_flow(plan, 0.0, false);
             }
-            self.judge(0.0);
+            self.judge(plan, 0.0);
         }
     }
 
@@ -787,8 +663,8 @@ impl Simulator {
     }
 
     #[inline]
-    fn readable_now(&self) -> bool {
-        match self.plan.cache {
+    fn readable_now(&self, plan: &Plan) -> bool {
+        match plan.cache {
             None => self.path_down == 0,
             Some((reader, _)) => {
                 self.stages[reader].up
@@ -798,9 +674,9 @@ impl Simulator {
     }
 
     #[inline]
-    fn judge(&mut self, t: Seconds) {
-        let readable = self.readable_now();
-        let (plan, stages, replicas) = (&self.plan, &self.stages, &self.replicas);
+    fn judge(&mut self, plan: &Plan, t: Seconds) {
+        let readable = self.readable_now(plan);
+        let (plan, stages, replicas) = (&plan, &self.stages, &self.replicas);
         let changed = self.book.judge(t, readable, || {
             plan.earliest_cause(
                 |s| stages[s].up,
@@ -823,12 +699,7 @@ impl Simulator {
             } else {
                 self.stale_start = t;
             }
-            if self
-                .plan
-                .flow
-                .as_ref()
-                .is_some_and(|f| f.freshness.is_some())
-            {
+            if plan.flow.as_ref().is_some_and(|f| f.freshness.is_some()) {
                 self.note_system(if fresh { "fresh" } else { "stale" });
             }
         }
@@ -854,20 +725,14 @@ impl Simulator {
         }
     }
 
-    /// Draws every pending random delay again from its distribution conditioned on the
-    /// time it has already run (a clock of age `a` that has not fired is `F | X > a`), and
-    /// the end of every persisting cause likewise. The state keeps its meaning — the ages
-    /// of all clocks are unchanged — but the future is new: what importance splitting
-    /// needs to make a copy that is independent of its original given the present.
-    /// Fixed delays stay as they are.
-    pub(crate) fn resample_clocks(&mut self) {
+    fn resample_clocks(&mut self, plan: &Plan) {
         let now = self.queue.now();
         let mut events = self.queue.take_events();
         for e in &mut events {
             if !self.is_current(e) {
                 continue;
             }
-            let plan = &self.plan;
+            let plan = &plan;
             let rng = &mut self.rng;
             let redraw = |d: &Dist, start: Seconds, rng: &mut HistoryRng| {
                 start + d.sample_beyond(now - start, rng)
@@ -963,7 +828,7 @@ impl Simulator {
         for r in 0..self.replicas.len() {
             let rep = &self.replicas[r];
             if rep.fix_time > now {
-                let stage = &self.plan.stages[self.plan.replica_stage[r] as usize];
+                let stage = &plan.stages[plan.replica_stage[r] as usize];
                 let d = stage.modes[rep.fix_mode as usize]
                     .persists
                     .as_ref()
@@ -975,29 +840,29 @@ impl Simulator {
     }
 
     #[inline(always)]
-    fn apply(&mut self, ev: queue::Event) {
+    fn apply(&mut self, plan: &Plan, ev: queue::Event) {
         if !self.is_current(&ev) {
             return;
         }
         self.events += 1;
         let r = ev.target;
         match ev.kind {
-            EventKind::Fail => self.fail(r, ev.aux as usize),
-            EventKind::Detected => self.detected(r),
-            EventKind::BackoffEnd => self.request_restart(r, Start::AfterCrash),
-            EventKind::RestartDone => self.restart_done(r),
-            EventKind::NodeFail => self.node_fail(r as usize),
-            EventKind::NodeRecover => self.node_recover(r as usize),
-            EventKind::Evict => self.reschedule(r, "evicted"),
-            EventKind::OperatorResponse => self.reschedule(r, "force_deleted"),
-            EventKind::MaintenanceStart => self.maintenance_start(r as usize),
-            EventKind::SurgeReady => self.surge_ready(r),
-            EventKind::ShutdownDone => self.pod_stopped(r),
-            EventKind::Attach => self.attach(r),
-            EventKind::UpgradeWave => self.upgrade_wave_due(),
-            EventKind::DrainForce => self.evict_from_drained_node(true),
-            EventKind::PodStopped => self.drained_pod_stopped(),
-            EventKind::NodeUpgraded => self.node_upgraded(r as usize),
+            EventKind::Fail => self.fail(plan, r, ev.aux as usize),
+            EventKind::Detected => self.detected(plan, r),
+            EventKind::BackoffEnd => self.request_restart(plan, r, Start::AfterCrash),
+            EventKind::RestartDone => self.restart_done(plan, r),
+            EventKind::NodeFail => self.node_fail(plan, r as usize),
+            EventKind::NodeRecover => self.node_recover(plan, r as usize),
+            EventKind::Evict => self.reschedule(plan, r, "evicted"),
+            EventKind::OperatorResponse => self.reschedule(plan, r, "force_deleted"),
+            EventKind::MaintenanceStart => self.maintenance_start(plan, r as usize),
+            EventKind::SurgeReady => self.surge_ready(plan, r),
+            EventKind::ShutdownDone => self.pod_stopped(plan, r),
+            EventKind::Attach => self.attach(plan, r),
+            EventKind::UpgradeWave => self.upgrade_wave_due(plan),
+            EventKind::DrainForce => self.evict_from_drained_node(plan, true),
+            EventKind::PodStopped => self.drained_pod_stopped(plan),
+            EventKind::NodeUpgraded => self.node_upgraded(plan, r as usize),
             EventKind::FreshCheck => {
                 self.fresh_check = f64::INFINITY;
                 self.note_system_event("freshness_check", "checked");
@@ -1005,10 +870,10 @@ impl Simulator {
             EventKind::CacheExpire => {}
         }
         if self.pods_dirty {
-            self.settle_pods();
+            self.settle_pods(plan);
         }
         if self.flow.is_some() {
-            self.sync_flow(ev.time, ev.kind == EventKind::FreshCheck);
+            self.sync_flow(plan, ev.time, ev.kind == EventKind::FreshCheck);
         }
     }
 
@@ -1016,15 +881,15 @@ impl Simulator {
     /// drain's blocked evictions — until nothing changes.
     #[cold]
     #[inline(never)]
-    fn settle_pods(&mut self) {
+    fn settle_pods(&mut self, plan: &Plan) {
         while std::mem::take(&mut self.pods_dirty) {
             for s in 0..self.stages.len() {
                 if self.stages[s].rollout_active {
-                    self.reconcile_rollout(s);
+                    self.reconcile_rollout(plan, s);
                 }
             }
             if self.drain.evicting() {
-                self.evict_from_drained_node(false);
+                self.evict_from_drained_node(plan, false);
             }
         }
     }
@@ -1033,12 +898,12 @@ impl Simulator {
     /// The flow is linear between changes of its inputs, so an event that changes none
     /// (most do not touch the flow's stages) leaves it where it is; a freshness check, the
     /// time freshness may change without one, always brings it to `t`.
-    fn sync_flow(&mut self, t: Seconds, check: bool) {
-        let fp = self.plan.flow.as_ref().expect("only with a flow");
+    fn sync_flow(&mut self, plan: &Plan, t: Seconds, check: bool) {
+        let fp = plan.flow.as_ref().expect("only with a flow");
         let (source_up, cs, ss) = (
             self.stages[fp.source].up,
-            &self.plan.stages[fp.collector],
-            &self.plan.stages[fp.store],
+            &plan.stages[fp.collector],
+            &plan.stages[fp.store],
         );
         let replicas = &self.replicas;
         let node_up = &self.node_up;
@@ -1070,6 +935,215 @@ impl Simulator {
                     .schedule_at(next, EventKind::FreshCheck, 0, self.fresh_generation, 0);
             }
         }
+    }
+}
+
+impl Simulator {
+    pub fn new(model: &Model) -> Self {
+        Self::with_plan(Arc::new(Plan::new(model)), model)
+    }
+
+    /// A simulator of `model`, whose plan is already built.
+    fn with_plan(plan: Arc<Plan>, model: &Model) -> Self {
+        let n_replicas = plan.replica_stage.len();
+        let stages = plan
+            .stages
+            .iter()
+            .map(|s| StageState {
+                waiting: std::collections::VecDeque::with_capacity(s.replicas as usize),
+                ..Default::default()
+            })
+            .collect();
+        let n_stages = plan.stages.len();
+        let flow = plan.flow.as_ref().map(|f| {
+            FlowState::new(
+                f.share,
+                f.buffer,
+                f.retention,
+                f.freshness,
+                model.stages[f.collector].replicas as usize,
+                model.stages[f.store].replicas as usize,
+            )
+        });
+        let st = State {
+            queue: EventQueue::with_capacity(4 * (n_replicas + plan.nodes.len()) + 16),
+            replicas: vec![Replica::NEW; n_replicas],
+            stages,
+            node_up: vec![true; plan.nodes.len()],
+            node_failed: vec![false; plan.nodes.len()],
+            node_upgrading: vec![false; plan.nodes.len()],
+            node_cordoned: vec![false; plan.nodes.len()],
+            node_generation: vec![0; plan.nodes.len()],
+            node_clock_start: vec![0.0; plan.nodes.len()],
+            drain: drain::Drain::IDLE,
+            pods_dirty: false,
+            rng: history_rng(0, 0),
+            path_down: 0,
+            cache_until: f64::NEG_INFINITY,
+            cache_generation: 0,
+            flow,
+            flow_dirty: false,
+            fresh_generation: 0,
+            fresh_check: f64::INFINITY,
+            book: OutageBook::new(plan.cause_names.len()),
+            fresh: true,
+            stale_start: 0.0,
+            stale_or_down: 0.0,
+            events: 0,
+            stage_downtime: vec![0.0; n_stages],
+            stage_failures: vec![0; n_stages],
+            trace: None,
+        };
+        Simulator { plan, st }
+    }
+
+    /// The model's stages.
+    pub(crate) fn stage_count(&self) -> usize {
+        self.plan.stages.len()
+    }
+
+    /// The causes X is attributed to, in the order of [`Outcome::cause_downtime`].
+    pub fn causes(&self) -> &[CauseName] {
+        &self.plan.cause_names
+    }
+
+    /// Whether a read-path replica can ever be held ([`Importance::Held`]): nodes that
+    /// fail or are drained, a repair crew, or a replica Pending from the start.
+    pub(crate) fn can_hold(&self) -> bool {
+        let p = &self.plan;
+        p.upgrades.is_some()
+            || p.nodes.iter().any(Option::is_some)
+            || p.starts_pending.contains(&true)
+            || p.stages.iter().any(|s| s.on_read_path && s.crews > 0)
+    }
+
+    /// The level of an outage (see [`Simulator::level`]): at least 1.
+    pub fn top_level(&self) -> u32 {
+        self.plan.top_level
+    }
+
+    /// Runs replication `index` of a run with `seed` and returns what it produced.
+    pub fn run(&mut self, seed: u64, index: u64) -> Outcome<'_> {
+        self.st.run(&self.plan, seed, index)
+    }
+
+    /// Sets up replication `index` of a run with `seed` at t = 0; [`Simulator::step`]
+    /// then advances it.
+    pub(crate) fn start(&mut self, seed: u64, index: u64) {
+        self.st.start(&self.plan, seed, index)
+    }
+
+    /// Applies every event of the next instant and judges readability after them (so an
+    /// outage of length zero is no outage). False, with nothing applied, once the next
+    /// event is at or after the horizon: then only [`Simulator::end`] remains.
+    #[inline]
+    pub(crate) fn step(&mut self) -> bool {
+        self.st.step(&self.plan)
+    }
+
+    /// Closes a history at the horizon (open outages are cut there).
+    pub(crate) fn end(&mut self) -> Outcome<'_> {
+        self.st.end(&self.plan)
+    }
+
+    /// Continues this history with another random stream from now on.
+    pub(crate) fn reseed(&mut self, rng: HistoryRng) {
+        self.st.reseed(rng)
+    }
+
+    /// Time unreadable so far, an outage in progress counted up to now.
+    pub(crate) fn downtime_so_far(&self) -> Seconds {
+        self.st.downtime_so_far()
+    }
+
+    /// Time unreadable so far attributed to each cause (see [`Simulator::causes`]), into
+    /// `out`.
+    pub(crate) fn cause_downtime_so_far(&self, out: &mut [Seconds]) {
+        self.st.cause_downtime_so_far(out)
+    }
+
+    /// Seconds each stage was down so far, a stage down now counted up to now, into
+    /// `out` (one entry per stage).
+    pub(crate) fn stage_downtime_so_far(&self, out: &mut [Seconds]) {
+        self.st.stage_downtime_so_far(out)
+    }
+
+    /// The number of outages that ended (or were cut at the horizon) and the sum of
+    /// their squared lengths. Counted at their ends, not their starts: a copy made at
+    /// the instant an outage begins lives through that outage, but did not begin it.
+    pub(crate) fn ended_outages(&self) -> (u64, f64) {
+        self.st.ended_outages()
+    }
+
+    /// Events applied so far in this history.
+    pub(crate) fn events(&self) -> u64 {
+        self.st.events()
+    }
+
+    /// How close the read path is to an outage: `top` while it is unreadable or a stage of
+    /// it is below `min_ready`, else the most replicas one of its stages has lost by the
+    /// measure `by` (below `top`). `top` is the most replicas any read-path stage can lose
+    /// and stay up, plus one ([`Simulator::top_level`]).
+    pub(crate) fn level(&self, by: Importance) -> u32 {
+        self.st.level(&self.plan, by)
+    }
+
+    /// Replicas and nodes: what the size of a copy of the state grows with.
+    pub(crate) fn parts(&self) -> usize {
+        self.st.parts()
+    }
+
+    /// Runs one history and returns its event log.
+    pub fn trace(&mut self, seed: u64, index: u64) -> (Vec<TraceRecord>, Outcome<'_>) {
+        let mut records = vec![];
+        let Ok(outcome) = self.trace_with(seed, index, |r| {
+            records.push(r);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        (records, outcome)
+    }
+
+    /// Runs one history and hands its event log to `sink` record by record as it is
+    /// made (a long history's log is never held whole); the first error ends it.
+    pub fn trace_with<E>(
+        &mut self,
+        seed: u64,
+        index: u64,
+        mut sink: impl FnMut(TraceRecord) -> Result<(), E>,
+    ) -> Result<Outcome<'_>, E> {
+        self.st.trace = Some(vec![]);
+        self.start(seed, index);
+        let mut more = true;
+        while more {
+            more = self.step();
+            if !more {
+                let _ = self.end();
+            }
+            let batch = self
+                .st
+                .trace
+                .as_mut()
+                .map(std::mem::take)
+                .unwrap_or_default();
+            for r in batch {
+                if let Err(e) = sink(r) {
+                    self.st.trace = None;
+                    return Err(e);
+                }
+            }
+        }
+        self.st.trace = None;
+        Ok(self.st.outcome())
+    }
+
+    /// Draws every pending random delay again from its distribution conditioned on the
+    /// time it has already run (a clock of age `a` that has not fired is `F | X > a`), and
+    /// the end of every persisting cause likewise. The state keeps its meaning — the ages
+    /// of all clocks are unchanged — but the future is new: what importance splitting
+    /// needs to make a copy that is independent of its original given the present.
+    /// Fixed delays stay as they are.
+    pub(crate) fn resample_clocks(&mut self) {
+        self.st.resample_clocks(&self.plan)
     }
 }
 
@@ -1126,7 +1200,7 @@ mod tests {
             assert_eq!(copy.level(by), original.level(by));
         }
         assert_eq!(copy.downtime_so_far(), original.downtime_so_far());
-        assert!(copy.queue.len() == original.queue.len());
+        assert!(copy.st.queue.len() == original.st.queue.len());
         while original.step() {}
         while copy.step() {}
         assert_ne!(
@@ -1166,11 +1240,11 @@ failure = { dist = "exponential", mean = "60d" }
         assert_eq!(sim.level(Importance::Held), 2);
         // Until the node fails: then all three are held and the read path is down.
         while sim.step() {
-            if !sim.node_up[0] {
+            if !sim.st.node_up[0] {
                 break;
             }
         }
-        assert!(!sim.node_up[0], "the node fails within the year");
+        assert!(!sim.st.node_up[0], "the node fails within the year");
         assert_eq!(sim.level(Importance::Held), sim.top_level());
         assert_eq!(sim.level(Importance::NotReady), sim.top_level());
     }
@@ -1188,7 +1262,7 @@ failure = { dist = "exponential", mean = "60d" }
             while sim.step() {
                 let (a, b) = (sim.level(Importance::NotReady), sim.level(Importance::Held));
                 assert_eq!(a == top, b == top, "history {i}");
-                assert_eq!(a == top, !sim.book.readable, "history {i}");
+                assert_eq!(a == top, !sim.st.book.readable, "history {i}");
                 seen_top += u32::from(a == top);
             }
         }

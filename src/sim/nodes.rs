@@ -11,46 +11,46 @@
 //! starts only `detach_wait` after the force delete, or when the old node is back if that
 //! is sooner.
 
-use super::Simulator;
 use super::plan::NO_NODE;
 use super::queue::EventKind;
 use super::replica::{Clock, ReplicaState, Start, Surge};
+use super::{Plan, State};
 use crate::model::Kind;
 
-impl Simulator {
-    pub(super) fn node_fail(&mut self, n: usize) {
+impl State {
+    pub(super) fn node_fail(&mut self, plan: &Plan, n: usize) {
         self.node_failed[n] = true;
         self.node_up[n] = false;
         self.flow_dirty = true;
-        self.note_node(n, "node_failed");
+        self.note_node(plan, n, "node_failed");
         let drained = self.drain.node == n as u32;
         if drained {
             // A node that fails during its own drain ends that drain; it is uncordoned
             // when it is back, and the wave moves on.
             self.end_drain_turn();
         }
-        let cause = self.plan.node_cause[n];
+        let cause = plan.node_cause[n];
         for r in 0..self.replicas.len() as u32 {
             if self.replicas[r as usize].surge != Surge::None
                 && self.replicas[r as usize].surge_node == n as u32
             {
-                self.drop_surge(r);
+                self.drop_surge(plan, r);
             }
             if self.replicas[r as usize].node != n as u32 {
                 continue;
             }
-            let s = self.plan.replica_stage[r as usize] as usize;
-            self.leave_ready(r, cause);
-            self.cancel_pending(r);
+            let s = plan.replica_stage[r as usize] as usize;
+            self.leave_ready(plan, r, cause);
+            self.cancel_pending(plan, r);
             let rep = &mut self.replicas[r as usize];
             rep.state = ReplicaState::Pending;
             rep.detach_node = NO_NODE;
             let g = rep.generation;
-            let plan = &self.plan.stages[s];
-            let clock = match (plan.kind, &plan.operator_response) {
+            let stage = &plan.stages[s];
+            let clock = match (stage.kind, &stage.operator_response) {
                 (Kind::Deployment, _) => {
                     self.queue
-                        .schedule(plan.eviction_delay, EventKind::Evict, r, g, 0);
+                        .schedule(stage.eviction_delay, EventKind::Evict, r, g, 0);
                     Clock::Fixed
                 }
                 (Kind::StatefulSet, Some(d)) => {
@@ -62,28 +62,26 @@ impl Simulator {
             };
             let rep = &mut self.replicas[r as usize];
             (rep.clock, rep.clock_start) = (clock, self.queue.now());
-            self.note(r, "node_lost");
+            self.note(plan, r, "node_lost");
         }
-        self.dispatch_all_crews();
-        let (_, recovery) = self.plan.nodes[n]
-            .as_ref()
-            .expect("only failing nodes fail");
+        self.dispatch_all_crews(plan);
+        let (_, recovery) = plan.nodes[n].as_ref().expect("only failing nodes fail");
         let t = recovery.sample(&mut self.rng);
         self.node_clock_start[n] = self.queue.now();
         let g = self.node_generation[n];
         self.queue
             .schedule(t, EventKind::NodeRecover, n as u32, g, 0);
         if drained {
-            self.next_drain();
+            self.next_drain(plan);
         }
     }
 
-    pub(super) fn node_recover(&mut self, n: usize) {
+    pub(super) fn node_recover(&mut self, plan: &Plan, n: usize) {
         self.node_failed[n] = false;
         self.node_up[n] = !self.node_upgrading[n];
         self.flow_dirty = true;
         self.node_cordoned[n] = false;
-        self.note_node(n, "node_recovered");
+        self.note_node(plan, n, "node_recovered");
         for r in 0..self.replicas.len() as u32 {
             let rep = &self.replicas[r as usize];
             if rep.state != ReplicaState::Pending {
@@ -94,21 +92,19 @@ impl Simulator {
                 // pending eviction or force delete is moot.
                 let rep = &mut self.replicas[r as usize];
                 rep.generation = rep.generation.wrapping_add(1);
-                self.request_restart(r, Start::Fresh);
+                self.request_restart(plan, r, Start::Fresh);
             } else if rep.detach_node == n as u32 {
                 // Its volume is free of the dead node now.
                 let rep = &mut self.replicas[r as usize];
                 rep.detach_node = NO_NODE;
                 if rep.node != NO_NODE {
                     rep.generation = rep.generation.wrapping_add(1);
-                    self.request_restart(r, Start::NewPod);
+                    self.request_restart(plan, r, Start::NewPod);
                 }
             }
         }
-        self.schedule_pending();
-        let (every, _) = self.plan.nodes[n]
-            .as_ref()
-            .expect("only failing nodes recover");
+        self.schedule_pending(plan);
+        let (every, _) = plan.nodes[n].as_ref().expect("only failing nodes recover");
         let t = every.sample(&mut self.rng);
         self.node_clock_start[n] = self.queue.now();
         let g = self.node_generation[n];
@@ -117,40 +113,40 @@ impl Simulator {
 
     /// A Pod on a failed node is deleted (an eviction, or a person's force delete): its
     /// replacement is placed afresh.
-    pub(super) fn reschedule(&mut self, r: u32, event: &'static str) {
-        let s = self.plan.replica_stage[r as usize] as usize;
-        self.note(r, event);
-        let plan = &self.plan.stages[s];
+    pub(super) fn reschedule(&mut self, plan: &Plan, r: u32, event: &'static str) {
+        let s = plan.replica_stage[r as usize] as usize;
+        self.note(plan, r, event);
+        let stage = &plan.stages[s];
         let old = self.replicas[r as usize].node;
-        if plan.kind == Kind::StatefulSet && !plan.local_volume && old != NO_NODE {
+        if stage.kind == Kind::StatefulSet && !stage.local_volume && old != NO_NODE {
             let rep = &mut self.replicas[r as usize];
             rep.detach_node = old;
-            rep.attach_at = self.queue.now() + plan.detach_wait;
+            rep.attach_at = self.queue.now() + stage.detach_wait;
         }
-        self.place_and_start(r, true);
+        self.place_and_start(plan, r, true);
     }
 
     /// Places slot `r`'s new Pod and starts it, or leaves it Pending; `discount` as for
     /// [`Simulator::place`] (the slot's old Pod is gone, or still counts).
-    pub(super) fn place_and_start(&mut self, r: u32, discount: bool) {
-        let s = self.plan.replica_stage[r as usize] as usize;
-        match self.place(s, r, discount) {
+    pub(super) fn place_and_start(&mut self, plan: &Plan, r: u32, discount: bool) {
+        let s = plan.replica_stage[r as usize] as usize;
+        match self.place(plan, s, r, discount) {
             Some(n) => {
                 self.replicas[r as usize].node = n;
-                self.start_pod(r);
+                self.start_pod(plan, r);
             }
             None => {
                 let rep = &mut self.replicas[r as usize];
                 rep.node = NO_NODE;
                 rep.state = ReplicaState::Pending;
                 rep.clock = Clock::Fixed;
-                self.note(r, "unschedulable");
+                self.note(plan, r, "unschedulable");
             }
         }
     }
 
     /// Starts slot `r`'s placed new Pod, after its volume's force detach if it must wait.
-    fn start_pod(&mut self, r: u32) {
+    fn start_pod(&mut self, plan: &Plan, r: u32) {
         let now = self.queue.now();
         let rep = &mut self.replicas[r as usize];
         let d = rep.detach_node;
@@ -159,53 +155,53 @@ impl Simulator {
             rep.clock = Clock::Fixed;
             let (at, g) = (rep.attach_at, rep.generation);
             self.queue.schedule_at(at, EventKind::Attach, r, g, 0);
-            self.note(r, "waiting_for_volume");
+            self.note(plan, r, "waiting_for_volume");
         } else {
             rep.detach_node = NO_NODE;
-            self.request_restart(r, Start::NewPod);
+            self.request_restart(plan, r, Start::NewPod);
         }
     }
 
     /// `detach_wait` is over: the volume is force-detached from the dead node.
-    pub(super) fn attach(&mut self, r: u32) {
+    pub(super) fn attach(&mut self, plan: &Plan, r: u32) {
         self.replicas[r as usize].detach_node = NO_NODE;
-        self.note(r, "volume_detached");
-        self.request_restart(r, Start::NewPod);
+        self.note(plan, r, "volume_detached");
+        self.request_restart(plan, r, Start::NewPod);
     }
 
     /// A deleted Pod (by a rollout or a drain) has stopped: its new Pod is placed and
     /// started (a DaemonSet's on its own node).
-    pub(super) fn pod_stopped(&mut self, r: u32) {
-        let s = self.plan.replica_stage[r as usize] as usize;
-        if matches!(self.plan.stages[s].kind, Kind::DaemonSet | Kind::External) {
-            self.request_restart(r, Start::NewPod);
+    pub(super) fn pod_stopped(&mut self, plan: &Plan, r: u32) {
+        let s = plan.replica_stage[r as usize] as usize;
+        if matches!(plan.stages[s].kind, Kind::DaemonSet | Kind::External) {
+            self.request_restart(plan, r, Start::NewPod);
         } else {
-            self.place_and_start(r, true);
+            self.place_and_start(plan, r, true);
         }
         if self.drain.evicting() {
-            self.drain_try_finish();
+            self.drain_try_finish(plan);
         }
     }
 
     /// Places every Pod waiting for a node where one can go now (after a node is back or
     /// uncordoned).
-    pub(super) fn schedule_pending(&mut self) {
-        for s in 0..self.plan.stages.len() {
-            let plan = &self.plan.stages[s];
-            if plan.nodes.is_empty() {
+    pub(super) fn schedule_pending(&mut self, plan: &Plan) {
+        for s in 0..plan.stages.len() {
+            let stage = &plan.stages[s];
+            if stage.nodes.is_empty() {
                 continue;
             }
-            for q in plan.first..plan.first + plan.replicas {
+            for q in stage.first..stage.first + stage.replicas {
                 let rep = &self.replicas[q as usize];
                 if rep.state == ReplicaState::Pending && rep.node == NO_NODE {
-                    if let Some(n) = self.place(s, q, true) {
+                    if let Some(n) = self.place(plan, s, q, true) {
                         self.replicas[q as usize].node = n;
-                        self.start_pod(q);
+                        self.start_pod(plan, q);
                     }
                 } else if rep.surge == Surge::Pending
-                    && let Some(n) = self.place(s, q, false)
+                    && let Some(n) = self.place(plan, s, q, false)
                 {
-                    self.start_surge(q, n);
+                    self.start_surge(plan, q, n);
                 }
             }
         }
@@ -214,19 +210,19 @@ impl Simulator {
     /// The node a new Pod of slot `r` goes to by the scheduler's rule, or `None` when no
     /// node can take it (a stage without nodes needs none: [`NO_NODE`]). `discount`: slot
     /// `r`'s current Pod is the one being replaced and does not count.
-    pub(super) fn place(&mut self, s: usize, r: u32, discount: bool) -> Option<u32> {
-        let plan = &self.plan.stages[s];
-        let nodes = &plan.nodes;
+    pub(super) fn place(&mut self, plan: &Plan, s: usize, r: u32, discount: bool) -> Option<u32> {
+        let stage = &plan.stages[s];
+        let nodes = &stage.nodes;
         if nodes.is_empty() {
             return Some(NO_NODE);
         }
         let usable = |n: u32| self.node_up[n as usize] && !self.node_cordoned[n as usize];
         let pinned = self.replicas[r as usize].pinned;
-        if plan.local_volume && pinned != NO_NODE {
+        if stage.local_volume && pinned != NO_NODE {
             return usable(pinned).then_some(pinned);
         }
         let on_node = |n: u32| {
-            (plan.first..plan.first + plan.replicas)
+            (stage.first..stage.first + stage.replicas)
                 .map(|q| {
                     let rep = &self.replicas[q as usize];
                     let main = rep.node == n && !(discount && q == r);
@@ -245,7 +241,7 @@ impl Simulator {
                 continue;
             }
             let load = on_node(n);
-            if plan.spread_required && load > 0 {
+            if stage.spread_required && load > 0 {
                 continue;
             }
             if best.is_none_or(|(_, b)| load < b) {
@@ -258,7 +254,7 @@ impl Simulator {
         } else {
             i as u32 + 1
         };
-        if plan.local_volume {
+        if stage.local_volume {
             self.replicas[r as usize].pinned = nodes[i];
         }
         Some(nodes[i])

@@ -4,10 +4,10 @@
 
 use serde::Serialize;
 
-use super::Simulator;
 use super::outages::NO_CAUSE;
 use super::plan::NO_NODE;
 use super::queue::EventKind;
+use super::{Plan, State};
 use crate::dist::unit_interval;
 use crate::model::Detect;
 use crate::units::Seconds;
@@ -152,11 +152,11 @@ impl Replica {
     };
 }
 
-impl Simulator {
+impl State {
     /// Draws the next failure of a replica that just became ready.
     #[inline(always)]
-    pub(super) fn draw_failure(&mut self, r: u32) {
-        let stage = &self.plan.stages[self.plan.replica_stage[r as usize] as usize];
+    pub(super) fn draw_failure(&mut self, plan: &Plan, r: u32) {
+        let stage = &plan.stages[plan.replica_stage[r as usize] as usize];
         let Some((first, rest)) = stage.modes.split_first() else {
             return;
         };
@@ -176,7 +176,7 @@ impl Simulator {
     }
 
     #[inline(always)]
-    pub(super) fn set_stage(&mut self, s: usize, up: bool) {
+    pub(super) fn set_stage(&mut self, plan: &Plan, s: usize, up: bool) {
         let now = self.queue.now();
         let st = &mut self.stages[s];
         if st.up == up {
@@ -188,18 +188,18 @@ impl Simulator {
         } else {
             st.down_since = now;
         }
-        self.note_stage(s, up);
-        match self.plan.cache {
+        self.note_stage(plan, s, up);
+        match plan.cache {
             Some((reader, _)) if reader == s => {
                 // A reader restart empties its cache.
                 self.cache_until = f64::NEG_INFINITY;
             }
-            _ if self.plan.stages[s].on_read_path => {
+            _ if plan.stages[s].on_read_path => {
                 if up {
                     self.path_down -= 1;
                 } else {
                     self.path_down += 1;
-                    if let Some((reader, max_staleness)) = self.plan.cache
+                    if let Some((reader, max_staleness)) = plan.cache
                         && self.path_down == 1
                         && self.stages[reader].up
                     {
@@ -222,39 +222,39 @@ impl Simulator {
     /// One more ready Pod for stage `s` (a replica, or a rollout's surge Pod): the stage is
     /// up from its `min_ready`-th.
     #[inline(always)]
-    pub(super) fn count_ready(&mut self, s: usize) {
+    pub(super) fn count_ready(&mut self, plan: &Plan, s: usize) {
         self.book.cause_dirty = true;
-        self.flow_dirty |= self.plan.stages[s].feeds_flow;
+        self.flow_dirty |= plan.stages[s].feeds_flow;
         self.stages[s].ready += 1;
-        if self.stages[s].ready == self.plan.stages[s].min_ready {
-            self.set_stage(s, true);
+        if self.stages[s].ready == plan.stages[s].min_ready {
+            self.set_stage(plan, s, true);
         }
     }
 
     /// One ready Pod fewer for stage `s`: the stage is down below `min_ready`.
     #[inline(always)]
-    pub(super) fn count_unready(&mut self, s: usize) {
+    pub(super) fn count_unready(&mut self, plan: &Plan, s: usize) {
         self.book.cause_dirty = true;
-        self.flow_dirty |= self.plan.stages[s].feeds_flow;
+        self.flow_dirty |= plan.stages[s].feeds_flow;
         self.stages[s].ready -= 1;
-        if self.stages[s].ready + 1 == self.plan.stages[s].min_ready {
-            self.set_stage(s, false);
+        if self.stages[s].ready + 1 == plan.stages[s].min_ready {
+            self.set_stage(plan, s, false);
         }
     }
 
     #[inline(always)]
-    pub(super) fn become_ready(&mut self, r: u32) {
-        let s = self.plan.replica_stage[r as usize] as usize;
+    pub(super) fn become_ready(&mut self, plan: &Plan, r: u32) {
+        let s = plan.replica_stage[r as usize] as usize;
         let rep = &mut self.replicas[r as usize];
         rep.state = ReplicaState::Ready;
         rep.cause = NO_CAUSE;
         let lane = std::mem::replace(&mut rep.lane, Lane::None);
-        self.count_ready(s);
-        self.note(r, "ready");
-        self.draw_failure(r);
+        self.count_ready(plan, s);
+        self.note(plan, r, "ready");
+        self.draw_failure(plan, r);
         if lane == Lane::Kill {
             self.stages[s].kill_busy -= 1;
-            self.fill_lanes(s);
+            self.fill_lanes(plan, s);
         }
         if self.stages[s].rollout_active || self.drain.evicting() {
             self.pods_dirty = true;
@@ -263,8 +263,8 @@ impl Simulator {
 
     /// The replica stops serving; `cause` is recorded if it was ready.
     #[inline(always)]
-    pub(super) fn leave_ready(&mut self, r: u32, cause: u32) {
-        let s = self.plan.replica_stage[r as usize] as usize;
+    pub(super) fn leave_ready(&mut self, plan: &Plan, r: u32, cause: u32) {
+        let s = plan.replica_stage[r as usize] as usize;
         let now = self.queue.now();
         let rep = &mut self.replicas[r as usize];
         if rep.state != ReplicaState::Ready {
@@ -272,15 +272,15 @@ impl Simulator {
         }
         rep.cause = cause;
         rep.cause_start = now;
-        self.count_unready(s);
+        self.count_unready(plan, s);
         if self.stages[s].rollout_active {
             self.pods_dirty = true;
         }
     }
 
     /// Cancels whatever a replica was waiting for (events, crew, queue place).
-    pub(super) fn cancel_pending(&mut self, r: u32) {
-        let s = self.plan.replica_stage[r as usize] as usize;
+    pub(super) fn cancel_pending(&mut self, plan: &Plan, r: u32) {
+        let s = plan.replica_stage[r as usize] as usize;
         if self.replicas[r as usize].state == ReplicaState::Queued {
             self.stages[s].waiting.retain(|q| *q != r);
         }
@@ -292,17 +292,17 @@ impl Simulator {
     }
 
     #[inline(always)]
-    pub(super) fn fail(&mut self, r: u32, mode: usize) {
-        let s = self.plan.replica_stage[r as usize] as usize;
+    pub(super) fn fail(&mut self, plan: &Plan, r: u32, mode: usize) {
+        let s = plan.replica_stage[r as usize] as usize;
         self.stages[s].failures += 1;
-        let cause = self.plan.stages[s].modes[mode].cause;
-        let persists = self.plan.stages[s].modes[mode]
+        let cause = plan.stages[s].modes[mode].cause;
+        let persists = plan.stages[s].modes[mode]
             .persists
             .as_ref()
             .map(|d| d.sample(&mut self.rng));
-        self.leave_ready(r, cause);
+        self.leave_ready(plan, r, cause);
         let now = self.queue.now();
-        let plan = &self.plan.stages[s].modes[mode];
+        let failure = &plan.stages[s].modes[mode];
         let rep = &mut self.replicas[r as usize];
         rep.state = ReplicaState::Down;
         if let Some(p) = persists {
@@ -311,29 +311,29 @@ impl Simulator {
         }
         (rep.clock, rep.clock_start) = (Clock::Detect(mode as u16), now);
         let g = rep.generation;
-        let delay = match &plan.detect {
+        let delay = match &failure.detect {
             Detect::Exit => {
-                self.note_failed(r, mode);
-                self.detected(r);
+                self.note_failed(plan, r, mode);
+                self.detected(plan, r);
                 return;
             }
             Detect::Liveness => {
-                let probe = self.plan.stages[s]
+                let probe = plan.stages[s]
                     .liveness
                     .expect("validated: liveness detection has a probe");
                 probe.detection_delay(unit_interval(&mut self.rng))
             }
             Detect::After(d) => d.sample(&mut self.rng),
         };
-        self.note_failed(r, mode);
+        self.note_failed(plan, r, mode);
         self.queue.schedule(delay, EventKind::Detected, r, g, 0);
     }
 
     #[inline(always)]
-    pub(super) fn detected(&mut self, r: u32) {
-        let s = self.plan.replica_stage[r as usize] as usize;
-        let Some(backoff) = self.plan.stages[s].backoff else {
-            self.request_restart(r, Start::AfterCrash);
+    pub(super) fn detected(&mut self, plan: &Plan, r: u32) {
+        let s = plan.replica_stage[r as usize] as usize;
+        let Some(backoff) = plan.stages[s].backoff else {
+            self.request_restart(plan, r, Start::AfterCrash);
             return;
         };
         // The container exits now (the crash, the liveness kill or the end of a detection
@@ -350,31 +350,31 @@ impl Simulator {
             rep.clock = Clock::Fixed;
             let g = rep.generation;
             self.queue.schedule(delay, EventKind::BackoffEnd, r, g, 0);
-            self.note(r, "backing_off");
+            self.note(plan, r, "backing_off");
         } else {
-            self.request_restart(r, Start::AfterCrash);
+            self.request_restart(plan, r, Start::AfterCrash);
         }
     }
 
     #[inline(always)]
-    pub(super) fn request_restart(&mut self, r: u32, start: Start) {
-        let s = self.plan.replica_stage[r as usize] as usize;
-        let crews = self.plan.stages[s].crews;
+    pub(super) fn request_restart(&mut self, plan: &Plan, r: u32, start: Start) {
+        let s = plan.replica_stage[r as usize] as usize;
+        let crews = plan.stages[s].crews;
         if crews == 0 || self.stages[s].busy_crews < crews {
-            self.start_restart(r, start);
+            self.start_restart(plan, r, start);
         } else {
             let rep = &mut self.replicas[r as usize];
             rep.state = ReplicaState::Queued;
             rep.queued_start = start;
             self.stages[s].waiting.push_back(r);
-            self.note(r, "queued");
+            self.note(plan, r, "queued");
         }
     }
 
     #[inline(always)]
-    pub(super) fn start_restart(&mut self, r: u32, start: Start) {
-        let s = self.plan.replica_stage[r as usize] as usize;
-        let crew = self.plan.stages[s].crews > 0;
+    pub(super) fn start_restart(&mut self, plan: &Plan, r: u32, start: Start) {
+        let s = plan.replica_stage[r as usize] as usize;
+        let crew = plan.stages[s].crews > 0;
         if crew {
             self.stages[s].busy_crews += 1;
         }
@@ -394,15 +394,16 @@ impl Simulator {
             Start::Fresh | Start::NewPod => rep.restarts = 0,
         }
         let g = rep.generation;
-        let plan = &self.plan.stages[s];
+        let stage = &plan.stages[s];
         let d = match start {
-            Start::NewPod => plan.recreate.as_ref(),
-            _ => plan.restart.as_ref(),
+            Start::NewPod => stage.recreate.as_ref(),
+            _ => stage.restart.as_ref(),
         }
         .expect("validated: a stage that can go down has restart");
         let t = d.sample(&mut self.rng);
         self.queue.schedule(t, EventKind::RestartDone, r, g, 0);
         self.note(
+            plan,
             r,
             if start == Start::NewPod {
                 "creating"
@@ -413,42 +414,42 @@ impl Simulator {
     }
 
     #[inline(always)]
-    pub(super) fn restart_done(&mut self, r: u32) {
-        let s = self.plan.replica_stage[r as usize] as usize;
+    pub(super) fn restart_done(&mut self, plan: &Plan, r: u32) {
+        let s = plan.replica_stage[r as usize] as usize;
         if std::mem::take(&mut self.replicas[r as usize].crew) {
             self.stages[s].busy_crews -= 1;
-            self.dispatch_crews(s);
+            self.dispatch_crews(plan, s);
         }
         let now = self.queue.now();
         let rep = &mut self.replicas[r as usize];
         if now < rep.fix_time {
             // The cause persists: it fails again the moment it would have been ready.
             rep.state = ReplicaState::Down;
-            self.note(r, "crashed_again");
-            self.detected(r);
+            self.note(plan, r, "crashed_again");
+            self.detected(plan, r);
             return;
         }
         rep.fix_time = f64::NEG_INFINITY;
-        self.become_ready(r);
+        self.become_ready(plan, r);
     }
 
     /// Starts queued restarts in every stage with crews (after a node took several).
-    pub(super) fn dispatch_all_crews(&mut self) {
-        for s in 0..self.plan.stages.len() {
-            if self.plan.stages[s].crews > 0 {
-                self.dispatch_crews(s);
+    pub(super) fn dispatch_all_crews(&mut self, plan: &Plan) {
+        for s in 0..plan.stages.len() {
+            if plan.stages[s].crews > 0 {
+                self.dispatch_crews(plan, s);
             }
         }
     }
 
     /// Starts queued restarts while crews are free.
-    pub(super) fn dispatch_crews(&mut self, s: usize) {
-        while self.stages[s].busy_crews < self.plan.stages[s].crews {
+    pub(super) fn dispatch_crews(&mut self, plan: &Plan, s: usize) {
+        while self.stages[s].busy_crews < plan.stages[s].crews {
             let Some(next) = self.stages[s].waiting.pop_front() else {
                 break;
             };
             let start = self.replicas[next as usize].queued_start;
-            self.start_restart(next, start);
+            self.start_restart(plan, next, start);
         }
     }
 }

@@ -28,10 +28,10 @@
 //! likewise, in order, each on its own node. A replica whose node is down is skipped. A
 //! rollout due while one runs is skipped.
 
-use super::Simulator;
 use super::plan::NO_NODE;
 use super::queue::EventKind;
 use super::replica::{Clock, Lane, ReplicaState, Surge};
+use super::{Plan, State};
 use crate::model::Kind;
 
 /// The Pods of a Deployment stage as rolling.go counts them.
@@ -47,9 +47,9 @@ struct PodCounts {
     new_not_ready: u32,
 }
 
-impl Simulator {
-    pub(super) fn maintenance_start(&mut self, s: usize) {
-        let every = self.plan.stages[s]
+impl State {
+    pub(super) fn maintenance_start(&mut self, plan: &Plan, s: usize) {
+        let every = plan.stages[s]
             .rollout
             .as_ref()
             .expect("scheduled only with maintenance")
@@ -60,23 +60,23 @@ impl Simulator {
             return;
         }
         self.stages[s].rollout_active = true;
-        self.note_stage_event(s, "rollout_started");
-        if self.plan.stages[s].kind == Kind::Deployment {
-            let plan = &self.plan.stages[s];
-            for r in plan.first..plan.first + plan.replicas {
+        self.note_stage_event(plan, s, "rollout_started");
+        if plan.stages[s].kind == Kind::Deployment {
+            let stage = &plan.stages[s];
+            for r in stage.first..stage.first + stage.replicas {
                 self.replicas[r as usize].old = true;
             }
-            self.reconcile_rollout(s);
+            self.reconcile_rollout(plan, s);
         } else {
             self.stages[s].rollout_next = 0;
-            self.fill_lanes(s);
+            self.fill_lanes(plan, s);
         }
     }
 
-    fn pod_counts(&self, s: usize) -> PodCounts {
-        let plan = &self.plan.stages[s];
+    fn pod_counts(&self, plan: &Plan, s: usize) -> PodCounts {
+        let stage = &plan.stages[s];
         let mut c = PodCounts::default();
-        for rep in &self.replicas[plan.first as usize..(plan.first + plan.replicas) as usize] {
+        for rep in &self.replicas[stage.first as usize..(stage.first + stage.replicas) as usize] {
             if rep.state != ReplicaState::Terminating {
                 c.existing += 1;
                 let ready = rep.state == ReplicaState::Ready;
@@ -99,17 +99,17 @@ impl Simulator {
 
     /// Applies rolling.go's rules (a), (b), (c) to a Deployment's rollout until none
     /// applies; ends the rollout when no old Pod is left.
-    pub(super) fn reconcile_rollout(&mut self, s: usize) {
-        if !self.stages[s].rollout_active || self.plan.stages[s].kind != Kind::Deployment {
+    pub(super) fn reconcile_rollout(&mut self, plan: &Plan, s: usize) {
+        if !self.stages[s].rollout_active || plan.stages[s].kind != Kind::Deployment {
             return;
         }
-        let plan = &self.plan.stages[s];
-        let rollout = plan.rollout.as_ref().expect("a rollout has a plan");
-        let (replicas, surge) = (i64::from(plan.replicas), i64::from(rollout.surge));
+        let stage = &plan.stages[s];
+        let rollout = stage.rollout.as_ref().expect("a rollout has a plan");
+        let (replicas, surge) = (i64::from(stage.replicas), i64::from(rollout.surge));
         let floor = replicas - i64::from(rollout.unavailable);
-        let slots = plan.first..plan.first + plan.replicas;
+        let slots = stage.first..stage.first + stage.replicas;
         loop {
-            let c = self.pod_counts(s);
+            let c = self.pod_counts(plan, s);
             let (existing, new, ready, new_not_ready) = (
                 i64::from(c.existing),
                 i64::from(c.new),
@@ -120,20 +120,20 @@ impl Simulator {
                 && new < replicas
                 && let Some(q) = self.slot_for_new_pod(slots.clone())
             {
-                self.create_new_pod(s, q);
+                self.create_new_pod(plan, s, q);
                 continue;
             }
             // (b), (c): with one Pod fewer the count stays at least `floor`.
             if existing - new_not_ready > floor
                 && let Some(q) = self.old_pod_to_delete(slots.clone(), false)
             {
-                self.delete_old_pod(s, q);
+                self.delete_old_pod(plan, s, q);
                 continue;
             }
             if ready > floor
                 && let Some(q) = self.old_pod_to_delete(slots.clone(), true)
             {
-                self.delete_old_pod(s, q);
+                self.delete_old_pod(plan, s, q);
                 continue;
             }
             break;
@@ -143,7 +143,7 @@ impl Simulator {
             .all(|rep| !rep.old && rep.surge == Surge::None);
         if done {
             self.stages[s].rollout_active = false;
-            self.note_stage_event(s, "rollout_done");
+            self.note_stage_event(plan, s, "rollout_done");
         }
     }
 
@@ -178,29 +178,29 @@ impl Simulator {
     }
 
     /// Rule (a): a new Pod in slot `q`, in place of its deleted old Pod or beside it.
-    fn create_new_pod(&mut self, s: usize, q: u32) {
+    fn create_new_pod(&mut self, plan: &Plan, s: usize, q: u32) {
         if self.replicas[q as usize].state == ReplicaState::Terminating {
             // The slot's deleted old Pod is replaced: the new Pod is the slot's own.
             self.replicas[q as usize].old = false;
-            self.note(q, "new_pod");
+            self.note(plan, q, "new_pod");
             // A rollout's new Pod discounts no Pod.
-            self.place_and_start(q, false);
+            self.place_and_start(plan, q, false);
             return;
         }
         let rep = &mut self.replicas[q as usize];
         rep.surge = Surge::Pending;
         rep.surge_node = NO_NODE;
         rep.surge_generation = rep.surge_generation.wrapping_add(1);
-        match self.place(s, q, false) {
-            Some(n) => self.start_surge(q, n),
-            None => self.note(q, "surge_pod_unschedulable"),
+        match self.place(plan, s, q, false) {
+            Some(n) => self.start_surge(plan, q, n),
+            None => self.note(plan, q, "surge_pod_unschedulable"),
         }
     }
 
     /// A surge Pod of slot `q` starts on node `n`.
-    pub(super) fn start_surge(&mut self, q: u32, n: u32) {
-        let s = self.plan.replica_stage[q as usize] as usize;
-        let d = self.plan.stages[s]
+    pub(super) fn start_surge(&mut self, plan: &Plan, q: u32, n: u32) {
+        let s = plan.replica_stage[q as usize] as usize;
+        let d = plan.stages[s]
             .recreate
             .as_ref()
             .expect("validated: maintenance needs restart");
@@ -214,40 +214,40 @@ impl Simulator {
         rep.surge_generation = rep.surge_generation.wrapping_add(1);
         let g = rep.surge_generation;
         self.queue.schedule(t, EventKind::SurgeReady, q, g, 0);
-        self.note(q, "surge_pod_creating");
+        self.note(plan, q, "surge_pod_creating");
     }
 
     /// A surge Pod is ready: one more ready Pod for the stage.
-    pub(super) fn surge_ready(&mut self, q: u32) {
-        let s = self.plan.replica_stage[q as usize] as usize;
+    pub(super) fn surge_ready(&mut self, plan: &Plan, q: u32) {
+        let s = plan.replica_stage[q as usize] as usize;
         self.replicas[q as usize].surge = Surge::Ready;
-        self.count_ready(s);
-        self.note(q, "surge_pod_ready");
+        self.count_ready(plan, s);
+        self.note(plan, q, "surge_pod_ready");
         self.pods_dirty = true;
     }
 
     /// The surge Pod of slot `q` is gone (lost with its node, or evicted): the rollout
     /// creates another.
-    pub(super) fn drop_surge(&mut self, q: u32) {
-        let s = self.plan.replica_stage[q as usize] as usize;
+    pub(super) fn drop_surge(&mut self, plan: &Plan, q: u32) {
+        let s = plan.replica_stage[q as usize] as usize;
         let rep = &mut self.replicas[q as usize];
         let was_ready = rep.surge == Surge::Ready;
         rep.surge = Surge::None;
         rep.surge_node = NO_NODE;
         rep.surge_generation = rep.surge_generation.wrapping_add(1);
         if was_ready {
-            self.count_unready(s);
+            self.count_unready(plan, s);
         }
-        self.note(q, "surge_pod_lost");
+        self.note(plan, q, "surge_pod_lost");
         self.pods_dirty = true;
     }
 
     /// Rules (b) and (c): slot `q`'s old Pod is deleted. Its surge Pod, if any, takes its
     /// place; else the slot waits for rule (a).
-    fn delete_old_pod(&mut self, s: usize, q: u32) {
-        let cause = self.plan.stages[s].maintenance_cause;
-        self.leave_ready(q, cause);
-        self.cancel_pending(q);
+    fn delete_old_pod(&mut self, plan: &Plan, s: usize, q: u32) {
+        let cause = plan.stages[s].maintenance_cause;
+        self.leave_ready(plan, q, cause);
+        self.cancel_pending(plan, q);
         let now = self.queue.now();
         let rep = &mut self.replicas[q as usize];
         rep.fix_time = f64::NEG_INFINITY;
@@ -256,7 +256,7 @@ impl Simulator {
         let surge = std::mem::replace(&mut rep.surge, Surge::None);
         if surge == Surge::None {
             rep.state = ReplicaState::Terminating;
-            self.note(q, "deleted_by_rollout");
+            self.note(plan, q, "deleted_by_rollout");
             return;
         }
         // The new Pod beside it is now the slot's.
@@ -271,9 +271,9 @@ impl Simulator {
                 rep.state = ReplicaState::Ready;
                 rep.cause = super::outages::NO_CAUSE;
                 self.book.cause_dirty = true;
-                self.flow_dirty |= self.plan.stages[s].feeds_flow;
-                self.note(q, "replaced");
-                self.draw_failure(q);
+                self.flow_dirty |= plan.stages[s].feeds_flow;
+                self.note(plan, q, "replaced");
+                self.draw_failure(plan, q);
             }
             Surge::Starting => {
                 rep.state = ReplicaState::Restarting;
@@ -281,22 +281,22 @@ impl Simulator {
                 let (done, g) = (rep.surge_done, rep.generation);
                 self.queue
                     .schedule_at(done.max(now), EventKind::RestartDone, q, g, 0);
-                self.note(q, "replaced_by_starting_pod");
+                self.note(plan, q, "replaced_by_starting_pod");
             }
             Surge::Pending | Surge::None => {
                 rep.state = ReplicaState::Pending;
                 rep.node = NO_NODE;
-                self.note(q, "replaced_by_pending_pod");
+                self.note(plan, q, "replaced_by_pending_pod");
             }
         }
     }
 
     /// StatefulSet and DaemonSet: the next replacement, one at a time.
-    pub(super) fn fill_lanes(&mut self, s: usize) {
+    pub(super) fn fill_lanes(&mut self, plan: &Plan, s: usize) {
         if !self.stages[s].rollout_active {
             return;
         }
-        let total = self.plan.stages[s]
+        let total = plan.stages[s]
             .rollout
             .as_ref()
             .expect("a rollout has a plan")
@@ -307,14 +307,14 @@ impl Simulator {
             if st.rollout_next >= total {
                 if st.kill_busy == 0 {
                     self.stages[s].rollout_active = false;
-                    self.note_stage_event(s, "rollout_done");
+                    self.note_stage_event(plan, s, "rollout_done");
                 }
                 return;
             }
             if st.kill_busy >= 1 {
                 return;
             }
-            let r = self.plan.stages[s]
+            let r = plan.stages[s]
                 .rollout
                 .as_ref()
                 .expect("a rollout has a plan")
@@ -328,25 +328,25 @@ impl Simulator {
                 continue;
             }
             self.stages[s].kill_busy += 1;
-            let cause = self.plan.stages[s].maintenance_cause;
-            self.leave_ready(r, cause);
-            self.cancel_pending(r);
+            let cause = plan.stages[s].maintenance_cause;
+            self.leave_ready(plan, r, cause);
+            self.cancel_pending(plan, r);
             let rep = &mut self.replicas[r as usize];
             rep.lane = Lane::Kill;
             rep.state = ReplicaState::Terminating;
             rep.fix_time = f64::NEG_INFINITY;
             rep.clock = Clock::Fixed;
             let g = rep.generation;
-            self.note(r, "deleted_by_rollout");
-            let shutdown = self.plan.stages[s].shutdown;
+            self.note(plan, r, "deleted_by_rollout");
+            let shutdown = plan.stages[s].shutdown;
             if shutdown > 0.0 {
                 self.queue
                     .schedule(shutdown, EventKind::ShutdownDone, r, g, 0);
             } else {
-                self.pod_stopped(r);
+                self.pod_stopped(plan, r);
             }
-            if self.plan.stages[s].crews > 0 {
-                self.dispatch_crews(s);
+            if plan.stages[s].crews > 0 {
+                self.dispatch_crews(plan, s);
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Simulator;
+use super::{Plan, State};
 use crate::units::Seconds;
 
 /// One line of `hasim trace`: what happened and the state after it.
@@ -28,63 +28,52 @@ pub struct TraceRecord {
     pub buffered: Option<f64>,
 }
 
-impl Simulator {
+impl State {
     #[inline(always)]
-    pub(super) fn note(&mut self, r: u32, event: &'static str) {
+    pub(super) fn note(&mut self, plan: &Plan, r: u32, event: &'static str) {
         if self.trace.is_some() {
-            self.note_replica(r, event.to_string());
+            self.note_replica(plan, r, event.to_string());
         }
     }
 
     /// A failure of replica `r` by mode `mode`: `failed MODE`.
     #[inline(always)]
-    pub(super) fn note_failed(&mut self, r: u32, mode: usize) {
+    pub(super) fn note_failed(&mut self, plan: &Plan, r: u32, mode: usize) {
         if self.trace.is_some() {
-            let s = self.plan.replica_stage[r as usize] as usize;
-            let name = match &self.plan.cause_names[self.plan.stages[s].modes[mode].cause as usize]
-            {
+            let s = plan.replica_stage[r as usize] as usize;
+            let name = match &plan.cause_names[plan.stages[s].modes[mode].cause as usize] {
                 super::CauseName::Failure { mode, .. } => mode.clone(),
                 other => other.label(),
             };
-            self.note_replica(r, format!("failed {name}"));
+            self.note_replica(plan, r, format!("failed {name}"));
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn note_replica(&mut self, r: u32, event: String) {
-        let s = self.plan.replica_stage[r as usize] as usize;
+    fn note_replica(&mut self, plan: &Plan, r: u32, event: String) {
+        let s = plan.replica_stage[r as usize] as usize;
         let rep = &self.replicas[r as usize];
         let state = serde_json::to_value(rep.state)
             .ok()
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default();
-        let node = self.node_name(rep.node);
-        let replica = (r - self.plan.stages[s].first).to_string();
-        self.record(
-            self.plan.stage_names[s].clone(),
-            replica,
-            node,
-            event,
-            state,
-        );
+        let node = self.node_name(plan, rep.node);
+        let replica = (r - plan.stages[s].first).to_string();
+        self.record(plan.stage_names[s].clone(), replica, node, event, state);
     }
 
-    fn node_name(&self, n: u32) -> String {
-        self.plan
-            .node_names
-            .get(n as usize)
-            .cloned()
-            .unwrap_or_default()
+    fn node_name(&self, plan: &Plan, n: u32) -> String {
+        plan.node_names.get(n as usize).cloned().unwrap_or_default()
     }
 
     /// A stage's own event (up or down, a rollout starting or done), with its state.
     #[inline(always)]
-    pub(super) fn note_stage_event(&mut self, s: usize, event: &'static str) {
+    pub(super) fn note_stage_event(&mut self, plan: &Plan, s: usize, event: &'static str) {
         if self.trace.is_some() {
             let state = if self.stages[s].up { "up" } else { "down" };
             self.record(
-                self.plan.stage_names[s].clone(),
+                plan.stage_names[s].clone(),
                 String::new(),
                 String::new(),
                 event.into(),
@@ -94,10 +83,10 @@ impl Simulator {
     }
 
     #[inline(always)]
-    pub(super) fn note_node(&mut self, n: usize, event: &'static str) {
+    pub(super) fn note_node(&mut self, plan: &Plan, n: usize, event: &'static str) {
         if self.trace.is_some() {
             let state = if self.node_up[n] { "up" } else { "down" };
-            let name = self.plan.node_names[n].clone();
+            let name = plan.node_names[n].clone();
             self.record(
                 String::new(),
                 name.clone(),
@@ -110,8 +99,8 @@ impl Simulator {
 
     /// A stage went up or down (called once its state is set).
     #[inline(always)]
-    pub(super) fn note_stage(&mut self, s: usize, up: bool) {
-        self.note_stage_event(s, if up { "stage_up" } else { "stage_down" });
+    pub(super) fn note_stage(&mut self, plan: &Plan, s: usize, up: bool) {
+        self.note_stage_event(plan, s, if up { "stage_up" } else { "stage_down" });
     }
 
     #[inline(always)]
