@@ -272,6 +272,7 @@ impl FlowState {
     }
 
     /// Brings the flow from its last time to `t` (nothing changes state in between).
+    #[inline(always)]
     pub fn advance(&mut self, t: Seconds) {
         let dt = t - self.t;
         if dt <= 0.0 {
@@ -508,6 +509,7 @@ impl FlowState {
     /// and a fresh backlog of a collecting replica drained faster than it was produced
     /// stays fresh (its front's production time gains on the clock until it is empty, and
     /// then the pair is live).
+    #[inline(always)]
     fn freshness(&self) -> (bool, Seconds) {
         let Some(f) = self.freshness else {
             return (true, f64::INFINITY);

@@ -673,7 +673,7 @@ impl State {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn judge(&mut self, plan: &Plan, t: Seconds) {
         let readable = self.readable_now(plan);
         let (plan, stages, replicas) = (&plan, &self.stages, &self.replicas);
