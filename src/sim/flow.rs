@@ -63,6 +63,7 @@ struct Buf {
 }
 
 impl Buf {
+    #[inline]
     fn push(&mut self, seg: Seg) {
         if seg.len() <= 0.0 {
             return;

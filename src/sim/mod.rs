@@ -310,6 +310,8 @@ pub(super) struct State {
     node_generation: Vec<u32>,
     /// When each node's pending failure or recovery delay began.
     node_clock_start: Vec<Seconds>,
+    /// Scratch for placement: the Pods of one stage on each node.
+    node_load: Vec<u32>,
     drain: drain::Drain,
     /// A stage's Pods changed while its Deployment rollout or a drain is on: their rules
     /// are applied again once the event's handler is done.
@@ -350,6 +352,7 @@ impl Clone for State {
             node_cordoned: self.node_cordoned.clone(),
             node_generation: self.node_generation.clone(),
             node_clock_start: self.node_clock_start.clone(),
+            node_load: self.node_load.clone(),
             drain: self.drain,
             pods_dirty: self.pods_dirty,
             rng: self.rng.clone(),
@@ -382,6 +385,7 @@ impl Clone for State {
             node_cordoned,
             node_generation,
             node_clock_start,
+            node_load,
             drain,
             pods_dirty,
             rng,
@@ -410,6 +414,7 @@ impl Clone for State {
         self.node_cordoned.clone_from(node_cordoned);
         self.node_generation.clone_from(node_generation);
         self.node_clock_start.clone_from(node_clock_start);
+        self.node_load.clone_from(node_load);
         self.drain = *drain;
         self.pods_dirty = *pods_dirty;
         self.rng = rng.clone();
@@ -975,6 +980,7 @@ impl Simulator {
             node_cordoned: vec![false; plan.nodes.len()],
             node_generation: vec![0; plan.nodes.len()],
             node_clock_start: vec![0.0; plan.nodes.len()],
+            node_load: vec![0; plan.nodes.len()],
             drain: drain::Drain::IDLE,
             pods_dirty: false,
             rng: history_rng(0, 0),

@@ -221,17 +221,18 @@ impl State {
         if stage.local_volume && pinned != NO_NODE {
             return usable(pinned).then_some(pinned);
         }
-        let on_node = |n: u32| {
-            (stage.first..stage.first + stage.replicas)
-                .map(|q| {
-                    let rep = &self.replicas[q as usize];
-                    let main = rep.node == n && !(discount && q == r);
-                    let surge =
-                        matches!(rep.surge, Surge::Starting | Surge::Ready) && rep.surge_node == n;
-                    u32::from(main) + u32::from(surge)
-                })
-                .sum::<u32>()
-        };
+        // The stage's Pods on each node, in one pass over its slots.
+        let load = &mut self.node_load;
+        load.fill(0);
+        for q in stage.first..stage.first + stage.replicas {
+            let rep = &self.replicas[q as usize];
+            if rep.node != NO_NODE && !(discount && q == r) {
+                load[rep.node as usize] += 1;
+            }
+            if matches!(rep.surge, Surge::Starting | Surge::Ready) && rep.surge_node != NO_NODE {
+                load[rep.surge_node as usize] += 1;
+            }
+        }
         let start = self.stages[s].placement_cursor as usize;
         let mut best: Option<(usize, u32)> = None;
         // The nodes from the cursor on, round: no division in the loop.
@@ -240,7 +241,7 @@ impl State {
             if !usable(n) {
                 continue;
             }
-            let load = on_node(n);
+            let load = self.node_load[n as usize];
             if stage.spread_required && load > 0 {
                 continue;
             }
