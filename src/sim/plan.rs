@@ -186,14 +186,22 @@ impl Plan {
             if stage_up(s as usize) {
                 continue;
             }
-            for r in first..end {
-                if let Some((since, cause)) = down(r as usize)
-                    && since < best.0
-                {
-                    best = (since, cause);
-                }
-            }
+            earliest_in(first..end, &down, &mut best);
         }
+        best.1
+    }
+
+    /// [`Plan::earliest_cause`] when `stage` is the only read-path stage down (what is
+    /// known without looking at the others when one change took the path down).
+    #[inline]
+    pub(super) fn earliest_cause_in(
+        &self,
+        stage: usize,
+        down: impl Fn(usize) -> Option<(Seconds, u32)>,
+    ) -> u32 {
+        let mut best = (f64::INFINITY, self.cause_names.len() as u32 - 1);
+        let s = &self.stages[stage];
+        earliest_in(s.first..s.first + s.replicas, &down, &mut best);
         best.1
     }
 
@@ -364,6 +372,23 @@ impl Plan {
             upgrade_cause,
             stage_names: model.stages.iter().map(|s| s.name.clone()).collect(),
             node_names: model.nodes.iter().map(|n| n.name.clone()).collect(),
+        }
+    }
+}
+
+/// Lowers `best` (when, cause) to the earliest-started of `replicas` down; the first on
+/// a tie.
+#[inline(always)]
+fn earliest_in(
+    replicas: std::ops::Range<u32>,
+    down: impl Fn(usize) -> Option<(Seconds, u32)>,
+    best: &mut (Seconds, u32),
+) {
+    for r in replicas {
+        if let Some((since, cause)) = down(r as usize)
+            && since < best.0
+        {
+            *best = (since, cause);
         }
     }
 }

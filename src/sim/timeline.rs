@@ -7,9 +7,10 @@
 //! restarting, crashing again while its fault persists), ready again. Such a history
 //! needs no event queue. Each replica's changes within the horizon are drawn in turn, by
 //! the rules of the event engine's handlers (`fail`, `detected`, `start_restart`,
-//! `restart_done` in `src/sim/mod.rs`, which the tests hold this engine to); then one
-//! sweep over all the changes in time order counts every stage's downtime and judges the
-//! read path after each instant, with the same [`OutageBook`] as the event engine.
+//! `restart_done` in `src/sim/mod.rs`, which the tests hold this engine to); the
+//! replicas' lists are merged into one in time order, and one pass over it counts every
+//! stage's downtime and judges the read path after each instant, with the same
+//! [`OutageBook`] as the event engine.
 //!
 //! The law of a history is the event engine's; the draws are not (the random stream is
 //! consumed replica by replica instead of event by event), so the two engines give
@@ -25,24 +26,23 @@ use crate::dist::unit_interval;
 use crate::model::Detect;
 use crate::units::Seconds;
 
-/// One replica's change: it stops serving for `cause`, or is ready again (`cause` =
-/// [`READY`]). Each replica's list ends with one at infinity.
+/// A change of `replica`: it stops serving for `cause`, or is ready again (`cause` =
+/// [`READY`]).
 #[derive(Clone, Copy, Debug)]
 struct Change {
     time: Seconds,
     cause: u32,
+    replica: u32,
 }
 
 const READY: u32 = NO_CAUSE;
 
-/// A replica in the sweep: the time of its next change, where that change is in
-/// `changes`, and its stage.
-#[derive(Clone, Copy, Debug)]
-struct Lane {
-    head: Seconds,
-    next: u32,
-    stage: u32,
-}
+/// Room not yet written in the merge's buffer.
+const EMPTY: Change = Change {
+    time: 0.0,
+    cause: READY,
+    replica: 0,
+};
 
 #[derive(Clone, Copy, Debug, Default)]
 struct StageTally {
@@ -60,10 +60,13 @@ struct StageTally {
 pub struct TimelineSim {
     plan: Arc<Plan>,
     rng: HistoryRng,
-    /// Every replica's changes before the horizon, replica by replica, each replica's
-    /// in time order and closed by one at infinity.
+    /// Every replica's changes before the horizon: replica by replica, each replica's
+    /// in time order, as drawn; then all in time order ([`TimelineSim::merge`]).
     changes: Vec<Change>,
-    lanes: Vec<Lane>,
+    /// Where each run of `changes` in time order ends (a replica's, then merged ones').
+    run_ends: Vec<u32>,
+    /// Room for the merge.
+    merged: Vec<Change>,
     stages: Vec<StageTally>,
     /// When each replica stopped serving and why ([`NO_CAUSE`] while it is ready).
     down_since: Vec<Seconds>,
@@ -82,19 +85,11 @@ impl TimelineSim {
     pub(super) fn new(plan: Arc<Plan>) -> Self {
         debug_assert!(plan.replicas_independent());
         let (n_replicas, n_stages) = (plan.replica_stage.len(), plan.stages.len());
-        let lanes = plan
-            .replica_stage
-            .iter()
-            .map(|&stage| Lane {
-                head: f64::INFINITY,
-                next: 0,
-                stage,
-            })
-            .collect();
         TimelineSim {
             rng: history_rng(0, 0),
             changes: Vec::with_capacity(64 * n_replicas),
-            lanes,
+            run_ends: Vec::with_capacity(n_replicas),
+            merged: Vec::with_capacity(64 * n_replicas),
             stages: vec![StageTally::default(); n_stages],
             down_since: vec![0.0; n_replicas],
             down_cause: vec![NO_CAUSE; n_replicas],
@@ -121,14 +116,12 @@ impl TimelineSim {
                 ..StageTally::default()
             };
         }
-        for r in 0..self.lanes.len() {
-            self.lanes[r].next = self.changes.len() as u32;
+        self.run_ends.clear();
+        for r in 0..self.plan.replica_stage.len() {
             self.draw(r as u32);
-            self.changes.push(Change {
-                time: f64::INFINITY,
-                cause: READY,
-            });
+            self.run_ends.push(self.changes.len() as u32);
         }
+        self.merge();
         self.sweep();
         self.finish()
     }
@@ -171,6 +164,7 @@ impl TimelineSim {
             self.changes.push(Change {
                 time: failed,
                 cause: mode.cause,
+                replica: r,
             });
             let mut now = match &mode.detect {
                 Detect::Exit => failed,
@@ -223,19 +217,22 @@ impl TimelineSim {
             self.changes.push(Change {
                 time: now,
                 cause: READY,
+                replica: r,
             });
             ready_at = now;
         }
     }
 
-    /// Applies the changes in time order, judging the read path after each instant: a
-    /// merge of the replicas' lists, the next instant found by a scan of their heads
-    /// (cheaper than a queue for the few replicas of a pipeline).
+    /// Sorts `changes` by time ([`merge_runs`]).
+    fn merge(&mut self) {
+        merge_runs(&mut self.changes, &mut self.merged, &mut self.run_ends);
+    }
+
+    /// Applies the changes in time order, judging the read path after each instant.
     fn sweep(&mut self) {
         let TimelineSim {
             plan,
             changes,
-            lanes,
             stages,
             down_since,
             down_cause,
@@ -245,58 +242,53 @@ impl TimelineSim {
         } = self;
         book.reset();
         *path_down = 0;
-        for lane in lanes.iter_mut() {
-            lane.head = changes[lane.next as usize].time;
-        }
-        loop {
-            let mut t = f64::INFINITY;
-            for lane in lanes.iter() {
-                if lane.head < t {
-                    t = lane.head;
+        for (i, c) in changes.iter().enumerate() {
+            let (t, r) = (c.time, c.replica as usize);
+            let stage = plan.replica_stage[r] as usize;
+            let st = &mut stages[stage];
+            down_cause[r] = c.cause;
+            let was_up = st.up;
+            if c.cause == READY {
+                st.ready += 1;
+            } else {
+                down_since[r] = t;
+                st.ready -= 1;
+            }
+            st.up = st.ready >= st.min_ready;
+            if st.up != was_up {
+                if st.up {
+                    st.downtime += t - st.down_since;
+                } else {
+                    st.down_since = t;
                 }
-            }
-            if t == f64::INFINITY {
-                break;
-            }
-            for (r, lane) in lanes.iter_mut().enumerate() {
-                while lane.head == t {
-                    let c = changes[lane.next as usize];
-                    lane.next += 1;
-                    lane.head = changes[lane.next as usize].time;
-                    let st = &mut stages[lane.stage as usize];
-                    down_cause[r] = c.cause;
-                    let was_up = st.up;
-                    if c.cause == READY {
-                        st.ready += 1;
+                if st.on_read_path {
+                    if st.up {
+                        *path_down -= 1;
                     } else {
-                        down_since[r] = t;
-                        st.ready -= 1;
-                    }
-                    st.up = st.ready >= st.min_ready;
-                    if st.up != was_up {
-                        if st.up {
-                            st.downtime += t - st.down_since;
-                        } else {
-                            st.down_since = t;
-                        }
-                        if st.on_read_path {
-                            if st.up {
-                                *path_down -= 1;
-                            } else {
-                                *path_down += 1;
-                            }
-                        }
+                        *path_down += 1;
                     }
                 }
             }
-            // Nothing to book while the read path is and was up.
+            if changes.get(i + 1).is_some_and(|next| next.time == t) {
+                continue;
+            }
+            // The instant's last change applied; nothing to book while the read path is
+            // and was up.
             if *path_down != 0 || !book.readable {
                 book.cause_dirty = true;
+                let down =
+                    |r: usize| (down_cause[r] != NO_CAUSE).then(|| (down_since[r], down_cause[r]));
+                // One read-path stage down, and the last change's stage is a read-path
+                // one and down: it is the one, whose replicas are all there is to look
+                // at (most outages of independent replicas begin so).
+                let st = &stages[stage];
+                let alone = *path_down == 1 && st.on_read_path && !st.up;
                 book.judge(t, *path_down == 0, || {
-                    plan.earliest_cause(
-                        |s| stages[s].up,
-                        |r| (down_cause[r] != NO_CAUSE).then(|| (down_since[r], down_cause[r])),
-                    )
+                    if alone {
+                        plan.earliest_cause_in(stage, down)
+                    } else {
+                        plan.earliest_cause(|s| stages[s].up, down)
+                    }
                 });
             }
         }
@@ -321,6 +313,92 @@ impl TimelineSim {
             stage_downtime: &self.stage_downtime,
             stage_failures: &self.stage_failures,
             cause_downtime: &self.book.cause_downtime,
+        }
+    }
+}
+
+/// Sorts `changes` by time, stably, given that its runs ending at `run_ends` are each
+/// in time order: they are merged pairwise, neighbour with neighbour, until one is left
+/// (`room` is the merge's buffer; `run_ends` is left with the one end). An instant's
+/// changes thus stay replica by replica, each replica's in the order drawn.
+///
+/// A merge, not a scan of the replicas' next changes: which replica changes next is what
+/// a history is random about, so a scan that branches on it is mispredicted about once a
+/// change (callgrind's branch model: 7.4 M of 82 M branches on R1, against 0.5 M now),
+/// and its chain of dependent loads (the earliest replica, its next change, its new head,
+/// the earliest again) made the sweep cost more than drawing the changes. A merge's
+/// choice is a select, and its passes touch each change once per halving of the runs.
+fn merge_runs(changes: &mut Vec<Change>, room: &mut Vec<Change>, run_ends: &mut Vec<u32>) {
+    while run_ends.len() > 1 {
+        room.resize(changes.len(), EMPTY);
+        let (mut start, mut pairs) = (0, 0);
+        for k in (0..run_ends.len()).step_by(2) {
+            let mid = run_ends[k] as usize;
+            let end = run_ends.get(k + 1).map_or(mid, |&e| e as usize);
+            merge_into(changes, (start, mid, end), &mut room[start..end]);
+            run_ends[pairs] = end as u32;
+            pairs += 1;
+            start = end;
+        }
+        run_ends.truncate(pairs);
+        std::mem::swap(changes, room);
+    }
+}
+
+/// Writes `src[start..mid]` and `src[mid..end]`, each in time order, to `out` (of their
+/// total length) in time order, the first run's first where times are equal. The next
+/// change is chosen by a select of its index marked unpredictable, so that it compiles
+/// to a conditional move, not a branch.
+fn merge_into(src: &[Change], (start, mid, end): (usize, usize, usize), out: &mut [Change]) {
+    let (mut i, mut j, mut k) = (start, mid, 0);
+    while i < mid && j < end {
+        let take_a = src[i].time <= src[j].time;
+        out[k] = src[std::hint::select_unpredictable(take_a, i, j)];
+        i += usize::from(take_a);
+        j += usize::from(!take_a);
+        k += 1;
+    }
+    let (rest_a, rest_b) = (mid - i, end - j);
+    out[k..k + rest_a].copy_from_slice(&src[i..mid]);
+    out[k + rest_a..k + rest_a + rest_b].copy_from_slice(&src[j..end]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    #[test]
+    fn merged_runs_are_the_stable_sort_of_their_concatenation() {
+        let mut rng = HistoryRng::seed_from_u64(7);
+        let (mut changes, mut room, mut ends) = (vec![], vec![], vec![]);
+        for _ in 0..500 {
+            changes.clear();
+            ends.clear();
+            let runs = rng.random_range(0..12);
+            for replica in 0..runs {
+                // Coarse times, so that equal times within and across runs are common.
+                let mut t = 0.0;
+                for _ in 0..rng.random_range(0..9) {
+                    t += f64::from(rng.random_range(0..3u8));
+                    let cause = rng.random_range(0..4);
+                    changes.push(Change {
+                        time: t,
+                        cause,
+                        replica,
+                    });
+                }
+                ends.push(changes.len() as u32);
+            }
+            let mut expected = changes.clone();
+            expected.sort_by(|a, b| a.time.total_cmp(&b.time));
+            merge_runs(&mut changes, &mut room, &mut ends);
+            let key = |c: &Change| (c.time.to_bits(), c.cause, c.replica);
+            assert_eq!(
+                changes.iter().map(key).collect::<Vec<_>>(),
+                expected.iter().map(key).collect::<Vec<_>>()
+            );
+            assert!(ends.len() <= 1);
         }
     }
 }
