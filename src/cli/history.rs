@@ -150,6 +150,28 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
     if let Some(out) = &a.out {
         check_target(out)?;
     }
+    // Standard input can be read once: a second `-` would read nothing and count as a
+    // log without incidents or a window without events.
+    let stdin_inputs: Vec<String> = a
+        .incidents
+        .iter()
+        .map(|p| ("--incidents", p.as_os_str() == "-"))
+        .chain(a.events.iter().map(|p| ("--events", p.as_os_str() == "-")))
+        .chain(a.pods.iter().map(|p| {
+            (
+                "--pods",
+                p.rsplit_once('@').is_some_and(|(file, _)| file == "-"),
+            )
+        }))
+        .filter_map(|(flag, is_stdin)| is_stdin.then(|| flag.to_string()))
+        .collect();
+    if stdin_inputs.len() > 1 {
+        return Err(bad(format!(
+            "standard input ('-') is given {} times ({}): it can be read only once; save all but one of them to files",
+            stdin_inputs.len(),
+            stdin_inputs.join(", ")
+        )));
+    }
     let max_gap = duration_flag("max-gap", &a.max_gap, false)?.as_secs_f64();
     let timeout = duration_flag("timeout", &a.timeout, false)?;
     if let Some(url) = &a.prometheus {

@@ -276,6 +276,25 @@ fn restart_rates_from_two_kubectl_snapshots() {
         String::from_utf8_lossy(&out.stdout)
             .contains("influxdb: last termination reasons where restarts were new: Error 1")
     );
+    // Standard input given twice: the second would read nothing, so it is refused.
+    let out = hasim()
+        .args(["calibrate", "history"])
+        .args([
+            "--pods",
+            "-@2026-01-31T00:00:00Z",
+            "--pods",
+            "-@2026-02-01T00:00:00Z",
+        ])
+        .write_stdin(pod(1, "Error"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("standard input ('-') is given 2 times (--pods, --pods)"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
     // Neither source given.
     let out = hasim().args(["calibrate", "history"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
