@@ -152,7 +152,7 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
     }
     // Standard input can be read once: a second `-` would read nothing and count as a
     // log without incidents or a window without events.
-    let stdin_inputs: Vec<String> = a
+    let stdin_inputs: Vec<&str> = a
         .incidents
         .iter()
         .map(|p| ("--incidents", p.as_os_str() == "-"))
@@ -163,7 +163,8 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
                 p.rsplit_once('@').is_some_and(|(file, _)| file == "-"),
             )
         }))
-        .filter_map(|(flag, is_stdin)| is_stdin.then(|| flag.to_string()))
+        .filter(|&(_, is_stdin)| is_stdin)
+        .map(|(flag, _)| flag)
         .collect();
     if stdin_inputs.len() > 1 {
         return Err(bad(format!(
