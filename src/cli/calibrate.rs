@@ -96,7 +96,7 @@ fn local_cmd(a: &LocalArgs) -> Result<(), CliError> {
     if a.start.trim().is_empty() {
         return Err(CliError::BadInput("--start: an empty command".into()));
     }
-    let (probe_store, probe_tls) = a.store.resolve()?;
+    let (probe_store, probe_tls) = a.store.resolve(a.probe_url.is_some())?;
     let cfg = LocalConfig {
         start: a.start.clone(),
         ready_url: a.ready_url.clone(),

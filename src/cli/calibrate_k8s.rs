@@ -134,7 +134,7 @@ fn config(a: &K8sArgs) -> Result<K8sConfig, CliError> {
     if a.exit_command.trim().is_empty() {
         return Err(CliError::BadInput("--exit-command is empty".into()));
     }
-    let (probe_store, probe_tls) = a.store.resolve()?;
+    let (probe_store, probe_tls) = a.store.resolve(probe.is_some())?;
     if matches!(probe, Some(ProbeTarget::Service(_))) && probe_store.auth != Auth::None {
         return Err(CliError::BadInput(
             "--probe-service cannot carry the store's credentials: the API server takes the \

@@ -70,8 +70,9 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     /// The store and the TLS settings; a CA file that cannot be read is bad input, and
-    /// `--insecure` is warned about.
-    pub fn resolve(&self) -> Result<(Store, Tls), CliError> {
+    /// `--insecure` is warned about: what it risks when a store is `probed`, that it does
+    /// nothing when none is.
+    pub fn resolve(&self, probed: bool) -> Result<(Store, Tls), CliError> {
         let auth = match (&self.token, &self.user, &self.password) {
             (Some(t), _, _) => Auth::Token(t.clone()),
             (None, Some(user), Some(password)) => Auth::Basic {
@@ -100,10 +101,12 @@ impl StoreArgs {
             ),
             None => None,
         };
-        if self.insecure {
+        if self.insecure && probed {
             eprintln!(
                 "warning: --insecure: the store's certificate is not verified; anyone on the path can read and change what the probe sends"
             );
+        } else if self.insecure {
+            eprintln!("warning: --insecure does nothing here: no store is probed");
         }
         Ok((
             store,
@@ -146,7 +149,7 @@ pub struct ProbeArgs {
 
 pub fn probe_cmd(args: &ProbeArgs) -> Result<(), CliError> {
     super::url_flag("--url", &args.url)?;
-    let (store, tls) = args.store.resolve()?;
+    let (store, tls) = args.store.resolve(true)?;
     let listener = match &args.listen {
         Some(addr) => {
             let parsed: std::net::SocketAddr = addr.parse().map_err(|_| {

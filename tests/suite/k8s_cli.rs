@@ -285,6 +285,20 @@ fn a_dry_run_sends_only_reads() {
     );
     let requests = cluster.lock().unwrap().requests.clone();
     assert!(requests.iter().all(|r| r.0 == "GET"), "{requests:?}");
+    // --insecure without a store to probe does nothing, and says so (not that the probe
+    // is exposed: there is none).
+    let out = hasim(&config)
+        .args(CALIBRATE_INFLUXDB)
+        .args(["--fault", "container-exit", "--dry-run", "--insecure"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: --insecure does nothing here: no store is probed"),
+        "{err}"
+    );
+    assert!(!err.contains("anyone on the path"), "{err}");
 }
 
 #[test]
