@@ -83,10 +83,36 @@ fn read_capped(from: impl Read, shown: &str, cap: u64) -> Result<String, ReadErr
 
 /// [`read_text`], or for `-` standard input, held to the same cap.
 pub fn read_input(path: &Path, cap: u64) -> Result<String, ReadError> {
-    if path.as_os_str() != "-" {
+    if !is_stdin(path) {
         return read_text(path, cap);
     }
     read_capped(io::stdin(), "standard input", cap)
+}
+
+/// Whether `path` names standard input (`-`) for [`read_input`].
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Refuses standard input named by more than one of `inputs` (each: the flag or argument
+/// it was given as, and its path): it can be read only once, and a second read would see
+/// nothing, as if that input were empty.
+pub fn stdin_at_most_once<'a>(
+    inputs: impl IntoIterator<Item = (&'a str, &'a Path)>,
+) -> Result<(), String> {
+    let given: Vec<&str> = inputs
+        .into_iter()
+        .filter(|(_, path)| is_stdin(path))
+        .map(|(name, _)| name)
+        .collect();
+    if given.len() > 1 {
+        return Err(format!(
+            "standard input ('-') is given {} times ({}): it can be read only once; save all but one of them to files",
+            given.len(),
+            given.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// `bytes` as text, or where the first byte that is not UTF-8 is (`file:line:col`).

@@ -150,29 +150,20 @@ pub fn history_cmd(a: &HistoryArgs) -> Result<(), CliError> {
     if let Some(out) = &a.out {
         check_target(out)?;
     }
-    // Standard input can be read once: a second `-` would read nothing and count as a
-    // log without incidents or a window without events.
-    let stdin_inputs: Vec<&str> = a
-        .incidents
+    // (A snapshot without its time is refused below.)
+    let pods_files = a
+        .pods
         .iter()
-        .map(|p| ("--incidents", p.as_os_str() == "-"))
-        .chain(a.events.iter().map(|p| ("--events", p.as_os_str() == "-")))
-        .chain(a.pods.iter().map(|p| {
-            (
-                "--pods",
-                p.rsplit_once('@').is_some_and(|(file, _)| file == "-"),
-            )
-        }))
-        .filter(|&(_, is_stdin)| is_stdin)
-        .map(|(flag, _)| flag)
-        .collect();
-    if stdin_inputs.len() > 1 {
-        return Err(bad(format!(
-            "standard input ('-') is given {} times ({}): it can be read only once; save all but one of them to files",
-            stdin_inputs.len(),
-            stdin_inputs.join(", ")
-        )));
-    }
+        .filter_map(|p| p.rsplit_once('@'))
+        .map(|(f, _)| f);
+    crate::fsio::stdin_at_most_once(
+        a.incidents
+            .iter()
+            .map(|p| ("--incidents", p.as_path()))
+            .chain(a.events.iter().map(|p| ("--events", p.as_path())))
+            .chain(pods_files.map(|f| ("--pods", Path::new(f)))),
+    )
+    .map_err(bad)?;
     let max_gap = duration_flag("max-gap", &a.max_gap, false)?.as_secs_f64();
     let timeout = duration_flag("timeout", &a.timeout, false)?;
     if let Some(url) = &a.prometheus {

@@ -107,6 +107,8 @@ fn role_name(r: Role) -> &'static str {
 
 /// Reads every manifest under `paths` and writes a model.
 pub fn import(paths: &[PathBuf], opts: &ImportOptions) -> Result<Imported, ImportError> {
+    crate::fsio::stdin_at_most_once(paths.iter().map(|p| ("PATH", p.as_path())))
+        .map_err(ImportError::Bad)?;
     let files = yaml::files(paths)?;
     if files.is_empty() {
         return Err(ImportError::Bad(
@@ -115,7 +117,7 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions) -> Result<Imported, Impor
     }
     let mut objects = Vec::new();
     for f in &files {
-        let shown = if f.as_os_str() == "-" {
+        let shown = if crate::fsio::is_stdin(f) {
             "-".to_string()
         } else {
             f.display().to_string()

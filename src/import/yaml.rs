@@ -284,7 +284,7 @@ const MAX_FILE: u64 = 64 << 20;
 pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ImportError> {
     let mut out = Vec::new();
     for p in paths {
-        if p.as_os_str() == "-" || !p.is_dir() {
+        if crate::fsio::is_stdin(p) || !p.is_dir() {
             out.push(p.clone());
             continue;
         }

@@ -444,7 +444,7 @@ impl Model {
     /// Reads a model file (`-`: standard input, its relative paths from the working
     /// folder) and applies `--set` overrides.
     pub fn load(path: &Path, sets: &[String]) -> Result<Model, LoadError> {
-        let stdin = path.as_os_str() == "-";
+        let stdin = crate::fsio::is_stdin(path);
         let text = crate::fsio::read_input(path, crate::fsio::TEXT_CAP).map_err(|e| match e {
             crate::fsio::ReadError::Io { source, .. } => LoadError::Io {
                 path: path.to_path_buf(),

@@ -322,6 +322,20 @@ fn standard_input_roles_and_node_counts() {
     // No store or reader: readable while every workload is up; no data flow.
     assert_eq!(m.system.read_path_names, ["chronograf"]);
     assert!(m.system.flow.is_none());
+    // Standard input named twice: the second would read nothing, so it is refused.
+    let manifest = std::fs::read_to_string("calibration/k8s/30-chronograf.yaml").unwrap();
+    let out = hasim()
+        .args(["import", "-", "-"])
+        .write_stdin(manifest)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("standard input ('-') is given 2 times (PATH, PATH)"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
 }
 
 #[test]
