@@ -322,12 +322,14 @@ impl TimelineSim {
 /// (`room` is the merge's buffer; `run_ends` is left with the one end). An instant's
 /// changes thus stay replica by replica, each replica's in the order drawn.
 ///
-/// A merge, not a scan of the replicas' next changes: which replica changes next is what
-/// a history is random about, so a scan that branches on it is mispredicted about once a
-/// change (callgrind's branch model: 7.4 M of 82 M branches on R1, against 0.5 M now),
-/// and its chain of dependent loads (the earliest replica, its next change, its new head,
-/// the earliest again) made the sweep cost more than drawing the changes. A merge's
-/// choice is a select, and its passes touch each change once per halving of the runs.
+/// A merge, not a scan of the replicas' next changes at every step: which replica
+/// changes next is what a history is random about, and a scan that branches on it is
+/// mispredicted by callgrind's branch model about once a change (7.4 M of 82 M branches
+/// on R1, against 0.5 M with the merge, whose choice is a select). The processor's own
+/// predictor did better than that model: in wall-clock time the merge is within the
+/// noise of the scan (README, Performance), and either sweep still costs about as much
+/// as drawing the changes. A merge's passes touch each change once per halving of the
+/// runs.
 fn merge_runs(changes: &mut Vec<Change>, room: &mut Vec<Change>, run_ends: &mut Vec<u32>) {
     while run_ends.len() > 1 {
         room.resize(changes.len(), EMPTY);
