@@ -101,12 +101,14 @@ impl StoreArgs {
             ),
             None => None,
         };
-        if self.insecure && probed {
-            eprintln!(
-                "warning: --insecure: the store's certificate is not verified; anyone on the path can read and change what the probe sends"
-            );
-        } else if self.insecure {
-            eprintln!("warning: --insecure does nothing here: no store is probed");
+        if self.insecure {
+            if probed {
+                eprintln!(
+                    "warning: --insecure: the store's certificate is not verified; anyone on the path can read and change what the probe sends"
+                );
+            } else {
+                eprintln!("warning: --insecure does nothing here: no store is probed");
+            }
         }
         Ok((
             store,
