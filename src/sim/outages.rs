@@ -96,6 +96,22 @@ impl OutageBook {
         }
     }
 
+    /// Books an outage from `from` to `to` (`from < to`) of one cause, begun while the
+    /// read path was readable and with nothing else changing in between: what
+    /// [`OutageBook::judge`] at `from` (down, `cause`) and at `to` (readable) would book.
+    #[inline(always)]
+    pub fn isolated(&mut self, from: Seconds, to: Seconds, cause: u32) {
+        debug_assert!(self.readable && self.cause == NO_CAUSE && from < to);
+        let d = to - from;
+        self.outage_start = from;
+        self.outages += 1;
+        self.downtime += d;
+        self.downtime_sq += d * d;
+        self.cause_downtime[cause as usize] += d;
+        self.cause_since = from;
+        self.cause_dirty = false;
+    }
+
     /// Cuts an outage in progress at the horizon; the book is readable afterwards.
     pub fn close(&mut self, horizon: Seconds) {
         if !self.readable {

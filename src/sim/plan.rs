@@ -191,18 +191,19 @@ impl Plan {
         best.1
     }
 
-    /// [`Plan::earliest_cause`] when `stage` is the only read-path stage down (what is
-    /// known without looking at the others when one change took the path down).
+    /// The earliest-started of `stage`'s replicas down: when it stopped serving and why,
+    /// as [`Plan::earliest_cause`] would find it among them (`(∞, Unattributed)` if
+    /// none is down).
     #[inline]
-    pub(super) fn earliest_cause_in(
+    pub(super) fn earliest_down_in(
         &self,
         stage: usize,
         down: impl Fn(usize) -> Option<(Seconds, u32)>,
-    ) -> u32 {
+    ) -> (Seconds, u32) {
         let mut best = (f64::INFINITY, self.cause_names.len() as u32 - 1);
         let s = &self.stages[stage];
         earliest_in(s.first..s.first + s.replicas, &down, &mut best);
-        best.1
+        best
     }
 
     pub(super) fn new(model: &Model) -> Self {

@@ -5,18 +5,28 @@
 //! fail, no rollout, no data flow, no reader cache ([`Plan::replicas_independent`]) —
 //! each replica is a process of its own: ready, failed (noticed, backing off,
 //! restarting, crashing again while its fault persists), ready again. Such a history
-//! needs no event queue. Each replica's changes within the horizon are drawn in turn, by
-//! the rules of the event engine's handlers (`fail`, `detected`, `start_restart`,
-//! `restart_done` in `src/sim/mod.rs`, which the tests hold this engine to); the
-//! replicas' lists are merged into one in time order, and one pass over it counts every
-//! stage's downtime and judges the read path after each instant, with the same
-//! [`OutageBook`] as the event engine.
+//! needs no event queue. It is worked out in three passes:
 //!
-//! The law of a history is the event engine's; the draws are not (the random stream is
-//! consumed replica by replica instead of event by event), so the two engines give
-//! different numbers from one seed, each reproducible. A history is still a function of
-//! `(seed, index)` alone. Times are in seconds; changes at or after the horizon are not
-//! applied, as in the event engine.
+//! 1. each replica's changes within the horizon are drawn in turn, by the rules of the
+//!    event engine's handlers (`fail`, `detected`, `start_restart`, `restart_done` in
+//!    `src/sim/mod.rs`, which the tests hold this engine to);
+//! 2. stage by stage, its replicas' changes give its downtime and, for a read-path
+//!    stage, its down time cut into [`Piece`]s of one cause each (a one-replica stage's
+//!    pieces are its replica's down times as drawn; a larger stage's changes are merged
+//!    in time order and counted);
+//! 3. the read-path stages' pieces are merged in time order and swept once, judging the
+//!    read path at every instant a piece begins or ends, with the same [`OutageBook`] as
+//!    the event engine.
+//!
+//! The book sees the same outages as the event engine's, and the same cause at every
+//! moment (the earliest-started among the replicas keeping a read-path stage down); it
+//! is judged only at the instants where that may change, so a cause's time inside one
+//! outage can be summed in fewer pieces (the last bits may differ from a sweep of every
+//! change). The law of a history is the event engine's; the draws are not (the random
+//! stream is consumed replica by replica instead of event by event), so the two engines
+//! give different numbers from one seed, each reproducible. A history is still a
+//! function of `(seed, index)` alone. Times are in seconds; changes at or after the
+//! horizon are not applied, as in the event engine.
 
 use std::sync::Arc;
 
@@ -37,11 +47,34 @@ struct Change {
 
 const READY: u32 = NO_CAUSE;
 
-/// Room not yet written in the merge's buffer.
+/// Room not yet written in a stage's merge buffer.
 const EMPTY: Change = Change {
     time: 0.0,
     cause: READY,
     replica: 0,
+};
+
+/// A stretch of a read-path stage's down time with one cause: from `from` to `to` (∞
+/// when it lasts past the horizon) the stage is kept down by the earliest-started of its
+/// replicas down, which stopped serving at `started` for `cause`. `rank` is the stage's
+/// index: between stages down since the same instant the first one's cause is named, as
+/// [`Plan::earliest_cause`] names it.
+#[derive(Clone, Copy, Debug)]
+struct Piece {
+    from: Seconds,
+    to: Seconds,
+    started: Seconds,
+    cause: u32,
+    rank: u32,
+}
+
+/// Room not yet written in the pieces' merge buffer.
+const NO_PIECE: Piece = Piece {
+    from: 0.0,
+    to: 0.0,
+    started: 0.0,
+    cause: NO_CAUSE,
+    rank: 0,
 };
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -49,7 +82,6 @@ struct StageTally {
     ready: u32,
     min_ready: u32,
     up: bool,
-    on_read_path: bool,
     down_since: Seconds,
     downtime: Seconds,
     failures: u64,
@@ -61,18 +93,25 @@ pub struct TimelineSim {
     plan: Arc<Plan>,
     rng: HistoryRng,
     /// Every replica's changes before the horizon: replica by replica, each replica's
-    /// in time order, as drawn; then all in time order ([`TimelineSim::merge`]).
+    /// in time order, as drawn.
     changes: Vec<Change>,
-    /// Where each run of `changes` in time order ends (a replica's, then merged ones').
+    /// Where each replica's run of `changes` ends.
     run_ends: Vec<u32>,
-    /// Room for the merge.
-    merged: Vec<Change>,
+    /// One stage's changes, merged in time order, with room and run ends for the merge.
+    stage_changes: Vec<Change>,
+    stage_room: Vec<Change>,
+    stage_ends: Vec<u32>,
+    /// The read-path stages' pieces: stage by stage, each in time order; then all in
+    /// time order. With room and run ends for the merge.
+    pieces: Vec<Piece>,
+    piece_room: Vec<Piece>,
+    piece_ends: Vec<u32>,
+    /// The pieces under way at the sweep's instant.
+    active: Vec<Piece>,
     stages: Vec<StageTally>,
     /// When each replica stopped serving and why ([`NO_CAUSE`] while it is ready).
     down_since: Vec<Seconds>,
     down_cause: Vec<u32>,
-    /// Read-path stages down.
-    path_down: u32,
     book: OutageBook,
     events: u64,
     stage_downtime: Vec<Seconds>,
@@ -89,11 +128,16 @@ impl TimelineSim {
             rng: history_rng(0, 0),
             changes: Vec::with_capacity(64 * n_replicas),
             run_ends: Vec::with_capacity(n_replicas),
-            merged: Vec::with_capacity(64 * n_replicas),
+            stage_changes: vec![],
+            stage_room: vec![],
+            stage_ends: vec![],
+            pieces: Vec::with_capacity(32 * n_replicas),
+            piece_room: Vec::with_capacity(32 * n_replicas),
+            piece_ends: Vec::with_capacity(n_stages),
+            active: Vec::with_capacity(n_stages),
             stages: vec![StageTally::default(); n_stages],
             down_since: vec![0.0; n_replicas],
             down_cause: vec![NO_CAUSE; n_replicas],
-            path_down: 0,
             book: OutageBook::new(plan.cause_names.len()),
             events: 0,
             stage_downtime: vec![0.0; n_stages],
@@ -112,7 +156,6 @@ impl TimelineSim {
                 ready: plan.replicas,
                 min_ready: plan.min_ready,
                 up: true,
-                on_read_path: plan.on_read_path,
                 ..StageTally::default()
             };
         }
@@ -121,7 +164,18 @@ impl TimelineSim {
             self.draw(r as u32);
             self.run_ends.push(self.changes.len() as u32);
         }
-        self.merge();
+        self.pieces.clear();
+        self.piece_ends.clear();
+        for s in 0..self.plan.stages.len() {
+            self.count_stage(s);
+        }
+        merge_runs(
+            &mut self.pieces,
+            &mut self.piece_room,
+            &mut self.piece_ends,
+            NO_PIECE,
+            |p| p.from,
+        );
         self.sweep();
         self.finish()
     }
@@ -223,74 +277,184 @@ impl TimelineSim {
         }
     }
 
-    /// Sorts `changes` by time ([`merge_runs`]).
-    fn merge(&mut self) {
-        merge_runs(&mut self.changes, &mut self.merged, &mut self.run_ends);
+    /// Counts stage `s`'s downtime from its replicas' changes and, if it is on the read
+    /// path, appends its pieces to `pieces` as a run of their own.
+    fn count_stage(&mut self, s: usize) {
+        let plan = &*self.plan;
+        let sp = &plan.stages[s];
+        let (first, n) = (sp.first as usize, sp.replicas as usize);
+        if n == 0 {
+            return;
+        }
+        let run_start = |r: usize| {
+            if r == 0 {
+                0
+            } else {
+                self.run_ends[r - 1] as usize
+            }
+        };
+        let (start, end) = (run_start(first), self.run_ends[first + n - 1] as usize);
+        let st = &mut self.stages[s];
+        let rank = s as u32;
+        if n == 1 && sp.min_ready == 1 {
+            // Down exactly while its one replica is: each failure and the next ready
+            // change bound a piece, whose cause is the failure's.
+            for pair in self.changes[start..end].chunks(2) {
+                let failed = pair[0];
+                let to = match pair.get(1) {
+                    Some(ready) => {
+                        st.downtime += ready.time - failed.time;
+                        ready.time
+                    }
+                    None => {
+                        (st.up, st.down_since) = (false, failed.time);
+                        f64::INFINITY
+                    }
+                };
+                if sp.on_read_path {
+                    self.pieces.push(Piece {
+                        from: failed.time,
+                        to,
+                        started: failed.time,
+                        cause: failed.cause,
+                        rank,
+                    });
+                }
+            }
+        } else {
+            self.stage_changes.clear();
+            self.stage_changes
+                .extend_from_slice(&self.changes[start..end]);
+            self.stage_ends.clear();
+            self.stage_ends.extend(
+                self.run_ends[first..first + n]
+                    .iter()
+                    .map(|&e| e - start as u32),
+            );
+            merge_runs(
+                &mut self.stage_changes,
+                &mut self.stage_room,
+                &mut self.stage_ends,
+                EMPTY,
+                |c| c.time,
+            );
+            let (down_since, down_cause) = (&mut self.down_since, &mut self.down_cause);
+            // The piece under way: (from, started, cause).
+            let mut open: Option<(Seconds, Seconds, u32)> = None;
+            let changes = &self.stage_changes;
+            for (i, c) in changes.iter().enumerate() {
+                let (t, r) = (c.time, c.replica as usize);
+                down_cause[r] = c.cause;
+                if c.cause == READY {
+                    st.ready += 1;
+                } else {
+                    down_since[r] = t;
+                    st.ready -= 1;
+                }
+                if changes.get(i + 1).is_some_and(|next| next.time == t) {
+                    continue;
+                }
+                // The instant's last change applied.
+                let was_up = st.up;
+                st.up = st.ready >= st.min_ready;
+                if st.up != was_up {
+                    if st.up {
+                        st.downtime += t - st.down_since;
+                    } else {
+                        st.down_since = t;
+                    }
+                }
+                if !sp.on_read_path {
+                    continue;
+                }
+                let keeps_down = (!st.up).then(|| {
+                    plan.earliest_down_in(s, |r| {
+                        (down_cause[r] != NO_CAUSE).then(|| (down_since[r], down_cause[r]))
+                    })
+                });
+                if open.map(|(_, started, cause)| (started, cause)) == keeps_down {
+                    continue;
+                }
+                if let Some((from, started, cause)) = open {
+                    self.pieces.push(Piece {
+                        from,
+                        to: t,
+                        started,
+                        cause,
+                        rank,
+                    });
+                }
+                open = keeps_down.map(|(started, cause)| (t, started, cause));
+            }
+            if let Some((from, started, cause)) = open {
+                self.pieces.push(Piece {
+                    from,
+                    to: f64::INFINITY,
+                    started,
+                    cause,
+                    rank,
+                });
+            }
+        }
+        if sp.on_read_path {
+            self.piece_ends.push(self.pieces.len() as u32);
+        }
     }
 
-    /// Applies the changes in time order, judging the read path after each instant.
+    /// Goes through the pieces in time order, judging the read path at each instant
+    /// where one begins or ends (after all that begin or end then): it is down while a
+    /// piece is under way, because of the earliest-started cause among them.
     fn sweep(&mut self) {
         let TimelineSim {
             plan,
-            changes,
-            stages,
-            down_since,
-            down_cause,
-            path_down,
+            pieces,
+            active,
             book,
             ..
         } = self;
         book.reset();
-        *path_down = 0;
-        for (i, c) in changes.iter().enumerate() {
-            let (t, r) = (c.time, c.replica as usize);
-            let stage = plan.replica_stage[r] as usize;
-            let st = &mut stages[stage];
-            down_cause[r] = c.cause;
-            let was_up = st.up;
-            if c.cause == READY {
-                st.ready += 1;
-            } else {
-                down_since[r] = t;
-                st.ready -= 1;
-            }
-            st.up = st.ready >= st.min_ready;
-            if st.up != was_up {
-                if st.up {
-                    st.downtime += t - st.down_since;
-                } else {
-                    st.down_since = t;
-                }
-                if st.on_read_path {
-                    if st.up {
-                        *path_down -= 1;
-                    } else {
-                        *path_down += 1;
-                    }
+        active.clear();
+        let unattributed = plan.cause_names.len() as u32 - 1;
+        let mut next = 0;
+        loop {
+            // Most pieces are outages of their own: the read path readable before, no
+            // other piece beginning before it ends.
+            if active.is_empty() && book.readable {
+                while let Some(p) = pieces.get(next)
+                    && p.from < p.to
+                    && p.to < plan.horizon
+                    && pieces.get(next + 1).is_none_or(|q| p.to < q.from)
+                {
+                    book.isolated(p.from, p.to, p.cause);
+                    next += 1;
                 }
             }
-            if changes.get(i + 1).is_some_and(|next| next.time == t) {
+            let begins = pieces.get(next).map_or(f64::INFINITY, |p| p.from);
+            let ends = active.iter().fold(f64::INFINITY, |t, p| t.min(p.to));
+            let t = begins.min(ends);
+            if t >= plan.horizon {
+                return;
+            }
+            while let Some(p) = pieces.get(next)
+                && p.from == t
+            {
+                active.push(*p);
+                next += 1;
+            }
+            active.retain(|p| p.to > t);
+            if active.is_empty() && book.readable {
                 continue;
             }
-            // The instant's last change applied; nothing to book while the read path is
-            // and was up.
-            if *path_down != 0 || !book.readable {
-                book.cause_dirty = true;
-                let down =
-                    |r: usize| (down_cause[r] != NO_CAUSE).then(|| (down_since[r], down_cause[r]));
-                // One read-path stage down, and the last change's stage is a read-path
-                // one and down: it is the one, whose replicas are all there is to look
-                // at (most outages of independent replicas begin so).
-                let st = &stages[stage];
-                let alone = *path_down == 1 && st.on_read_path && !st.up;
-                book.judge(t, *path_down == 0, || {
-                    if alone {
-                        plan.earliest_cause_in(stage, down)
-                    } else {
-                        plan.earliest_cause(|s| stages[s].up, down)
+            book.cause_dirty = true;
+            book.judge(t, active.is_empty(), || {
+                let mut best = (f64::INFINITY, u32::MAX, unattributed);
+                for p in active.iter() {
+                    if (p.started, p.rank) < (best.0, best.1) {
+                        best = (p.started, p.rank, p.cause);
                     }
-                });
-            }
+                }
+                best.2
+            });
         }
     }
 
@@ -317,52 +481,60 @@ impl TimelineSim {
     }
 }
 
-/// Sorts `changes` by time, stably, given that its runs ending at `run_ends` are each
-/// in time order: they are merged pairwise, neighbour with neighbour, until one is left
-/// (`room` is the merge's buffer; `run_ends` is left with the one end). An instant's
-/// changes thus stay replica by replica, each replica's in the order drawn.
+/// Sorts `items` by `time`, stably, given that its runs ending at `run_ends` are each in
+/// time order: they are merged pairwise, neighbour with neighbour, until one is left
+/// (`room` is the merge's buffer, filled with `blank` as needed; `run_ends` is left with
+/// the one end). An instant's items thus stay run by run, each run's in its order.
 ///
-/// A merge, not a scan of the replicas' next changes at every step: which replica
-/// changes next is what a history is random about, and a scan that branches on it is
-/// mispredicted by callgrind's branch model about once a change (7.4 M of 82 M branches
-/// on R1, against 0.5 M with the merge, whose choice is a select). The processor's own
-/// predictor did better than that model: in wall-clock time the merge is within the
-/// noise of the scan (README, Performance), and either sweep still costs about as much
-/// as drawing the changes. A merge's passes touch each change once per halving of the
-/// runs.
-fn merge_runs(changes: &mut Vec<Change>, room: &mut Vec<Change>, run_ends: &mut Vec<u32>) {
+/// A merge, not a scan of the runs' next items at every step: which run comes next is
+/// what a history is random about, and a scan that branches on it is mispredicted by
+/// callgrind's branch model about once an item; the merge's choice is a select. Its
+/// passes touch each item once per halving of the runs.
+fn merge_runs<T: Copy>(
+    items: &mut Vec<T>,
+    room: &mut Vec<T>,
+    run_ends: &mut Vec<u32>,
+    blank: T,
+    time: impl Fn(&T) -> Seconds + Copy,
+) {
     while run_ends.len() > 1 {
-        room.resize(changes.len(), EMPTY);
+        room.resize(items.len(), blank);
         let (mut start, mut pairs) = (0, 0);
         for k in (0..run_ends.len()).step_by(2) {
             let mid = run_ends[k] as usize;
             let end = run_ends.get(k + 1).map_or(mid, |&e| e as usize);
-            merge_into(changes, (start, mid, end), &mut room[start..end]);
+            merge_into(
+                &items[start..mid],
+                &items[mid..end],
+                &mut room[start..end],
+                time,
+            );
             run_ends[pairs] = end as u32;
             pairs += 1;
             start = end;
         }
         run_ends.truncate(pairs);
-        std::mem::swap(changes, room);
+        std::mem::swap(items, room);
     }
 }
 
-/// Writes `src[start..mid]` and `src[mid..end]`, each in time order, to `out` (of their
-/// total length) in time order, the first run's first where times are equal. The next
-/// change is chosen by a select of its index marked unpredictable, so that it compiles
-/// to a conditional move, not a branch.
-fn merge_into(src: &[Change], (start, mid, end): (usize, usize, usize), out: &mut [Change]) {
-    let (mut i, mut j, mut k) = (start, mid, 0);
-    while i < mid && j < end {
-        let take_a = src[i].time <= src[j].time;
-        out[k] = src[std::hint::select_unpredictable(take_a, i, j)];
+/// Writes `a` and `b`, each in time order, to `out` (of their total length) in time
+/// order, `a`'s first where times are equal. The next item is chosen by a select of a
+/// reference marked unpredictable, so that it compiles to a conditional move, not a
+/// branch.
+fn merge_into<T: Copy>(a: &[T], b: &[T], out: &mut [T], time: impl Fn(&T) -> Seconds) {
+    let (mut i, mut j, mut k) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (&a[i], &b[j]);
+        let take_a = time(x) <= time(y);
+        out[k] = *std::hint::select_unpredictable(take_a, x, y);
         i += usize::from(take_a);
         j += usize::from(!take_a);
         k += 1;
     }
-    let (rest_a, rest_b) = (mid - i, end - j);
-    out[k..k + rest_a].copy_from_slice(&src[i..mid]);
-    out[k + rest_a..k + rest_a + rest_b].copy_from_slice(&src[j..end]);
+    let (rest_a, rest_b) = (&a[i..], &b[j..]);
+    out[k..k + rest_a.len()].copy_from_slice(rest_a);
+    out[k + rest_a.len()..].copy_from_slice(rest_b);
 }
 
 #[cfg(test)]
@@ -394,7 +566,7 @@ mod tests {
             }
             let mut expected = changes.clone();
             expected.sort_by(|a, b| a.time.total_cmp(&b.time));
-            merge_runs(&mut changes, &mut room, &mut ends);
+            merge_runs(&mut changes, &mut room, &mut ends, EMPTY, |c| c.time);
             let key = |c: &Change| (c.time.to_bits(), c.cause, c.replica);
             assert_eq!(
                 changes.iter().map(key).collect::<Vec<_>>(),
