@@ -147,3 +147,40 @@ impl OutageBook {
         (self.outages - u64::from(!self.readable), self.downtime_sq)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    /// `isolated` books exactly what judging the outage's two ends books, to the bit.
+    #[test]
+    fn an_isolated_outage_is_booked_as_judging_its_two_ends() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(5);
+        let (mut judged, mut at_once) = (OutageBook::new(4), OutageBook::new(4));
+        let mut t = 0.0;
+        for _ in 0..1000 {
+            let from = t + rng.random::<f64>() * 1e4;
+            let to = from + rng.random::<f64>() * 1e3 + 1e-9;
+            let cause = rng.random_range(0..4);
+            t = to;
+            judged.cause_dirty = true;
+            assert!(judged.judge(from, false, || cause));
+            judged.cause_dirty = true;
+            assert!(judged.judge(to, true, || unreachable!()));
+            at_once.isolated(from, to, cause);
+            let state = |b: &OutageBook| {
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                (
+                    b.readable,
+                    b.outage_start.to_bits(),
+                    bits(&[b.downtime, b.downtime_sq, b.cause_since]),
+                    b.outages,
+                    b.cause,
+                    bits(&b.cause_downtime),
+                )
+            };
+            assert_eq!(state(&judged), state(&at_once));
+        }
+    }
+}
