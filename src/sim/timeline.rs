@@ -9,7 +9,7 @@
 //!
 //! 1. each replica's changes within the horizon are drawn in turn, by the rules of the
 //!    event engine's handlers (`fail`, `detected`, `start_restart`, `restart_done` in
-//!    `src/sim/mod.rs`, which the tests hold this engine to);
+//!    `src/sim/replica.rs`, which the tests hold this engine to);
 //! 2. stage by stage, its replicas' changes give its downtime and, for a read-path
 //!    stage, its down time cut into [`Piece`]s of one cause each (a one-replica stage's
 //!    pieces are its replica's down times as drawn; a larger stage's changes are merged
