@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::estimate::plain::{RunPlan, run_report_paired};
 use crate::estimate::results::{Estimate, RunReport};
+use crate::model::tree::toml_key as key;
 use crate::model::{Detect, Kind, Model, Spread, Volume};
 use crate::sim::{EngineChoice, HistoryRng};
 use crate::stats::{holm, two_sided_p};
@@ -349,11 +350,6 @@ fn next_name(name: &str) -> String {
         }
         _ => format!("{name}-2"),
     }
-}
-
-/// A stage's name as a `--set` path segment.
-fn key(name: &str) -> String {
-    name.to_string()
 }
 
 /// The 99th percentile of one store replica's outage, from the model's distributions:

@@ -143,7 +143,8 @@ pub struct ModelArgs {
     /// paths then from the working folder).
     pub model: PathBuf,
     /// Override a model value: `--set stages.C.replicas=3` (repeatable). VALUE is TOML
-    /// (`3`, `true`, `"5s"`, `{ dist = "exponential", mean = "30d" }`) or a bare string.
+    /// (`3`, `true`, `"5s"`, `{ dist = "exponential", mean = "30d" }`) or a bare string;
+    /// PATH is a TOML dotted key (a name with dots quoted: `stages."influx.db".replicas`).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
 }

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use yaml::{Marked, Object, Yaml};
 
 use crate::model::Role;
+use crate::model::tree::toml_key as key;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -1021,19 +1022,6 @@ impl Calibration {
 
 fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
-}
-
-/// A stage key as TOML: bare when it can be.
-fn key(name: &str) -> String {
-    if !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        name.to_string()
-    } else {
-        toml_str(name)
-    }
 }
 
 /// `key = value  # comment`, the comment aligned as in the bundled models.

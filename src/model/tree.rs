@@ -169,10 +169,12 @@ fn convert(v: &DeValue<'_>, offset: usize, text: &str, lines: &Lines) -> Node {
     }
 }
 
-/// Applies `--set PATH=VALUE`. VALUE is read as a TOML value (`3`, `true`, `"5s"`,
-/// `{ dist = "fixed", value = "5s" }`) and, failing that, as a bare string (`5s`).
-/// Numeric path segments index arrays of tables: `stages.C.failures.0.every`; the index
-/// one past the end, as the last segment, appends (`nodes.1={ name = "node-2", … }`).
+/// Applies `--set PATH=VALUE`. PATH is a TOML dotted key: a name with dots or other
+/// characters a bare key cannot hold is quoted (`stages."influx.db".replicas`). VALUE is
+/// read as a TOML value (`3`, `true`, `"5s"`, `{ dist = "fixed", value = "5s" }`) and,
+/// failing that, as a bare string (`5s`). Numeric path segments index arrays of tables:
+/// `stages.C.failures.0.every`; the index one past the end, as the last segment, appends
+/// (`nodes.1={ name = "node-2", … }`).
 pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), ModelError> {
     let err = |path: &str, message: String| ModelError {
         file: file.to_string(),
@@ -182,13 +184,10 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
         key: String::new(),
         message,
     };
-    let (path, raw) = assignment
-        .split_once('=')
+    let (path, raw) = split_assignment(assignment)
         .ok_or_else(|| err(assignment, "expected PATH=VALUE".into()))?;
     let path = path.trim();
-    if path.is_empty() || path.split('.').any(str::is_empty) {
-        return Err(err(path, "the path has an empty segment".into()));
-    }
+    let segments = path_segments(path).map_err(|m| err(path, m))?;
     let origin = Origin::Set {
         path: path.to_string(),
     };
@@ -205,7 +204,6 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
             origin: origin.clone(),
         },
     };
-    let segments: Vec<&str> = path.split('.').collect();
     if segments.len() > MAX_SET_DEPTH {
         return Err(err(
             path,
@@ -218,20 +216,33 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
     let mut cur = root;
     for (i, seg) in segments.iter().enumerate() {
         let last = i + 1 == segments.len();
-        let so_far = segments[..=i].join(".");
+        let so_far = shown(&segments[..=i]);
         cur = match &mut cur.value {
             Value::Table(entries) => {
-                let pos = entries.iter().position(|e| e.key == *seg);
+                let pos = entries.iter().position(|e| e.key == **seg);
                 let pos = match pos {
                     Some(p) => p,
                     // A stage is the model's to define: a new one made by --set would do
                     // nothing (no failures, not on the read path).
                     None if i == 1 && segments[0] == "stages" => {
                         let names: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+                        // `stages.influx.db.replicas` for a stage named `influx.db`.
+                        if let Some(k) = (2..segments.len())
+                            .find(|&k| names.contains(&segments[1..=k].join(".").as_str()))
+                        {
+                            let mut quoted = segments[..1].to_vec();
+                            quoted.push(segments[1..=k].join("."));
+                            quoted.extend_from_slice(&segments[k + 1..]);
+                            return Err(err(
+                                path,
+                                format!("a stage name with dots is quoted: {}", shown(&quoted)),
+                            ));
+                        }
                         return Err(err(
                             path,
                             format!(
-                                "stages.{seg}: the model has no stage \"{seg}\"{} (its stages: {})",
+                                "{}: the model has no stage \"{seg}\"{} (its stages: {})",
+                                shown(&segments[..=1]),
                                 suggestion(seg, names.iter().copied()),
                                 names.join(", ")
                             ),
@@ -239,7 +250,7 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
                     }
                     None => {
                         entries.push(Entry {
-                            key: seg.to_string(),
+                            key: seg.clone(),
                             key_origin: origin.clone(),
                             node: Node {
                                 value: Value::Table(vec![]),
@@ -292,7 +303,7 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
                     path,
                     format!(
                         "{}: is {}, not a table",
-                        segments[..i].join("."),
+                        shown(&segments[..i]),
                         other.type_name()
                     ),
                 ));
@@ -304,6 +315,79 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
         }
     }
     unreachable!("a path has at least one segment")
+}
+
+/// Splits `PATH=VALUE` at the first `=` outside a quoted key.
+pub fn split_assignment(assignment: &str) -> Option<(&str, &str)> {
+    let mut quote = None;
+    let mut escaped = false;
+    for (i, c) in assignment.char_indices() {
+        match quote {
+            Some('"') if escaped => escaped = false,
+            Some('"') if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == '=' => return Some((&assignment[..i], &assignment[i + 1..])),
+            None => {}
+        }
+    }
+    None
+}
+
+/// The segments of a `--set` path, read by TOML's own rules for a dotted key.
+fn path_segments(path: &str) -> Result<Vec<String>, String> {
+    let bad = || {
+        "not a TOML dotted key (quote a name with dots or other characters: \
+         stages.\"influx.db\".replicas)"
+            .to_string()
+    };
+    if path.is_empty() {
+        return Err("the path is empty".into());
+    }
+    // More dots than any path this deep can hold, quoted names' included, is refused
+    // before it is parsed into as many nested tables.
+    if path.matches('.').count() > 8 * MAX_SET_DEPTH {
+        return Err(format!("a path of at most {MAX_SET_DEPTH} segments"));
+    }
+    let text = format!("{path} = 0");
+    let doc = DeTable::parse(&text).map_err(|_| bad())?;
+    let mut segments = vec![];
+    let mut table = doc.get_ref();
+    loop {
+        let mut entries = table.iter();
+        let (Some((key, value)), None) = (entries.next(), entries.next()) else {
+            return Err(bad());
+        };
+        segments.push(key.get_ref().to_string());
+        match value.get_ref() {
+            DeValue::Table(inner) => table = inner,
+            _ => return Ok(segments),
+        }
+    }
+}
+
+/// Segments as a dotted key again, quoted where a bare key could not hold them.
+fn shown(segments: &[String]) -> String {
+    segments
+        .iter()
+        .map(|s| toml_key(s))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// A name as a TOML key, and so as a segment of a `--set` path: bare when it can be
+/// (`C`, `influx-db`), else a quoted string (`"influx.db"`).
+pub fn toml_key(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        name.to_string()
+    } else {
+        toml::Value::String(name.to_string()).to_string()
+    }
 }
 
 fn reorigin(node: &mut Node, origin: &Origin) {
@@ -665,5 +749,56 @@ mod tests {
         let f = es.iter().find(|e| e.key == "f").unwrap();
         assert!(matches!(&f.node.value, Value::Array(items) if items.len() == 2));
         assert!(apply_set(&mut root, "m.toml", "novalue").is_err());
+    }
+
+    #[test]
+    fn set_paths_are_toml_dotted_keys_and_quote_names_with_dots() {
+        let text = "[stages.\"influx.db\"]\nreplicas = 1\n[stages.a]\nreplicas = 1\n";
+        let replicas = |root: &Node, stage: &str| {
+            let ctx = Ctx { file: "m.toml" };
+            let mut t = Table::new(ctx, String::new(), root).unwrap();
+            let mut stages = t.get("stages").unwrap().table().unwrap();
+            let mut st = stages.get(stage).unwrap().table().unwrap();
+            st.get("replicas").unwrap().u64().unwrap()
+        };
+        for (k, path) in [
+            "stages.\"influx.db\".replicas",
+            "stages.'influx.db'.replicas",
+            " stages . \"influx.db\" . replicas ",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let mut root = parse("m.toml", text).unwrap();
+            apply_set(&mut root, "m.toml", &format!("{path}={}", k + 2)).unwrap();
+            assert_eq!(replicas(&root, "influx.db"), k as u64 + 2, "{path}");
+            assert_eq!(replicas(&root, "a"), 1);
+        }
+        // The dotted name unquoted: refused, with the quoted path to use.
+        let mut root = parse("m.toml", text).unwrap();
+        let e = apply_set(&mut root, "m.toml", "stages.influx.db.replicas=3").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("a stage name with dots is quoted: stages.\"influx.db\".replicas"),
+            "{e}"
+        );
+        // Not a dotted key: an empty segment, a character a bare key cannot hold.
+        for bad in ["stages..replicas=1", "stages.x/y.replicas=1", "=1", ".a=1"] {
+            let e = apply_set(&mut root, "m.toml", bad).unwrap_err();
+            assert!(
+                e.message.contains("dotted key") || e.message.contains("empty"),
+                "{bad}: {e}"
+            );
+        }
+        // An '=' inside a quoted name is part of it, not the assignment's.
+        assert_eq!(
+            split_assignment("stages.\"a=b\".x=1"),
+            Some(("stages.\"a=b\".x", "1"))
+        );
+        assert_eq!(
+            split_assignment("a.'x=\"'.b = \"=\""),
+            Some(("a.'x=\"'.b ", " \"=\""))
+        );
+        assert_eq!(split_assignment("a.\"unclosed=1"), None);
     }
 }

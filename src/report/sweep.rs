@@ -24,8 +24,7 @@ pub struct Axis {
 /// Reads `PATH=VALUES`: a list `1,2,3`, a linear range `a..b:n` or a log range
 /// `a..b:n:log` (n points, ends included; both ends may carry the same unit, `5s..60s:4`).
 pub fn parse_axis(spec: &str) -> Result<Axis, String> {
-    let (path, values) = spec
-        .split_once('=')
+    let (path, values) = crate::model::tree::split_assignment(spec)
         .ok_or_else(|| format!("--vary {spec}: expected PATH=VALUES"))?;
     let path = path.trim().to_string();
     if path.is_empty() {
@@ -202,7 +201,7 @@ pub fn run_point(model: &Model, req: &Request<'_>) -> Result<RunReport, Estimate
 
 /// The CSV header for a sweep over `axes`.
 pub fn csv_header(axes: &[Axis]) -> String {
-    let mut cols: Vec<String> = axes.iter().map(|a| a.path.clone()).collect();
+    let mut cols: Vec<String> = axes.iter().map(|a| csv_cell(&a.path)).collect();
     cols.extend(RESULT_COLUMNS.iter().map(|c| c.to_string()));
     cols.join(",")
 }
@@ -383,6 +382,11 @@ mod tests {
         assert!(parse_axis("a=1..2:3:cubic").is_err());
         assert!(parse_axis("novalues").is_err());
         assert!(parse_axis("a=1..2:100000").is_err());
+        // A quoted stage name may hold '=' and ','; the CSV header quotes the path.
+        let a = parse_axis("stages.\"a=b,c\".replicas=1,2").unwrap();
+        assert_eq!(a.path, "stages.\"a=b,c\".replicas");
+        assert_eq!(a.values, vec!["1", "2"]);
+        assert!(csv_header(&[a]).starts_with("\"stages.\"\"a=b,c\"\".replicas\",availability,"));
     }
 
     #[test]

@@ -135,14 +135,39 @@ fn the_seed_model_needs_a_liveness_probe_a_second_store_and_a_second_node_first(
 
 #[test]
 fn each_fix_reproduces_with_hasim_run_on_the_same_histories() {
-    let a = advise_json(&["models/seed.toml", "-n", "2000"]);
-    let now = run_downtime("models/seed.toml", &[], "2000");
+    assert_fixes_reproduce("models/seed.toml");
+}
+
+/// A stage named as Kubernetes allows, with dots (`influx.db`): the fixes' `--set`s
+/// quote it (`stages."influx.db".replicas=2`), and reproduce as they do on the seed.
+#[test]
+fn fixes_to_a_stage_with_dots_in_its_name_quote_it_and_reproduce() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = std::fs::read_to_string("models/seed.toml").unwrap();
+    let dotted = seed
+        .replace("[stages.C]", "[stages.\"influx.db\"]")
+        .replace("[[stages.C.failures]]", "[[stages.\"influx.db\".failures]]")
+        .replace("\"C\"", "\"influx.db\"");
+    let model = dir.path().join("dotted.toml");
+    std::fs::write(&model, dotted).unwrap();
+    let sets = assert_fixes_reproduce(model.to_str().unwrap());
+    assert!(
+        sets.contains(&"stages.\"influx.db\".replicas=2".to_string()),
+        "{sets:?}"
+    );
+}
+
+/// Checks that every fix advised for `model` saves, with `hasim run` and its `--set`s on
+/// the same histories, what advise says; returns all the fixes' `--set`s.
+fn assert_fixes_reproduce(model: &str) -> Vec<String> {
+    let a = advise_json(&[model, "-n", "2000"]);
+    let now = run_downtime(model, &[], "2000");
     let base = a["downtime_minutes_per_year"]["mean"].as_f64().unwrap();
     assert!(
         (now - base).abs() <= 1e-9 * now,
         "advise's model {base} vs run {now}"
     );
-    let mut checked = 0;
+    let mut all = vec![];
     for f in a["fixes"].as_array().unwrap() {
         let sets: Vec<String> = f["sets"]
             .as_array()
@@ -150,7 +175,7 @@ fn each_fix_reproduces_with_hasim_run_on_the_same_histories() {
             .iter()
             .map(|s| s.as_str().unwrap().to_string())
             .collect();
-        let fixed = run_downtime("models/seed.toml", &sets, "2000");
+        let fixed = run_downtime(model, &sets, "2000");
         let (mean, _, _) = saved(f);
         assert!(
             (now - fixed - mean).abs() <= 1e-6 * now,
@@ -158,9 +183,14 @@ fn each_fix_reproduces_with_hasim_run_on_the_same_histories() {
             f["fix"],
             now - fixed
         );
-        checked += 1;
+        all.extend(sets);
     }
-    assert!(checked >= 4, "{checked} fixes");
+    assert!(
+        a["fixes"].as_array().unwrap().len() >= 4,
+        "{} fixes",
+        a["fixes"]
+    );
+    all
 }
 
 #[test]
