@@ -734,14 +734,26 @@ pub fn tornado(
     );
     let pad = ((x1 - x0) * 0.06).max(1e-9);
     let n = bars.len().max(1) as f64;
-    let names: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
+    // The label area as wide as the longest name (long stage names, as imported from
+    // manifests, were cut off at the image's edge), up to a limit; a name wider than
+    // that is shortened in the middle (the CSV keeps it whole).
+    let style: TextStyle = (FONT, 15).into();
+    let width = |s: &str| {
+        root.estimate_text_size(s, &style)
+            .map_or(9 * s.chars().count() as u32, |(w, _)| w)
+    };
+    let names: Vec<String> = bars
+        .iter()
+        .map(|b| fit_label(&b.label, MAX_LABEL_WIDTH, &width))
+        .collect();
+    let label_area = names.iter().map(|s| width(s)).max().unwrap_or(0).max(60) + 16;
     let body = root.titled(title, (FONT, 22)).map_err(err)?;
     let (plot, side) = body.split_horizontally(SIZE.0 - LEGEND_WIDTH);
     let mut entries: Vec<(String, RGBColor, bool)> = vec![];
     let mut chart = ChartBuilder::on(&plot)
         .margin(20)
         .x_label_area_size(55)
-        .y_label_area_size(260)
+        .y_label_area_size(label_area)
         .build_cartesian_2d(x0 - pad..x1 + pad, 0.0..n)
         .map_err(err)?;
     chart
@@ -820,6 +832,33 @@ pub fn tornado(
     Ok(())
 }
 
+/// The widest a tornado's parameter name is drawn, in pixels: half the plot.
+const MAX_LABEL_WIDTH: u32 = 380;
+
+/// `label` as it fits in `max` pixels by `width`: whole if it fits, else with its middle
+/// replaced by an ellipsis (the stage at the start and what is varied at the end stay).
+fn fit_label(label: &str, max: u32, width: &dyn Fn(&str) -> u32) -> String {
+    if width(label) <= max {
+        return label.to_string();
+    }
+    let chars: Vec<char> = label.chars().collect();
+    let mut keep = chars.len();
+    while keep > 1 {
+        keep -= 1;
+        let head = keep.div_ceil(2);
+        let tail = keep - head;
+        let s: String = chars[..head]
+            .iter()
+            .chain(std::iter::once(&'…'))
+            .chain(&chars[chars.len() - tail..])
+            .collect();
+        if width(&s) <= max {
+            return s;
+        }
+    }
+    "…".to_string()
+}
+
 /// Numbers for axis labels: few digits, no float noise.
 pub fn short(x: f64) -> String {
     let a = x.abs();
@@ -836,5 +875,51 @@ pub fn short(x: f64) -> String {
     } else {
         let s = format!("{x:.4}");
         s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_label_fits_whole_or_loses_its_middle() {
+        // Ten pixels a character.
+        let width = |s: &str| 10 * s.chars().count() as u32;
+        assert_eq!(fit_label("C: restart time", 200, &width), "C: restart time");
+        let long = "influxdb-statefulset-with-a-long-name crash: time to failure";
+        let short = fit_label(long, 200, &width);
+        assert_eq!(short.chars().count(), 20, "{short}");
+        assert!(
+            short.starts_with("influxdb-") && short.ends_with("failure"),
+            "{short}"
+        );
+        assert!(short.contains('…'));
+        assert_eq!(fit_label(long, 5, &width), "…");
+    }
+
+    /// A tornado with a name wider than the label area's limit renders, as PNG and SVG
+    /// (how it looks was checked on the PNG: the name shortened in the middle, whole).
+    #[test]
+    fn a_tornado_with_long_names_renders() {
+        let dir = tempfile::tempdir().unwrap();
+        let half = |v: f64| TornadoHalf {
+            value: v,
+            ci: (v - 1.0, v + 1.0),
+            p: 0.01,
+            significant: true,
+        };
+        let bars: Vec<TornadoBar> = ["short", &"a-very-long-stage-name ".repeat(4)]
+            .iter()
+            .map(|l| TornadoBar {
+                label: format!("{l} crash: time to failure"),
+                halves: [half(-3.0), half(5.0)],
+            })
+            .collect();
+        for name in ["t.png", "t.svg"] {
+            let path = dir.path().join(name);
+            tornado(&path, "title", "x", &bars, ("halved", "doubled")).unwrap();
+            assert!(std::fs::metadata(&path).unwrap().len() > 1000);
+        }
     }
 }
