@@ -227,11 +227,11 @@ pub fn apply_set(root: &mut Node, file: &str, assignment: &str) -> Result<(), Mo
                     None if i == 1 && segments[0] == "stages" => {
                         let names: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
                         // `stages.influx.db.replicas` for a stage named `influx.db`.
-                        if let Some(k) = (2..segments.len())
-                            .find(|&k| names.contains(&segments[1..=k].join(".").as_str()))
+                        if let Some((k, name)) = (2..segments.len())
+                            .map(|k| (k, segments[1..=k].join(".")))
+                            .find(|(_, name)| names.contains(&name.as_str()))
                         {
-                            let mut quoted = segments[..1].to_vec();
-                            quoted.push(segments[1..=k].join("."));
+                            let mut quoted = vec![segments[0].clone(), name];
                             quoted.extend_from_slice(&segments[k + 1..]);
                             return Err(err(
                                 path,

@@ -47,13 +47,6 @@ struct Change {
 
 const READY: u32 = NO_CAUSE;
 
-/// Room not yet written in a stage's merge buffer.
-const EMPTY: Change = Change {
-    time: 0.0,
-    cause: READY,
-    replica: 0,
-};
-
 /// A stretch of a read-path stage's down time with one cause: from `from` to `to` (∞
 /// when it lasts past the horizon) the stage is kept down by the earliest-started of its
 /// replicas down, which stopped serving at `started` for `cause`. `rank` is the stage's
@@ -67,15 +60,6 @@ struct Piece {
     cause: u32,
     rank: u32,
 }
-
-/// Room not yet written in the pieces' merge buffer.
-const NO_PIECE: Piece = Piece {
-    from: 0.0,
-    to: 0.0,
-    started: 0.0,
-    cause: NO_CAUSE,
-    rank: 0,
-};
 
 #[derive(Clone, Copy, Debug, Default)]
 struct StageTally {
@@ -173,7 +157,6 @@ impl TimelineSim {
             &mut self.pieces,
             &mut self.piece_room,
             &mut self.piece_ends,
-            NO_PIECE,
             |p| p.from,
         );
         self.sweep();
@@ -335,12 +318,11 @@ impl TimelineSim {
                 &mut self.stage_changes,
                 &mut self.stage_room,
                 &mut self.stage_ends,
-                EMPTY,
                 |c| c.time,
             );
             let (down_since, down_cause) = (&mut self.down_since, &mut self.down_cause);
-            // The piece under way: (from, started, cause).
-            let mut open: Option<(Seconds, Seconds, u32)> = None;
+            // The piece under way, open-ended until the stage is up or its cause changes.
+            let mut open: Option<Piece> = None;
             let changes = &self.stage_changes;
             for (i, c) in changes.iter().enumerate() {
                 let (t, r) = (c.time, c.replica as usize);
@@ -372,29 +354,19 @@ impl TimelineSim {
                         (down_cause[r] != NO_CAUSE).then(|| (down_since[r], down_cause[r]))
                     })
                 });
-                if open.map(|(_, started, cause)| (started, cause)) == keeps_down {
+                if open.map(|p| (p.started, p.cause)) == keeps_down {
                     continue;
                 }
-                if let Some((from, started, cause)) = open {
-                    self.pieces.push(Piece {
-                        from,
-                        to: t,
-                        started,
-                        cause,
-                        rank,
-                    });
-                }
-                open = keeps_down.map(|(started, cause)| (t, started, cause));
-            }
-            if let Some((from, started, cause)) = open {
-                self.pieces.push(Piece {
-                    from,
+                self.pieces.extend(open.map(|p| Piece { to: t, ..p }));
+                open = keeps_down.map(|(started, cause)| Piece {
+                    from: t,
                     to: f64::INFINITY,
                     started,
                     cause,
                     rank,
                 });
             }
+            self.pieces.extend(open);
         }
         if sp.on_read_path {
             self.piece_ends.push(self.pieces.len() as u32);
@@ -483,8 +455,7 @@ impl TimelineSim {
 
 /// Sorts `items` by `time`, stably, given that its runs ending at `run_ends` are each in
 /// time order: they are merged pairwise, neighbour with neighbour, until one is left
-/// (`room` is the merge's buffer, filled with `blank` as needed; `run_ends` is left with
-/// the one end). An instant's items thus stay run by run, each run's in its order.
+/// (`room` is the merge's buffer; `run_ends` is left with at most one end). An instant's items thus stay run by run, each run's in its order.
 ///
 /// A merge, not a scan of the runs' next items at every step: which run comes next is
 /// what a history is random about, and a scan that branches on it is mispredicted by
@@ -494,11 +465,15 @@ fn merge_runs<T: Copy>(
     items: &mut Vec<T>,
     room: &mut Vec<T>,
     run_ends: &mut Vec<u32>,
-    blank: T,
     time: impl Fn(&T) -> Seconds + Copy,
 ) {
+    // The merge writes every slot of `room`: what it is first filled with is never read.
+    let Some(&filler) = items.first() else {
+        run_ends.truncate(1);
+        return;
+    };
     while run_ends.len() > 1 {
-        room.resize(items.len(), blank);
+        room.resize(items.len(), filler);
         let (mut start, mut pairs) = (0, 0);
         for k in (0..run_ends.len()).step_by(2) {
             let mid = run_ends[k] as usize;
@@ -566,7 +541,7 @@ mod tests {
             }
             let mut expected = changes.clone();
             expected.sort_by(|a, b| a.time.total_cmp(&b.time));
-            merge_runs(&mut changes, &mut room, &mut ends, EMPTY, |c| c.time);
+            merge_runs(&mut changes, &mut room, &mut ends, |c| c.time);
             let key = |c: &Change| (c.time.to_bits(), c.cause, c.replica);
             assert_eq!(
                 changes.iter().map(key).collect::<Vec<_>>(),
