@@ -127,6 +127,10 @@ impl Buf {
     }
 
     fn lose_all(&mut self) {
+        if self.segs.is_empty() {
+            self.len = 0.0;
+            return;
+        }
         for seg in self.segs.drain(..) {
             add_interval(&mut self.lost, seg.k0, seg.k1);
         }
@@ -158,6 +162,37 @@ fn add_interval(list: &mut Vec<(f64, f64)>, a: f64, b: f64) {
         return;
     }
     list.push((a, b));
+}
+
+/// Collector `col`, ready again at `t`, collects the `recovered` metrics its source kept
+/// (the last `retention` seconds' worth) into its `row` of buffers.
+#[cold]
+#[inline(never)]
+fn collect_retained(
+    col: &mut Collector,
+    row: &mut [Buf],
+    store_up: &[bool],
+    buffer: Buffer,
+    share: f64,
+    recovered: f64,
+    t: Seconds,
+) {
+    let k0 = col.collected;
+    col.collected += recovered;
+    let seg = Seg {
+        k0,
+        k1: col.collected,
+        t0: t - recovered / share,
+        rate: share,
+    };
+    for (buf, &up) in row.iter_mut().zip(store_up) {
+        buf.push(seg);
+        if up && buffer.drain_rate.is_none() {
+            buf.flush();
+        } else if !up {
+            buf.drop_overflow(buffer.limit);
+        }
+    }
 }
 
 /// The measure of the intersection of sorted, disjoint interval lists.
@@ -465,22 +500,7 @@ impl FlowState {
                 let recovered = col.missed.min(share * *retention);
                 col.missed = 0.0;
                 if recovered > 0.0 {
-                    let k0 = col.collected;
-                    col.collected += recovered;
-                    let seg = Seg {
-                        k0,
-                        k1: col.collected,
-                        t0: t - recovered / share,
-                        rate: share,
-                    };
-                    for (buf, &up) in row.iter_mut().zip(store_up.iter()) {
-                        buf.push(seg);
-                        if up && buffer.drain_rate.is_none() {
-                            buf.flush();
-                        } else if !up {
-                            buf.drop_overflow(buffer.limit);
-                        }
-                    }
+                    collect_retained(col, row, store_up, *buffer, share, recovered, t);
                 }
             }
             col.ready = ready;
