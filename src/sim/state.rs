@@ -610,6 +610,31 @@ impl State {
     /// (most do not touch the flow's stages) leaves it where it is; a freshness check, the
     /// time freshness may change without one, always brings it to `t`.
     fn sync_flow(&mut self, plan: &Plan, t: Seconds, check: bool) {
+        // Flows of up to three collector and three store replicas (a Telegraf DaemonSet
+        // on a three-node cluster, two or three store copies) run code compiled for their
+        // shape, larger ones the general code: the same steps, the same results.
+        let shape = self.flow.as_ref().map_or((0, 0), FlowState::replicas);
+        match shape {
+            (1, 1) => self.sync_flow_as::<1, 1>(plan, t, check),
+            (1, 2) => self.sync_flow_as::<1, 2>(plan, t, check),
+            (1, 3) => self.sync_flow_as::<1, 3>(plan, t, check),
+            (2, 1) => self.sync_flow_as::<2, 1>(plan, t, check),
+            (2, 2) => self.sync_flow_as::<2, 2>(plan, t, check),
+            (2, 3) => self.sync_flow_as::<2, 3>(plan, t, check),
+            (3, 1) => self.sync_flow_as::<3, 1>(plan, t, check),
+            (3, 2) => self.sync_flow_as::<3, 2>(plan, t, check),
+            (3, 3) => self.sync_flow_as::<3, 3>(plan, t, check),
+            _ => self.sync_flow_as::<0, 0>(plan, t, check),
+        }
+    }
+
+    #[inline(never)]
+    fn sync_flow_as<const NC: usize, const NS: usize>(
+        &mut self,
+        plan: &Plan,
+        t: Seconds,
+        check: bool,
+    ) {
         let fp = plan.flow.as_ref().expect("only with a flow");
         let (source_up, cs, ss) = (
             self.stages[fp.source].up,
@@ -632,11 +657,13 @@ impl State {
             dirty || flow.same_inputs(collector_ready, producing, store_ready),
             "a flow input changed unnoticed"
         );
-        if !check && (!dirty || flow.same_inputs(collector_ready, producing, store_ready)) {
+        if !check
+            && (!dirty || flow.same_inputs_as::<NC, NS>(collector_ready, producing, store_ready))
+        {
             return;
         }
-        flow.advance(t);
-        flow.sync(collector_ready, producing, store_ready);
+        flow.advance_as::<NC, NS>(t);
+        flow.sync_as::<NC, NS>(collector_ready, producing, store_ready);
         let next = flow.next_fresh_check().unwrap_or(f64::INFINITY);
         if next != self.fresh_check {
             self.fresh_check = next;
