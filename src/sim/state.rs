@@ -613,6 +613,12 @@ impl State {
         // Flows of up to three collector and three store replicas (a Telegraf DaemonSet
         // on a three-node cluster, two or three store copies) run code compiled for their
         // shape, larger ones the general code: the same steps, the same results.
+        if !check && !self.flow_dirty {
+            // Nothing the flow reads changed; debug builds (the tests) check that it is so.
+            #[cfg(debug_assertions)]
+            self.sync_flow_as::<0, 0>(plan, t, check);
+            return;
+        }
         let shape = self.flow.as_ref().map_or((0, 0), FlowState::replicas);
         match shape {
             (1, 1) => self.sync_flow_as::<1, 1>(plan, t, check),
