@@ -325,7 +325,7 @@ impl FlowState {
         (nc, ns)
     }
 
-    /// Its collector and store replicas: the shape [`FlowState::shape`] may be compiled for.
+    /// Its collector and store replicas: the shape its steps may be compiled for.
     pub fn replicas(&self) -> (usize, usize) {
         (self.collectors.len(), self.n_stores)
     }

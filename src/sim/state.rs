@@ -610,15 +610,15 @@ impl State {
     /// (most do not touch the flow's stages) leaves it where it is; a freshness check, the
     /// time freshness may change without one, always brings it to `t`.
     fn sync_flow(&mut self, plan: &Plan, t: Seconds, check: bool) {
-        // Flows of up to three collector and three store replicas (a Telegraf DaemonSet
-        // on a three-node cluster, two or three store copies) run code compiled for their
-        // shape, larger ones the general code: the same steps, the same results.
         if !check && !self.flow_dirty {
             // Nothing the flow reads changed; debug builds (the tests) check that it is so.
             #[cfg(debug_assertions)]
             self.sync_flow_as::<0, 0>(plan, t, check);
             return;
         }
+        // Flows of up to three collector and three store replicas (a Telegraf DaemonSet
+        // on a three-node cluster, two or three store copies) run code compiled for their
+        // shape, larger ones the general code: the same steps, the same results.
         let shape = self.flow.as_ref().map_or((0, 0), FlowState::replicas);
         match shape {
             (1, 1) => self.sync_flow_as::<1, 1>(plan, t, check),
@@ -634,6 +634,9 @@ impl State {
         }
     }
 
+    /// [`State::sync_flow`] for a flow of `NC` collector and `NS` store replicas (0: as
+    /// many as it has; see `FlowState::shape`). Each shape is a function of its own:
+    /// inlined into one, the nine lost half of what they gain.
     #[inline(never)]
     fn sync_flow_as<const NC: usize, const NS: usize>(
         &mut self,
