@@ -814,6 +814,18 @@ mod tests {
         }
     }
 
+    /// The buffer and retention of the random tests' case `case`: drains slower and faster
+    /// than production and instant delivery, small and large buffers, persistent or not,
+    /// with and without retention, in turn.
+    fn random_case(case: usize) -> (Buffer, Seconds) {
+        let buffer = Buffer {
+            limit: [50.0, 1e9][case / 3 % 2],
+            persistent: (case / 6).is_multiple_of(2),
+            drain_rate: [None, Some(0.5), Some(3.0)][case % 3],
+        };
+        (buffer, [0.0, 20.0][case / 12 % 2])
+    }
+
     /// A flow run by the code compiled for its shape (`*_as::<NC, NS>`, as the simulator
     /// runs flows of up to three collector and three store replicas) is the general code's
     /// flow to the bit: random inputs over drains, instant delivery, small and large
@@ -823,12 +835,7 @@ mod tests {
         fn run<const NC: usize, const NS: usize>(case: usize) {
             use rand::{RngExt, SeedableRng};
             let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(case as u64);
-            let buffer = Buffer {
-                limit: [50.0, 1e9][case / 3 % 2],
-                persistent: (case / 6).is_multiple_of(2),
-                drain_rate: [None, Some(0.5), Some(3.0)][case % 3],
-            };
-            let retention = [0.0, 20.0][case / 12 % 2];
+            let (buffer, retention) = random_case(case);
             let mut general = FlowState::new(0.7, buffer, retention, Some(60.0), NC, NS);
             general.reset();
             let mut shaped = general.clone();
@@ -877,12 +884,7 @@ mod tests {
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
         let (mut probes, mut checks, mut flips) = (0, 0, 0);
         for case in 0..120 {
-            let buffer = Buffer {
-                limit: [50.0, 1e9][case / 3 % 2],
-                persistent: case / 6 % 2 == 0,
-                drain_rate: [None, Some(0.5), Some(3.0)][case % 3],
-            };
-            let retention = [0.0, 20.0][case / 12 % 2];
+            let (buffer, retention) = random_case(case);
             let mut f = FlowState::new(0.7, buffer, retention, Some(60.0), 2, 2);
             f.reset();
             let mut t = 0.0;

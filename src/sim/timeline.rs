@@ -455,7 +455,8 @@ impl TimelineSim {
 
 /// Sorts `items` by `time`, stably, given that its runs ending at `run_ends` are each in
 /// time order: they are merged pairwise, neighbour with neighbour, until one is left
-/// (`room` is the merge's buffer; `run_ends` is left with at most one end). An instant's items thus stay run by run, each run's in its order.
+/// (`room` is the merge's buffer; `run_ends` is left with at most one end). An instant's
+/// items thus stay run by run, each run's in its order.
 ///
 /// A merge, not a scan of the runs' next items at every step: which run comes next is
 /// what a history is random about, and a scan that branches on it is mispredicted by
