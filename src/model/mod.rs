@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::dist::{Dist, Family};
 use crate::epistemic::Epistemic;
 use crate::units::{Seconds, YEAR};
-use tree::{Ctx, Field, Table};
+use tree::{Ctx, Field, Table, toml_key};
 pub use tree::{ModelError, Origin};
 
 /// A validated model.
@@ -492,8 +492,9 @@ impl Model {
     }
 
     /// Every distribution of the model with the parameter it sets, named as the model
-    /// file names it (`stages.C.failures.crash.every`, `nodes.minikube.recovery`), in a
-    /// fixed order.
+    /// file names it (`stages.C.failures.crash.every`, `nodes.minikube.recovery`; a name
+    /// a bare TOML key cannot hold quoted, `stages."influx.db".restart`), in a fixed
+    /// order.
     pub fn distributions_mut(&mut self) -> Vec<(String, &mut Dist)> {
         let mut out: Vec<(String, &mut Dist)> = vec![];
         if let Some(u) = &mut self.upgrades {
@@ -502,12 +503,13 @@ impl Model {
         }
         for n in &mut self.nodes {
             if let Some(f) = &mut n.failure {
-                out.push((format!("nodes.{}.every", n.name), &mut f.every));
-                out.push((format!("nodes.{}.recovery", n.name), &mut f.recovery));
+                let at = format!("nodes.{}", toml_key(&n.name));
+                out.push((format!("{at}.every"), &mut f.every));
+                out.push((format!("{at}.recovery"), &mut f.recovery));
             }
         }
         for st in &mut self.stages {
-            let at = format!("stages.{}", st.name);
+            let at = format!("stages.{}", toml_key(&st.name));
             for (key, d) in [
                 ("restart", &mut st.restart),
                 ("recreate", &mut st.recreate),
@@ -518,7 +520,7 @@ impl Model {
                 }
             }
             for fm in &mut st.failures {
-                let at = format!("{at}.failures.{}", fm.name);
+                let at = format!("{at}.failures.{}", toml_key(&fm.name));
                 out.push((format!("{at}.every"), &mut fm.every));
                 if let Some(d) = &mut fm.persists {
                     out.push((format!("{at}.persists"), d));
@@ -848,7 +850,7 @@ impl Reader<'_> {
             return Err(ff.error(format!(
                     "stages.{}.buffer.drain_rate ({d}/s) must be above the rate it drains: each collector \
                      replica's share of the source, {share}/s",
-                    c.name
+                    toml_key(&c.name)
                 )));
         }
         let freshness = match t.get("freshness") {

@@ -716,7 +716,11 @@ fn epistemic_chart(
     let minutes_of = |a: f64| (1.0 - a) * MINUTES_PER_YEAR;
     let mut header = String::from("draw");
     for p in &u.parameters {
-        let _ = write!(header, ",{}_mean_seconds", p.parameter);
+        let _ = write!(
+            header,
+            ",{}",
+            sweep_cell(&format!("{}_mean_seconds", p.parameter))
+        );
     }
     header.push_str(",availability,availability_std_err,downtime_minutes_per_year");
     let rows: Vec<String> = u

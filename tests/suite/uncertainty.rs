@@ -364,3 +364,42 @@ fn an_uncertainty_run_cut_into_shards_merges_into_the_whole_run() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("uncertainty draws"));
 }
+
+/// A parameter is named as the model file names it: a stage, node or failure mode whose
+/// name a bare TOML key cannot hold is quoted, so `stages."influx.db".restart` is not read
+/// as the `db` stage of some `influx`.
+#[test]
+fn a_dotted_name_is_quoted_in_parameter_names() {
+    let text = r#"
+name = "dotted"
+[system]
+read_path = ["influx.db"]
+[[nodes]]
+name = "node.1"
+every = { dist = "exponential", mean = "30d", uncertain = { dist = "gamma", shape = 3, exposure = "1y" } }
+recovery = "10m"
+[stages."influx.db"]
+kind = "statefulset"
+nodes = ["node.1"]
+restart = { dist = "exponential", mean = "1m", uncertain = { dist = "gamma", shape = 3, exposure = "1y" } }
+recreate = "1m"
+  [[stages."influx.db".failures]]
+  name = "out.of.memory"
+  every = { dist = "exponential", mean = "30d", uncertain = { dist = "gamma", shape = 3, exposure = "1y" } }
+"#;
+    let model =
+        hasim::model::Model::from_str("dotted.toml", text, std::path::Path::new("."), &[]).unwrap();
+    let names: Vec<String> = model
+        .uncertain_parameters()
+        .into_iter()
+        .map(|p| p.parameter)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            r#"nodes."node.1".every"#,
+            r#"stages."influx.db".restart"#,
+            r#"stages."influx.db".failures."out.of.memory".every"#,
+        ]
+    );
+}
