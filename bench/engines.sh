@@ -5,6 +5,10 @@
 #
 #   bench/engines.sh [OLD_COMMIT] [RUNS] [THREADS]     defaults: HEAD~1 (or $HASIM_BASE), 5, all cores
 #
+# MODELS (default "seed ha") names the models of models/ to run, ENGINE (default events)
+# the engine to run them on (auto: as `run` picks it), e.g. the timeline engine on R1:
+#   MODELS=r1 ENGINE=auto bench/engines.sh 877dc38 9 2
+#
 # The old commit is built in a worktree under target/engines-old (kept between runs, so a
 # second run only rebuilds what changed). Prints each model's years/s for both binaries,
 # the ratio, and whether the two gave the same availability (they must, unless a commit
@@ -31,30 +35,33 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "new: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')   old: $old_rev"
 
 # Enough years for a few seconds a run on 2 cores.
-declare -A years=([seed]=400000 [ha]=150000)
+declare -A years=([seed]=400000 [ha]=150000 [r1]=1000000)
+models=${MODELS:-seed ha}
+engine=${ENGINE:-events}
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for _ in $(seq "$runs"); do
-  for model in seed ha; do
+  for model in $models; do
     for which in old new; do
       bin=$new_bin
       [ "$which" = old ] && bin=$old_bin
-      "$bin" run "models/$model.toml" --engine events --method plain --replications "${years[$model]}" \
+      "$bin" run "models/$model.toml" --engine "$engine" --method plain --replications "${years[$model]:-100000}" \
         --threads "$threads" --format json |
         python3 -c 'import json,sys; d=json.load(sys.stdin); print(sys.argv[1], sys.argv[2], d["perf"]["years_per_second"], repr(d["availability"]["mean"]))' \
           "$model" "$which" >>"$results"
     done
   done
 done
-python3 - "$results" <<'PY'
+python3 - "$results" "$engine" $models <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
-for model in ("seed", "ha"):
+engine = sys.argv[2]
+for model in sys.argv[3:]:
     yps = {w: [float(r[2]) for r in rows if r[0] == model and r[1] == w] for w in ("old", "new")}
     avail = {w: {r[3] for r in rows if r[0] == model and r[1] == w} for w in ("old", "new")}
     o, n = statistics.median(yps["old"]), statistics.median(yps["new"])
     same = "the same availability" if avail["old"] == avail["new"] else \
         f"different availability (old {sorted(avail['old'])}, new {sorted(avail['new'])})"
-    print(f"{model:5} events engine years/s: old {o:8.0f}  new {n:8.0f}  ratio new/old {n / o:.2f} "
+    print(f"{model:5} {engine} engine years/s: old {o:8.0f}  new {n:8.0f}  ratio new/old {n / o:.2f} "
           f"(run by run {', '.join(f'{b / a:.2f}' for a, b in zip(yps['old'], yps['new']))}); {same}")
 PY
