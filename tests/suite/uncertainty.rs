@@ -376,16 +376,16 @@ name = "dotted"
 read_path = ["influx.db"]
 [[nodes]]
 name = "node.1"
-every = { dist = "exponential", mean = "30d", uncertain = { dist = "gamma", shape = 3, exposure = "1y" } }
+every = { dist = "exponential", mean = "30d", uncertain = { dist = "gamma", shape = 3, exposure = "90d" } }
 recovery = "10m"
 [stages."influx.db"]
 kind = "statefulset"
 nodes = ["node.1"]
-restart = { dist = "exponential", mean = "1m", uncertain = { dist = "gamma", shape = 3, exposure = "1y" } }
+restart = { dist = "exponential", mean = "1m", uncertain = { dist = "lognormal", median = "1m", error_factor = 2 } }
 recreate = "1m"
   [[stages."influx.db".failures]]
   name = "out.of.memory"
-  every = { dist = "exponential", mean = "30d", uncertain = { dist = "gamma", shape = 3, exposure = "1y" } }
+  every = { dist = "exponential", mean = "30d", uncertain = { dist = "gamma", shape = 3, exposure = "90d" } }
 "#;
     let model =
         hasim::model::Model::from_str("dotted.toml", text, std::path::Path::new("."), &[]).unwrap();
