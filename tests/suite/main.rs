@@ -22,3 +22,11 @@ mod semantics;
 mod shard;
 mod simulation;
 mod uncertainty;
+
+/// A model from TOML text written by a test (named `test.toml`, sample files relative to
+/// the working directory). A test's own model that does not load is a bug of the test:
+/// it panics with the error and the text.
+fn model(text: &str) -> hasim::model::Model {
+    hasim::model::Model::from_str("test.toml", text, std::path::Path::new("."), &[])
+        .unwrap_or_else(|e| panic!("{e}\n{text}"))
+}

@@ -10,10 +10,7 @@ use hasim::estimate::results::{Perf, RunReport};
 use hasim::model::Model;
 use hasim::sim::{CauseName, EngineChoice, Simulator};
 
-fn model(text: &str) -> Model {
-    Model::from_str("test.toml", text, Path::new("."), &[])
-        .unwrap_or_else(|e| panic!("{e}\n{text}"))
-}
+use crate::model;
 
 /// The one history of a deterministic model: (X, outages, produced, lost, fresh-or-down).
 struct History {

@@ -15,9 +15,7 @@ use hasim::estimate::results::{Perf, RunReport};
 use hasim::model::Model;
 use hasim::sim::{Engine, EngineChoice};
 
-fn model(text: &str) -> Model {
-    Model::from_str("test.toml", text, Path::new("."), &[]).unwrap_or_else(|e| panic!("{e}"))
-}
+use crate::model;
 
 fn tally_on(engine: EngineChoice, m: &Model, seed: u64, count: u64, threads: usize) -> Tally {
     simulate(

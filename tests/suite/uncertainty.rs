@@ -387,9 +387,7 @@ recreate = "1m"
   name = "out.of.memory"
   every = { dist = "exponential", mean = "30d", uncertain = { dist = "gamma", shape = 3, exposure = "90d" } }
 "#;
-    let model =
-        hasim::model::Model::from_str("dotted.toml", text, std::path::Path::new("."), &[]).unwrap();
-    let names: Vec<String> = model
+    let names: Vec<String> = crate::model(text)
         .uncertain_parameters()
         .into_iter()
         .map(|p| p.parameter)
