@@ -498,12 +498,31 @@ fn merge_runs<T: Copy>(
 /// order, `a`'s first where times are equal. The next item is chosen by a select of a
 /// reference marked unpredictable, so that it compiles to a conditional move, not a
 /// branch.
+///
+/// The two heads' times are kept in registers, as bit patterns (times are never
+/// negative, so the patterns order as the numbers, and an integer select stays a
+/// conditional move where a float one became a branch), and the time after each head is
+/// loaded before the choice is known, then kept or not: the chain from one choice to the
+/// next is a compare and a select, the loads beside it, instead of running through a
+/// load whose address waits for the choice.
 fn merge_into<T: Copy>(a: &[T], b: &[T], out: &mut [T], time: impl Fn(&T) -> Seconds) {
+    debug_assert_eq!(out.len(), a.len() + b.len());
+    // The time of a run's item `i` as bits; past its end, later than any time.
+    let key = |run: &[T], i: usize| {
+        run.get(i).map_or(u64::MAX, |x| {
+            let t = time(x);
+            debug_assert!(t >= 0.0 && t.is_sign_positive(), "a time of {t}");
+            t.to_bits()
+        })
+    };
     let (mut i, mut j, mut k) = (0, 0, 0);
+    let (mut ta, mut tb) = (key(a, 0), key(b, 0));
     while i < a.len() && j < b.len() {
-        let (x, y) = (&a[i], &b[j]);
-        let take_a = time(x) <= time(y);
-        out[k] = *std::hint::select_unpredictable(take_a, x, y);
+        let (next_a, next_b) = (key(a, i + 1), key(b, j + 1));
+        let take_a = ta <= tb;
+        out[k] = *std::hint::select_unpredictable(take_a, &a[i], &b[j]);
+        ta = std::hint::select_unpredictable(take_a, next_a, ta);
+        tb = std::hint::select_unpredictable(take_a, tb, next_b);
         i += usize::from(take_a);
         j += usize::from(!take_a);
         k += 1;
