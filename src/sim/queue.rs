@@ -68,7 +68,15 @@ impl Event {
     /// first. Times are never negative: comparing bit patterns is comparing numbers.
     #[inline(always)]
     fn before(&self, other: &Event) -> bool {
-        (self.time.to_bits(), self.seq) < (other.time.to_bits(), other.seq)
+        self.order() < other.order()
+    }
+
+    /// Time and sequence number as one integer, so that a comparison is one compare
+    /// (two instructions, no branch) rather than a comparison of times and then, if they
+    /// are equal, of sequence numbers.
+    #[inline(always)]
+    fn order(&self) -> u128 {
+        (u128::from(self.time.to_bits()) << 32) | u128::from(self.seq)
     }
 }
 
@@ -141,8 +149,10 @@ impl Heap {
             if child >= n {
                 break;
             }
-            if child + 1 < n && self.v[child + 1].before(&self.v[child]) {
-                child += 1;
+            // The earlier of the two children, by arithmetic rather than a branch: which
+            // one it is, is what a history is random about.
+            if child + 1 < n {
+                child += usize::from(self.v[child + 1].before(&self.v[child]));
             }
             if !self.v[child].before(&e) {
                 break;
