@@ -216,7 +216,7 @@ impl State {
         if nodes.is_empty() {
             return Some(NO_NODE);
         }
-        let usable = |n: u32| self.node_up[n as usize] && !self.node_cordoned[n as usize];
+        let usable = |n: u32| self.node_up[n as usize] & !self.node_cordoned[n as usize];
         let pinned = self.replicas[r as usize].pinned;
         if stage.local_volume && pinned != NO_NODE {
             return usable(pinned).then_some(pinned);
@@ -234,22 +234,22 @@ impl State {
             }
         }
         let start = self.stages[s].placement_cursor as usize;
-        let mut best: Option<(usize, u32)> = None;
-        // The nodes from the cursor on, round: no division in the loop.
+        // The first of the least-loaded nodes that can take the Pod, from the cursor on,
+        // round (no division in the loop), chosen by selects rather than branches: which
+        // node it is, is what a history is random about.
+        let (mut best, mut best_load) = (usize::MAX, u32::MAX);
         for i in (start..nodes.len()).chain(0..start.min(nodes.len())) {
             let n = nodes[i];
-            if !usable(n) {
-                continue;
-            }
             let load = self.node_load[n as usize];
-            if stage.spread_required && load > 0 {
-                continue;
-            }
-            if best.is_none_or(|(_, b)| load < b) {
-                best = Some((i, load));
-            }
+            let can = usable(n) & !(stage.spread_required & (load > 0));
+            let better = can & (load < best_load);
+            best = std::hint::select_unpredictable(better, i, best);
+            best_load = std::hint::select_unpredictable(better, load, best_load);
         }
-        let (i, _) = best?;
+        if best == usize::MAX {
+            return None;
+        }
+        let i = best;
         self.stages[s].placement_cursor = if i + 1 == nodes.len() {
             0
         } else {
