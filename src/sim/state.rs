@@ -15,6 +15,9 @@ use super::queue::{self, EventKind, EventQueue};
 use super::replica::{Clock, Replica, ReplicaState, Start};
 use super::{HistoryRng, MAX_EVENTS, Outcome, TraceRecord, drain, history_rng};
 
+/// The queue's shortest length at which its cancelled events are cleared out.
+pub(super) const CLEAR_AT_LEAST: usize = 16;
+
 #[derive(Clone, Debug, Default)]
 pub(super) struct StageState {
     pub(super) ready: u32,
@@ -57,6 +60,9 @@ pub(super) struct State {
     /// are applied again once the event's handler is done.
     pub(super) pods_dirty: bool,
     pub(super) rng: HistoryRng,
+    /// The queue's length at which its cancelled events are cleared out (see
+    /// [`State::clear_cancelled`]).
+    pub(super) clear_at: usize,
     /// Read-path stages down (the cached reader excluded).
     pub(super) path_down: u32,
     pub(super) cache_until: Seconds,
@@ -96,6 +102,7 @@ impl Clone for State {
             drain: self.drain,
             pods_dirty: self.pods_dirty,
             rng: self.rng.clone(),
+            clear_at: self.clear_at,
             path_down: self.path_down,
             cache_until: self.cache_until,
             cache_generation: self.cache_generation,
@@ -129,6 +136,7 @@ impl Clone for State {
             drain,
             pods_dirty,
             rng,
+            clear_at,
             path_down,
             cache_until,
             cache_generation,
@@ -158,6 +166,7 @@ impl Clone for State {
         self.drain = *drain;
         self.pods_dirty = *pods_dirty;
         self.rng = rng.clone();
+        self.clear_at = *clear_at;
         self.path_down = *path_down;
         self.cache_until = *cache_until;
         self.cache_generation = *cache_generation;
@@ -208,17 +217,20 @@ impl State {
         // judge.
         let before = self.events;
         while let Some(ev) = self.queue.begin() {
-            if ev.time >= horizon {
+            if ev.at_or_after(horizon) {
                 return false;
             }
             self.apply(plan, ev);
             self.queue.commit();
+            if self.queue.len() >= self.clear_at {
+                self.clear_cancelled();
+            }
             if self.events > MAX_EVENTS {
                 return false;
             }
-            if self.queue.peek_time().is_none_or(|next| next > ev.time) {
+            if self.queue.next_after_instant_of(&ev) {
                 if self.events != before {
-                    self.judge(plan, ev.time);
+                    self.judge(plan, ev.time());
                 }
                 return true;
             }
@@ -263,6 +275,7 @@ impl State {
 
     fn reset(&mut self, plan: &Plan) {
         self.queue.reset();
+        self.clear_at = CLEAR_AT_LEAST;
         self.path_down = 0;
         self.cache_until = f64::NEG_INFINITY;
         self.book.reset();
@@ -416,6 +429,22 @@ impl State {
         }
     }
 
+    /// Takes the cancelled events out of the queue. They would be skipped when their
+    /// time came (a failure clock stopped by a rollout or a node loss is weeks off), but
+    /// until then every sift walks past them: on the HA model they were half the queue.
+    /// The order of the events left is their order before (time, then sequence number),
+    /// so the history is the same. The next clearing waits until the queue has doubled.
+    /// (A splitting copy redraws its clocks in the queue's order, so which draw goes to
+    /// which clock depends on what was cleared: the same law, other draws.)
+    #[cold]
+    #[inline(never)]
+    fn clear_cancelled(&mut self) {
+        let mut events = self.queue.take_events();
+        events.retain(|e| self.is_current(e));
+        self.clear_at = (2 * events.len()).max(CLEAR_AT_LEAST);
+        self.queue.restore_events(events);
+    }
+
     /// Whether an event still stands (not cancelled by a generation change).
     #[inline]
     fn is_current(&self, ev: &queue::Event) -> bool {
@@ -449,7 +478,7 @@ impl State {
                 start + d.sample_beyond(now - start, rng)
             };
             let t = e.target as usize;
-            e.time = match e.kind {
+            let time = match e.kind {
                 EventKind::NodeFail | EventKind::NodeRecover => {
                     let (every, recovery) = plan.nodes[t].as_ref().expect("a failing node");
                     let d = if e.kind == EventKind::NodeFail {
@@ -528,11 +557,12 @@ impl State {
                 }
             }
             .max(now);
+            e.set_time(time);
         }
         // A surge Pod that takes an old Pod's place keeps its redrawn ready time.
         for e in &events {
             if e.kind == EventKind::SurgeReady && self.is_current(e) {
-                self.replicas[e.target as usize].surge_done = e.time;
+                self.replicas[e.target as usize].surge_done = e.time();
             }
         }
         self.queue.restore_events(events);
@@ -584,7 +614,7 @@ impl State {
             self.settle_pods(plan);
         }
         if self.flow.is_some() {
-            self.sync_flow(plan, ev.time, ev.kind == EventKind::FreshCheck);
+            self.sync_flow(plan, ev.time(), ev.kind == EventKind::FreshCheck);
         }
     }
 
