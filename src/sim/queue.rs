@@ -404,6 +404,50 @@ mod tests {
         assert_eq!(order, vec![0, 1, 2, 3]);
     }
 
+    /// The key's questions answered as the times answer them: an instant's end (ties on a
+    /// coarse grid, so that many events share one), a time reached, a time moved with the
+    /// event keeping its place among its instant's.
+    #[test]
+    fn order_keys_answer_as_the_times_do() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+        let mut q = EventQueue::with_capacity(16);
+        for i in 0..8 {
+            q.schedule(
+                f64::from(rng.random_range(0..4u32)),
+                EventKind::Fail,
+                i,
+                0,
+                0,
+            );
+        }
+        for step in 0..5_000u32 {
+            let e = q.begin().unwrap();
+            let t = e.time();
+            for probe in [t - 1.0, t, t + 0.5, t + 1.0] {
+                if probe >= 0.0 {
+                    assert_eq!(e.at_or_after(probe), t >= probe);
+                }
+            }
+            q.schedule(
+                f64::from(rng.random_range(0..4u32)),
+                EventKind::Fail,
+                step,
+                0,
+                0,
+            );
+            q.commit();
+            let next = q.heap.peek().unwrap().time();
+            assert_eq!(q.next_after_instant_of(&e), next > t);
+            let mut moved = e;
+            moved.set_time(t + 2.5);
+            assert_eq!(moved.time(), t + 2.5);
+            assert_eq!(
+                moved.order() & u128::from(u32::MAX),
+                e.order() & u128::from(u32::MAX)
+            );
+        }
+    }
+
     /// Random schedules and pops against a `BTreeMap` keyed by (time, seq), fixed seed.
     #[test]
     fn matches_a_btreemap_shadow() {
