@@ -5,8 +5,9 @@
 //! stream. Events are only ever scheduled at `now + delay` with `delay >= 0`, so nothing
 //! can be scheduled into the past. Cancelling is done by the owner with generation
 //! counters (an event carries the generation its target had when it was scheduled; a
-//! stale one is skipped when popped), never by searching the heap. The heap keeps its
-//! allocation between histories: after warm-up, scheduling does not allocate.
+//! stale one is skipped when popped), never by searching the heap; the owner takes the
+//! stale ones out in bulk when the queue has grown (`State::clear_cancelled`). The heap
+//! keeps its allocation between histories: after warm-up, scheduling does not allocate.
 
 /// What happens. The meaning of `target` and `aux` depends on the kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
