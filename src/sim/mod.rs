@@ -419,11 +419,10 @@ mod tests {
                 kept_longest = kept_longest.max(kept.st.queue.len());
             }
             let bits = |o: &Outcome<'_>| {
-                let mut b = vec![o.downtime.to_bits(), o.stale_or_down.to_bits()];
-                b.extend([o.outages, o.events, o.produced.to_bits(), o.lost.to_bits()]);
-                b.extend(o.stage_downtime.iter().map(|x| x.to_bits()));
-                b.extend(o.cause_downtime.iter().map(|x| x.to_bits()));
-                b
+                let all = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                let flow = [o.stale_or_down.to_bits(), o.produced.to_bits()];
+                let parts = (all(o.stage_downtime), all(o.cause_downtime));
+                (outcome_bits(o), flow, parts)
             };
             assert_eq!(bits(&cleared.end()), bits(&kept.end()), "history {index}");
         }
